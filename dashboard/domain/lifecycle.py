@@ -1,0 +1,147 @@
+"""The six-stage closed loop of a case, as a pure state machine.
+
+reported → filed → dispatched → handled → verified → closed, plus the side paths the
+field has: rejected (不予立案), returned (退回, back to filed for re-dispatch), rework
+(返工, back to the same department), extended (延期: a later deadline, same stage),
+suspended (挂账) and resumed.
+
+An event that the current stage does not allow raises :class:`TransitionRefused` with a
+reason; it is never applied.  Time limits are not decided here (see ``limits``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import Enum
+
+
+class Stage(str, Enum):
+    REPORTED = "reported"
+    FILED = "filed"
+    DISPATCHED = "dispatched"
+    HANDLED = "handled"
+    VERIFIED = "verified"
+    CLOSED = "closed"
+    REJECTED = "rejected"
+    SUSPENDED = "suspended"
+
+    @property
+    def is_open(self) -> bool:
+        return self not in (Stage.CLOSED, Stage.REJECTED)
+
+
+#: The six stages of the loop, in order (what the wall's stage strip shows).
+LOOP_STAGES = (Stage.REPORTED, Stage.FILED, Stage.DISPATCHED, Stage.HANDLED, Stage.VERIFIED, Stage.CLOSED)
+OPEN_STAGES = tuple(s for s in Stage if s.is_open)
+
+
+class EventType(str, Enum):
+    REPORTED = "reported"
+    FILED = "filed"
+    REJECTED = "rejected"
+    DISPATCHED = "dispatched"
+    RETURNED = "returned"
+    HANDLED = "handled"
+    VERIFIED = "verified"
+    REWORK = "rework"
+    CLOSED = "closed"
+    EXTENDED = "extended"
+    SUSPENDED = "suspended"
+    RESUMED = "resumed"
+
+
+class TransitionRefused(Exception):
+    """An event that the case's current stage does not allow."""
+
+    def __init__(self, case_id: str, event_type: str, stage: str | None, reason: str):
+        self.case_id, self.event_type, self.stage, self.reason = case_id, event_type, stage, reason
+        super().__init__(reason)
+
+
+#: event type → (stages it may be applied in, stage it leads to; None = unchanged/special).
+#: ``None`` in the from-set means "the case does not exist yet".
+TRANSITIONS: dict[EventType, tuple[frozenset, Stage | None]] = {
+    EventType.REPORTED: (frozenset({None}), Stage.REPORTED),
+    EventType.FILED: (frozenset({Stage.REPORTED}), Stage.FILED),
+    EventType.REJECTED: (frozenset({Stage.REPORTED}), Stage.REJECTED),
+    EventType.DISPATCHED: (frozenset({Stage.FILED}), Stage.DISPATCHED),
+    EventType.RETURNED: (frozenset({Stage.DISPATCHED}), Stage.FILED),
+    EventType.HANDLED: (frozenset({Stage.DISPATCHED}), Stage.HANDLED),
+    EventType.VERIFIED: (frozenset({Stage.HANDLED}), Stage.VERIFIED),
+    EventType.REWORK: (frozenset({Stage.HANDLED}), Stage.DISPATCHED),
+    EventType.CLOSED: (frozenset({Stage.VERIFIED}), Stage.CLOSED),
+    EventType.EXTENDED: (frozenset({Stage.FILED, Stage.DISPATCHED, Stage.HANDLED, Stage.VERIFIED}), None),
+    EventType.SUSPENDED: (frozenset({Stage.FILED, Stage.DISPATCHED}), Stage.SUSPENDED),
+    EventType.RESUMED: (frozenset({Stage.SUSPENDED}), None),
+}
+
+#: Body fields each event type must carry (beyond the envelope).
+REQUIRED_BODY = {
+    EventType.REPORTED: ("category", "lon", "lat"),
+    EventType.REJECTED: ("reason",),
+    EventType.DISPATCHED: ("department",),
+    EventType.RETURNED: ("reason",),
+    EventType.REWORK: ("reason",),
+    EventType.EXTENDED: ("until",),
+    EventType.SUSPENDED: ("reason",),
+}
+
+
+def allowed_from(event_type: EventType) -> frozenset:
+    """The stages (``None`` = not yet existing) in which ``event_type`` may be applied."""
+    return TRANSITIONS[event_type][0]
+
+
+@dataclass(frozen=True)
+class CaseState:
+    """What the loop needs to know about a case to judge its next event."""
+
+    case_id: str
+    stage: Stage
+    version: int = 1
+    category_code: str = ""
+    department_code: str | None = None
+    stage_entered_at: datetime | None = None
+    suspended_from: Stage | None = None
+    rework_count: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+def check_transition(state: CaseState | None, case_id: str, event_type: EventType) -> Stage:
+    """Return the stage the case moves to, or raise :class:`TransitionRefused`."""
+    sources, target = TRANSITIONS[event_type]
+    current = state.stage if state else None
+    if current not in sources:
+        if current is None:
+            reason = f"case {case_id} does not exist; only a 'reported' event can create it"
+        elif event_type is EventType.REPORTED:
+            reason = f"case {case_id} already exists (stage {current.value})"
+        else:
+            allowed = ", ".join(sorted(s.value for s in sources if s))
+            reason = (f"'{event_type.value}' is not allowed for case {case_id} in stage "
+                      f"'{current.value}' (allowed in: {allowed})")
+        raise TransitionRefused(case_id, event_type.value, current.value if current else None, reason)
+    if event_type is EventType.RESUMED:
+        return state.suspended_from or Stage.FILED
+    return target or current
+
+
+def next_state(state: CaseState | None, case_id: str, event_type: EventType, at: datetime,
+               body: dict) -> CaseState:
+    """Apply one event to a case state (pure): the new state, or TransitionRefused."""
+    stage = check_transition(state, case_id, event_type)
+    if state is None:
+        return CaseState(case_id=case_id, stage=stage, category_code=str(body.get("category", "")),
+                         stage_entered_at=at)
+    changes: dict = {"stage": stage, "version": state.version + 1}
+    if stage is not state.stage:
+        changes["stage_entered_at"] = at
+    if event_type is EventType.DISPATCHED:
+        changes["department_code"] = body["department"]
+    elif event_type is EventType.REWORK:
+        changes["rework_count"] = state.rework_count + 1
+    elif event_type is EventType.SUSPENDED:
+        changes["suspended_from"] = state.stage
+    elif event_type is EventType.RESUMED:
+        changes["suspended_from"] = None
+    return replace(state, **changes)

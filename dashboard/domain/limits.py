@@ -1,0 +1,95 @@
+"""Time limits (工作时限) per stage, category and urgency, and the traffic light.
+
+A limit is one of ``{"minutes": n}``, ``{"hours": n}`` (natural time, for emergencies),
+``{"work_hours": n}`` or ``{"work_days": n}`` (on the working calendar).  The clock of a
+stage starts when the case enters it; the traffic light is green below 80% of the limit,
+yellow from 80% to 100%, red when overdue.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .calendar import WorkingCalendar
+from .lifecycle import Stage
+
+WARN_SHARE = 0.8
+UNITS = ("minutes", "hours", "work_hours", "work_days")
+URGENCIES = ("normal", "urgent")
+
+
+@dataclass(frozen=True)
+class Limit:
+    amount: float
+    unit: str
+
+    @classmethod
+    def parse(cls, spec: dict) -> "Limit":
+        if not isinstance(spec, dict) or len(spec) != 1:
+            raise ValueError(f"a time limit is one of {UNITS} with a number, got {spec!r}")
+        (unit, amount), = spec.items()
+        if unit not in UNITS or not isinstance(amount, (int, float)) or amount <= 0:
+            raise ValueError(f"a time limit is one of {UNITS} with a positive number, got {spec!r}")
+        return cls(float(amount), unit)
+
+    def end(self, start: datetime, calendar: WorkingCalendar, share: float = 1.0) -> datetime:
+        """The instant ``share`` of this limit after ``start``."""
+        if self.unit == "minutes":
+            return start + timedelta(minutes=self.amount * share)
+        if self.unit == "hours":
+            return start + timedelta(hours=self.amount * share)
+        per_unit = 60 if self.unit == "work_hours" else calendar.minutes_per_day
+        return calendar.add_working(start, self.amount * per_unit * share)
+
+    def describe(self) -> str:
+        return f"{self.amount:g} {self.unit.replace('_', ' ')}"
+
+
+class TimeLimits:
+    """The time-limit table of a scenario (``time_limits.json``)."""
+
+    def __init__(self, config: dict, calendar: WorkingCalendar):
+        self.calendar = calendar
+        self._stage: dict[tuple[str, str], Limit] = {}
+        self._category: dict[tuple[str, str, str], Limit] = {}
+        for stage, by_urgency in config.get("stages", {}).items():
+            Stage(stage)  # unknown stage names are a configuration error
+            for urgency, spec in by_urgency.items():
+                self._stage[(stage, urgency)] = Limit.parse(spec)
+        for category, by_stage in config.get("categories", {}).items():
+            for stage, by_urgency in by_stage.items():
+                Stage(stage)
+                for urgency, spec in by_urgency.items():
+                    self._category[(category, stage, urgency)] = Limit.parse(spec)
+
+    def limit(self, stage: Stage | str, category: str, urgency: str = "normal") -> Limit | None:
+        """The limit of ``stage`` for a case of ``category``: category first, then the stage default."""
+        stage = Stage(stage).value
+        for key in ((category, stage, urgency), (category, stage, "normal")):
+            if key in self._category:
+                return self._category[key]
+        return self._stage.get((stage, urgency)) or self._stage.get((stage, "normal"))
+
+    def deadline(self, stage: Stage | str, category: str, urgency: str,
+                 entered_at: datetime) -> tuple[datetime | None, datetime | None]:
+        """(warn_at, deadline_at) for a case entering ``stage`` at ``entered_at``; None when unlimited."""
+        limit = self.limit(stage, category, urgency)
+        if limit is None:
+            return None, None
+        return (limit.end(entered_at, self.calendar, WARN_SHARE), limit.end(entered_at, self.calendar))
+
+
+def warn_point(entered_at: datetime, deadline_at: datetime) -> datetime:
+    """The 80% point of an explicit deadline (natural time)."""
+    return entered_at + (deadline_at - entered_at) * WARN_SHARE
+
+
+def traffic_light(now: datetime, warn_at: datetime | None, deadline_at: datetime | None) -> str:
+    """'green', 'yellow' or 'red' for an open case; 'none' when its stage has no limit."""
+    if deadline_at is None:
+        return "none"
+    if now >= deadline_at:
+        return "red"
+    if warn_at is not None and now >= warn_at:
+        return "yellow"
+    return "green"

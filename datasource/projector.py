@@ -1,0 +1,159 @@
+"""Apply a batch of stream entries to the reporting database in one transaction.
+
+For each batch: validate every entry (the domain's rules), drop event ids already applied
+(idempotency: ``case_events.event_id`` is unique and written with its effect), fold the
+events into the touched ``cases`` rows, and write events, cases, live aggregates and
+dead letters together.  The caller acknowledges the entries only after the commit.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.engine import Engine
+
+from dashboard.domain.events import CaseEvent, InvalidEvent, parse_entry
+from dashboard.domain.lifecycle import EventType, TransitionRefused
+from dashboard.domain.projection import apply_event
+from dashboard.domain.scenario import Scenario
+from . import schema
+from .locator import GridLocator
+
+CHUNK = 900  # stay under every driver's bound-parameter limit
+
+
+@dataclass
+class BatchResult:
+    applied: int = 0
+    duplicates: int = 0
+    dead: list[tuple[str, str]] = field(default_factory=list)  # (stream id, reason)
+
+
+def _raw_json(fields: dict) -> str:
+    def text(value):
+        if isinstance(value, bytes):
+            return value.decode("utf-8", "backslashreplace")
+        return str(value)
+    return json.dumps({text(k): text(v) for k, v in fields.items()}, ensure_ascii=False)[:20000]
+
+
+class Projector:
+    """Folds stream entries into the reporting database (used by worker and rebuild)."""
+
+    def __init__(self, engine: Engine, scenario: Scenario, locator: GridLocator | None = None):
+        self.engine, self.scenario = engine, scenario
+        self.locator = locator or GridLocator(scenario)
+        self.dialect = engine.dialect.name
+        self._upsert_cases = self._upsert(schema.cases, ["case_id"], replace=True)
+        self._upsert_counts = self._upsert(schema.live_counts, ["scope", "key", "stage"], add="n")
+        self._upsert_flow = self._upsert(schema.daily_flow, ["day", "type"], add="n")
+
+    def _upsert(self, table, keys, replace=False, add=None):
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        statement = dialect_insert(table)
+        if replace:
+            updates = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
+        else:
+            updates = {add: table.c[add] + statement.excluded[add]}
+        return statement.on_conflict_do_update(index_elements=keys, set_=updates)
+
+    def apply(self, entries: list[tuple], now: datetime | None = None) -> BatchResult:
+        """Apply ``entries`` ([(stream id, fields)]) in one transaction."""
+        now = now or datetime.now(timezone.utc)
+        result = BatchResult()
+        dead_rows: list[dict] = []
+
+        def dead(stream_id, fields, reason, event_id=None):
+            result.dead.append((stream_id, reason))
+            dead_rows.append({"stream_id": stream_id, "event_id": event_id, "reason": reason,
+                              "fields": _raw_json(fields), "recorded_at": now})
+
+        events: list[tuple[str, CaseEvent, dict]] = []
+        for stream_id, fields in entries:
+            stream_id = stream_id.decode() if isinstance(stream_id, bytes) else stream_id
+            try:
+                events.append((stream_id, parse_entry(fields, self.locator.bbox, now), fields))
+            except InvalidEvent as exc:
+                dead(stream_id, fields, str(exc))
+        with self.engine.begin() as connection:
+            seen = self._existing_event_ids(connection, [e.event_id for _, e, _ in events])
+            locations = self._locate([e for _, e, _ in events if e.type is EventType.REPORTED])
+            before = self._load_cases(connection, {e.case_id for _, e, _ in events})
+            rows = dict(before)
+            event_rows, flow = [], Counter()
+            for stream_id, event, fields in events:
+                if event.event_id in seen:
+                    result.duplicates += 1
+                    continue
+                try:
+                    rows[event.case_id] = apply_event(rows.get(event.case_id), event, self.scenario,
+                                                      locations.get(event.event_id))
+                except (TransitionRefused, InvalidEvent) as exc:
+                    dead(stream_id, fields, str(exc), event.event_id)
+                    continue
+                seen.add(event.event_id)
+                event_rows.append({"event_id": event.event_id, "stream_id": stream_id, "case_id": event.case_id,
+                                   "type": event.type.value, "at": event.at, "actor": event.actor,
+                                   "body": json.dumps(event.body, ensure_ascii=False, separators=(",", ":"))})
+                flow[(event.at.astimezone(self.scenario.calendar.tz).date(), event.type.value)] += 1
+            changed = [row for case, row in rows.items() if before.get(case) is not row]
+            self._write(connection, event_rows, changed, self._count_deltas(before, changed), flow, dead_rows)
+            result.applied = len(event_rows)
+        return result
+
+    def _existing_event_ids(self, connection, event_ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        column = schema.case_events.c.event_id
+        for i in range(0, len(event_ids), CHUNK):
+            chunk = event_ids[i:i + CHUNK]
+            found.update(connection.execute(select(column).where(column.in_(chunk))).scalars())
+        return found
+
+    def _load_cases(self, connection, case_ids: set[str]) -> dict[str, dict]:
+        rows: dict[str, dict] = {}
+        ids = sorted(case_ids)
+        table = schema.cases
+        for i in range(0, len(ids), CHUNK):
+            for row in connection.execute(select(table).where(table.c.case_id.in_(ids[i:i + CHUNK]))).mappings():
+                rows[row["case_id"]] = dict(row)
+        return rows
+
+    def _locate(self, reported: list[CaseEvent]) -> dict[str, tuple]:
+        places = self.locator.locate_many([(e.body["lon"], e.body["lat"]) for e in reported])
+        return {e.event_id: place for e, place in zip(reported, places) if place is not None}
+
+    @staticmethod
+    def _count_deltas(before: dict[str, dict], changed: list[dict]) -> Counter:
+        """Changes of the live counts: −1 where a case was, +1 where it is now."""
+        deltas: Counter = Counter()
+        for row in changed:
+            old = before.get(row["case_id"])
+            for sign, state in ((-1, old), (1, row)):
+                if state is None:
+                    continue
+                stage = state["stage"]
+                for scope, key in (("all", ""), ("street", state["street_code"]), ("grid", state["grid_code"]),
+                                   ("dept", state["department_code"] or "")):
+                    deltas[(scope, key, stage)] += sign
+        return Counter({k: v for k, v in deltas.items() if v})
+
+    def _write(self, connection, event_rows, case_rows, deltas, flow, dead_rows) -> None:
+        if event_rows:
+            connection.execute(insert(schema.case_events), event_rows)
+        if case_rows:
+            for i in range(0, len(case_rows), 2000):
+                connection.execute(self._upsert_cases, case_rows[i:i + 2000])
+        if deltas:
+            connection.execute(self._upsert_counts, [
+                {"scope": s, "key": k, "stage": st, "n": n} for (s, k, st), n in sorted(deltas.items())])
+        if flow:
+            connection.execute(self._upsert_flow, [
+                {"day": d, "type": t, "n": n} for (d, t), n in sorted(flow.items())])
+        if dead_rows:
+            connection.execute(insert(schema.dead_letters), dead_rows)

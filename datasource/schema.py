@@ -1,0 +1,195 @@
+"""The reporting database schema (SQLAlchemy Core): a documented public interface for BI.
+
+Times are ``TIMESTAMP WITH TIME ZONE`` on PostgreSQL and UTC text on SQLite.  Stage and
+event-type values are the English words of :mod:`dashboard.domain.lifecycle`.
+"""
+from __future__ import annotations
+
+from sqlalchemy import (JSON, Boolean, Column, Date, DateTime, Float, ForeignKey, Index, Integer,
+                        MetaData, String, Table, Text, BigInteger)
+
+from datetime import timezone
+
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData()
+
+
+class UTCDateTime(TypeDecorator):
+    """An aware datetime stored as UTC: ``timestamptz`` on PostgreSQL, UTC text on SQLite.
+
+    SQLite's DATETIME drops the offset silently, so every value is converted to UTC on the
+    way in and marked UTC on the way out."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} cannot be stored; give it an offset")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
+
+
+TS = UTCDateTime()
+
+streets = Table(
+    "streets", metadata,
+    Column("code", String(9), primary_key=True, comment="9-digit street code (110101001 …)"),
+    Column("name", String(64), nullable=False),
+    Column("area_m2", Integer),
+)
+
+communities = Table(
+    "communities", metadata,
+    Column("code", String(12), primary_key=True, comment="street code + 3 digits"),
+    Column("street_code", String(9), ForeignKey("streets.code"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("area_m2", Integer),
+)
+
+grids = Table(
+    "grids", metadata,
+    Column("code", String(15), primary_key=True, comment="community code + 3-digit sequence"),
+    Column("street_code", String(9), ForeignKey("streets.code"), nullable=False, index=True),
+    Column("community_code", String(12), ForeignKey("communities.code"), nullable=False, index=True),
+    Column("area_m2", Integer, nullable=False),
+    Column("geometry", Text, nullable=False, comment="GeoJSON geometry, GCJ-02 lon/lat"),
+)
+
+departments = Table(
+    "departments", metadata,
+    Column("code", String(32), primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("name_en", String(64)),
+    Column("kind", String(16), comment="professional or street"),
+)
+
+categories = Table(
+    "categories", metadata,
+    Column("code", String(8), primary_key=True, comment="C + component class, E + event class"),
+    Column("kind", String(16), nullable=False, comment="component (部件) or event (事件)"),
+    Column("name", String(64), nullable=False),
+    Column("name_en", String(64)),
+)
+
+case_events = Table(
+    "case_events", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("event_id", String(64), nullable=False, unique=True, comment="idempotency key"),
+    Column("stream_id", String(32), comment="Redis stream entry id"),
+    Column("case_id", String(20), nullable=False, index=True),
+    Column("type", String(16), nullable=False),
+    Column("at", TS, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("body", Text, nullable=False, comment="JSON object"),
+)
+
+cases = Table(
+    "cases", metadata,
+    Column("case_id", String(20), primary_key=True),
+    Column("stage", String(16), nullable=False),
+    Column("category_code", String(8), ForeignKey("categories.code"), nullable=False),
+    Column("urgency", String(8), nullable=False, default="normal"),
+    Column("department_code", String(32), ForeignKey("departments.code")),
+    Column("grid_code", String(15), ForeignKey("grids.code"), nullable=False),
+    Column("community_code", String(12), nullable=False),
+    Column("street_code", String(9), nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("source", String(16), nullable=False, comment="inspector, hotline12345, app, camera, phone, api"),
+    Column("description", Text),
+    Column("reporter", String(64)),
+    Column("reported_at", TS, nullable=False),
+    Column("filed_at", TS),
+    Column("dispatched_at", TS),
+    Column("handled_at", TS),
+    Column("verified_at", TS),
+    Column("closed_at", TS),
+    Column("rejected_at", TS),
+    Column("stage_entered_at", TS, nullable=False),
+    Column("warn_at", TS, comment="80% of the current stage's limit"),
+    Column("deadline_at", TS, comment="deadline of the current stage"),
+    Column("handle_deadline_at", TS, comment="deadline of the last dispatch"),
+    Column("handled_on_time", Boolean),
+    Column("rework_count", Integer, nullable=False, default=0),
+    Column("return_count", Integer, nullable=False, default=0),
+    Column("extension_count", Integer, nullable=False, default=0),
+    Column("suspended_from", String(16)),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", TS, nullable=False, comment="time of the last event"),
+    Column("last_actor", String(64)),
+    Index("ix_cases_stage_deadline", "stage", "deadline_at"),
+    Index("ix_cases_updated_at", "updated_at"),
+    Index("ix_cases_department_stage", "department_code", "stage"),
+    Index("ix_cases_closed_at", "closed_at"),
+)
+
+dead_letters = Table(
+    "dead_letters", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("stream_id", String(32)),
+    Column("event_id", String(64)),
+    Column("reason", Text, nullable=False),
+    Column("fields", Text, nullable=False, comment="the raw entry as JSON (bytes shown as \\x escapes)"),
+    Column("recorded_at", TS, nullable=False),
+)
+
+live_counts = Table(
+    "live_counts", metadata,
+    Column("scope", String(8), primary_key=True, comment="all, street, grid or dept"),
+    Column("key", String(32), primary_key=True),
+    Column("stage", String(16), primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+
+daily_flow = Table(
+    "daily_flow", metadata,
+    Column("day", Date, primary_key=True, comment="local (Asia/Shanghai) date"),
+    Column("type", String(16), primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+
+users = Table(
+    "users", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", String(256)),
+    Column("department_code", String(32)),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", TS, nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", TS, nullable=False),
+    Column("last_used_at", TS),
+)
+
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", TS, nullable=False),
+    Column("user_name", String(64), nullable=False),
+    Column("role", String(16)),
+    Column("action", String(32), nullable=False),
+    Column("case_id", String(20), index=True),
+    Column("remote_addr", String(64)),
+    Column("before", Text),
+    Column("after", Text),
+    Column("outcome", String(16), nullable=False, comment="ok, refused, conflict, error"),
+    Column("message", Text),
+)
+
+OPEN_STAGES = ("reported", "filed", "dispatched", "handled", "verified", "suspended")

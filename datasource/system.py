@@ -1,0 +1,78 @@
+"""The one core object the CLI, the web app and the tests all build.
+
+``System(settings)`` connects nothing on construction; ``start()`` is the separate
+start-up step (embedded Redis, migrations, reference data) and fails with a one-line
+:class:`StartupError`.
+"""
+from __future__ import annotations
+
+from functools import cached_property
+
+from dashboard.domain.scenario import Scenario, ScenarioError
+from dashboard.settings import Settings
+from .database import DatabaseUnavailable, make_engine, prepare
+from .redis_server import RedisUnavailable, connect, resolve_url
+from .stream import EventStream
+
+
+class StartupError(Exception):
+    """Start-up failed for a reason the user can fix (the message says how)."""
+
+
+class System:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._redis_url: str | None = settings.redis_url
+
+    @cached_property
+    def scenario(self) -> Scenario:
+        return Scenario(self.settings.scenario_dir)
+
+    @cached_property
+    def engine(self):
+        return make_engine(self.settings.effective_database_url)
+
+    @property
+    def redis_url(self) -> str:
+        if self._redis_url is None:
+            self._redis_url = resolve_url(self.settings)
+        return self._redis_url
+
+    @cached_property
+    def redis(self):
+        return connect(self.redis_url)
+
+    @cached_property
+    def stream(self) -> EventStream:
+        return EventStream(self.redis, self.settings.stream)
+
+    @cached_property
+    def locator(self):
+        from .locator import GridLocator
+        return GridLocator(self.scenario)
+
+    def projector(self, engine=None):
+        from .projector import Projector
+        return Projector(engine or self.engine, self.scenario, self.locator)
+
+    def worker(self, **options):
+        from .worker import Worker
+        return Worker(self.stream, self.settings.group, self.projector(), **options)
+
+    def start(self, redis: bool = True, database: bool = True) -> "System":
+        """Check the scenario, reach Redis and prepare the database; StartupError otherwise."""
+        try:
+            self.scenario
+            if database:
+                prepare(self.engine, self.scenario)
+            if redis:
+                self.redis
+        except (ScenarioError, DatabaseUnavailable, RedisUnavailable) as exc:
+            raise StartupError(str(exc)) from None
+        return self
+
+    def close(self) -> None:
+        if "redis" in self.__dict__:
+            self.redis.close()
+        if "engine" in self.__dict__:
+            self.engine.dispose()

@@ -1,0 +1,71 @@
+"""Small helpers with verbs for the tests: make events, publish them, read tables."""
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+
+from dashboard.domain.events import CaseEvent
+from dashboard.domain.lifecycle import EventType
+from datasource import schema
+
+CST = timezone(timedelta(hours=8))
+# A point inside Dongcheng (near 东华门).
+LON, LAT = 116.4035, 39.9135
+
+
+def event(case_id: str, kind: str, at: datetime, actor: str = "tester", **body) -> CaseEvent:
+    return CaseEvent(uuid.uuid4().hex, case_id, EventType(kind), at, actor, body)
+
+
+def loop_events(case_id: str, start: datetime, department: str = "sanitation", stages: int = 6,
+                lon: float = LON, lat: float = LAT) -> list[CaseEvent]:
+    """The first ``stages`` events of a normal closed loop for one case."""
+    steps = [("reported", {"category": "E0102", "lon": lon, "lat": lat, "description": "垃圾", "source": "inspector"}),
+             ("filed", {}), ("dispatched", {"department": department}), ("handled", {}), ("verified", {}),
+             ("closed", {})]
+    return [event(case_id, kind, start + timedelta(minutes=5 * i), **body)
+            for i, (kind, body) in enumerate(steps[:stages])]
+
+
+def case_ids(n: int, day: str = "20261101") -> list[str]:
+    return [f"DC{day}{i:06d}" for i in range(1, n + 1)]
+
+
+def publish(stream, events) -> None:
+    pipe = stream.client.pipeline(transaction=False)
+    for e in events:
+        stream.append_raw(e.to_fields(), pipe)
+    pipe.execute()
+
+
+def cases_table(engine) -> list[dict]:
+    """The whole cases table, ordered, as comparable plain values."""
+    with engine.connect() as c:
+        rows = c.execute(select(schema.cases).order_by(schema.cases.c.case_id)).mappings().all()
+    out = []
+    for row in rows:
+        clean = {}
+        for k, v in row.items():
+            if isinstance(v, datetime):
+                v = (v if v.tzinfo else v.replace(tzinfo=timezone.utc)).astimezone(timezone.utc).isoformat()
+            clean[k] = v
+        out.append(clean)
+    return out
+
+
+def count(engine, table) -> int:
+    from sqlalchemy import func
+    with engine.connect() as c:
+        return c.execute(select(func.count()).select_from(table)).scalar()
+
+
+def dead_reasons(engine) -> list[str]:
+    with engine.connect() as c:
+        return list(c.execute(select(schema.dead_letters.c.reason)).scalars())
+
+
+def body_of(fields: dict) -> dict:
+    return json.loads(fields["body"])

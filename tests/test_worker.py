@@ -1,0 +1,166 @@
+"""The worker against a real Redis and both databases (SQLite and PostgreSQL)."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import func, select
+
+from datasource import schema
+from datasource.database import make_engine, prepare
+from datasource.rebuild import rebuild
+from tests.helpers import CST, case_ids, cases_table, count, dead_reasons, loop_events, publish
+
+START = datetime(2026, 11, 2, 9, 0, tzinfo=CST)
+
+
+def test_full_loop_projects_cases_and_live_counts(system):
+    events = [e for i, cid in enumerate(case_ids(30)) for e in loop_events(cid, START + timedelta(hours=i), stages=1 + i % 6)]
+    publish(system.stream, events)
+    stats = system.worker().drain()
+    assert stats.applied == len(events) and stats.dead == 0
+    rows = cases_table(system.engine)
+    assert len(rows) == 30
+    assert {r["stage"] for r in rows} == {"reported", "filed", "dispatched", "handled", "verified", "closed"}
+    with system.engine.connect() as c:
+        counts = dict(c.execute(select(schema.live_counts.c.stage, schema.live_counts.c.n)
+                                .where(schema.live_counts.c.scope == "all")).all())
+        by_stage = dict(c.execute(select(schema.cases.c.stage, func.count()).group_by(schema.cases.c.stage)).all())
+    assert {k: v for k, v in counts.items() if v} == by_stage
+    assert rows[0]["grid_code"].startswith("110101") and len(rows[0]["grid_code"]) == 15
+
+
+def test_idempotent_when_the_same_events_arrive_twice(system):
+    events = [e for cid in case_ids(20) for e in loop_events(cid, START)]
+    publish(system.stream, events)
+    system.worker().drain()
+    before = cases_table(system.engine)
+    publish(system.stream, events)          # a producer retried everything
+    stats = system.worker().drain()
+    assert stats.duplicates == len(events) and stats.applied == 0
+    assert cases_table(system.engine) == before
+    assert count(system.engine, schema.case_events) == len(events)
+    assert dead_reasons(system.engine) == []
+
+
+def test_rebuild_equals_incremental(system, tmp_path):
+    events = [e for i, cid in enumerate(case_ids(60)) for e in loop_events(cid, START + timedelta(minutes=i), stages=1 + i % 6)]
+    for chunk in range(0, len(events), 37):  # incremental: many small batches
+        publish(system.stream, events[chunk:chunk + 37])
+        system.worker(batch_size=13).drain()
+    target = make_engine(f"sqlite:///{tmp_path / 'rebuilt.db'}")
+    figures = rebuild(system, target)
+    assert figures["applied"] == len(events)
+    assert cases_table(target) == cases_table(system.engine)
+
+
+def test_malformed_entries_are_dead_lettered_and_valid_ones_applied(system):
+    good = [e for cid in case_ids(50) for e in loop_events(cid, START)]
+    bad_entries = []
+    base = loop_events("DC20261101999999", START)[0].to_fields()
+    for i in range(300):
+        fields = dict(base, event_id=f"bad-{i}")
+        kind = i % 12
+        if kind == 0:
+            del fields["case_id"]
+        elif kind == 1:
+            fields["at"] = "yesterday"
+        elif kind == 2:
+            fields["at"] = "1970-01-01T00:00:00+00:00"
+        elif kind == 3:
+            fields["body"] = "{not json"
+        elif kind == 4:
+            fields["body"] = json.dumps({"category": "E0102", "lon": 2.35, "lat": 48.85})  # Paris
+        elif kind == 5:
+            fields["type"] = "teleported"
+        elif kind == 6:
+            fields["body"] = b"\xff\xfe\xfd"
+        elif kind == 7:
+            fields.update(type="dispatched", case_id=f"DC20261101{800000 + i:06d}", body='{"department":"sanitation"}')
+        elif kind == 8:
+            fields.update(type="closed", case_id="DC20261101000001")   # closing a case in stage reported
+        elif kind == 9:
+            fields["body"] = json.dumps({"category": "X9999", "lon": 116.40, "lat": 39.91})
+        elif kind == 10:
+            fields["case_id"] = "not-a-case"
+        else:
+            fields["at"] = (datetime.now(timezone.utc) + timedelta(days=3)).isoformat()
+        bad_entries.append(fields)
+    # Interleave: good events keep their order, bad ones in between.
+    pipe = system.stream.client.pipeline(transaction=False)
+    bad_iter = iter(bad_entries)
+    for e in good:
+        pipe.xadd(system.stream.key, e.to_fields())
+        for _ in range(1):
+            b = next(bad_iter, None)
+            if b is not None:
+                pipe.xadd(system.stream.key, b)
+    for b in bad_iter:
+        pipe.xadd(system.stream.key, b)
+    pipe.execute()
+    stats = system.worker().drain()
+    assert stats.applied == len(good)
+    reasons = dead_reasons(system.engine)
+    assert len(reasons) == 300 and all(reasons)
+    for fragment in ("missing field 'case_id'", "not ISO 8601", "absurd", "not valid JSON", "outside the district",
+                     "unknown event type", "UTF-8", "does not exist", "not allowed", "unknown category"):
+        assert any(fragment in r for r in reasons), fragment
+    assert {r["stage"] for r in cases_table(system.engine)} == {"closed"}
+    pending = system.stream.client.xpending(system.stream.key, system.settings.group)
+    assert pending["pending"] == 0   # everything acknowledged, nothing stuck
+
+
+def _worker_env(system) -> dict:
+    env = dict(os.environ)
+    env.update(CITYGRID_REDIS_URL=system.redis_url, CITYGRID_DATABASE_URL=system.settings.effective_database_url,
+               CITYGRID_STREAM=system.settings.stream, CITYGRID_DATA_DIR=str(system.settings.data_dir),
+               CITYGRID_CONSUMER="crashy")
+    return env
+
+
+def test_worker_killed_mid_batch_loses_nothing_and_applies_nothing_twice(system):
+    events = [e for cid in case_ids(3000) for e in loop_events(cid, START)]
+    publish(system.stream, events)
+    env = _worker_env(system)
+    process = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "worker", "--batch-size", "500"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Wait until it has committed some batches, then kill it without warning.
+    deadline = time.monotonic() + 120
+    while count(system.engine, schema.case_events) < 2000:
+        assert process.poll() is None, process.stderr.read().decode()[-2000:]
+        assert time.monotonic() < deadline, "worker made no progress"
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait(30)
+    applied_before = count(system.engine, schema.case_events)
+    assert applied_before < len(events)          # it really died mid-way
+    # Restart with the same consumer name: its pending entries are re-read, duplicates skipped.
+    result = subprocess.run([sys.executable, "-m", "dashboard.cli", "worker", "--drain"], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert count(system.engine, schema.case_events) == len(events)
+    assert {r["stage"] for r in cases_table(system.engine)} == {"closed"}
+    assert dead_reasons(system.engine) == []
+    with system.engine.connect() as c:
+        closed = c.execute(select(schema.live_counts.c.n).where(schema.live_counts.c.scope == "all",
+                                                                 schema.live_counts.c.stage == "closed")).scalar()
+    assert closed == 3000
+
+
+def test_another_consumer_reclaims_pending_entries_of_a_dead_one(system):
+    events = [e for cid in case_ids(10) for e in loop_events(cid, START)]
+    publish(system.stream, events)
+    dead = system.worker(consumer="dead-one")
+    dead.ensure_group()
+    # The dead consumer read everything and then vanished without acknowledging.
+    system.stream.client.xreadgroup(system.settings.group, "dead-one", {system.stream.key: ">"}, count=1000)
+    survivor = system.worker(consumer="survivor", claim_idle_ms=0)
+    stats = survivor.drain()
+    assert stats.applied == len(events)
+    assert system.stream.client.xpending(system.stream.key, system.settings.group)["pending"] == 0
