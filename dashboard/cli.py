@@ -176,6 +176,54 @@ def grids(ctx, source):
     click.echo(_figures(summary))
 
 
+@cli.group()
+def users():
+    """Manage users (hashed passwords in the reporting database)."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["wall", "operator", "supervision", "department",
+                                                          "supervisor", "leader", "admin"]))
+@click.option("--password", default=None, help="At least 8 characters; prompted for when omitted (not for wall).")
+@click.option("--department", default=None, help="Department code, for role department.")
+@click.pass_context
+@_fail_cleanly
+def users_add(ctx, name, role, password, department):
+    """Create user NAME with ROLE."""
+    from datasource import accounts
+    system = _system(ctx, redis=False)
+    if password is None and role != "wall":
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    user = accounts.add_user(system.engine, name, role, password, department, system.scenario.departments)
+    click.echo(f"user {user.name} ({user.role}) created")
+
+
+@users.command("list")
+@click.pass_context
+@_fail_cleanly
+def users_list(ctx):
+    """List users."""
+    from datasource import accounts
+    for user in accounts.list_users(_system(ctx, redis=False).engine):
+        click.echo(f"{user['name']:<20} {user['role']:<12} {user['department_code'] or ''}")
+
+
+@cli.group()
+def tokens():
+    """API and wall display tokens."""
+
+
+@tokens.command("create")
+@click.argument("name")
+@click.pass_context
+@_fail_cleanly
+def tokens_create(ctx, name):
+    """Print a new token for user NAME (Authorization: Bearer TOKEN; for a wall user, /wall?token=TOKEN)."""
+    from datasource import accounts
+    click.echo(accounts.create_token(_system(ctx, redis=False).engine, name))
+
+
 def _figures(figures: dict) -> str:
     return "\n".join(f"{k}: {v}" for k, v in figures.items())
 

@@ -44,6 +44,10 @@ class Settings:
     tick_ms: int = 1000
     extra: dict = field(default_factory=dict)
 
+    def __post_init__(self):
+        object.__setattr__(self, "data_dir", Path(self.data_dir))
+        object.__setattr__(self, "scenario_dir", Path(self.scenario_dir))
+
     @classmethod
     def from_env(cls, env: dict | None = None, **overrides) -> "Settings":
         env = os.environ if env is None else env
