@@ -17,9 +17,10 @@ from sqlalchemy.engine import Engine
 
 from dashboard.domain.events import CaseEvent, InvalidEvent, parse_entry
 from dashboard.domain.lifecycle import EventType, TransitionRefused
-from dashboard.domain.projection import apply_event
+from dashboard.domain.projection import apply_event, settle
 from dashboard.domain.scenario import Scenario
 from . import schema
+from .fastwrite import CompiledWrite
 from .locator import GridLocator
 
 CHUNK = 900  # stay under every driver's bound-parameter limit
@@ -40,6 +41,12 @@ def _raw_json(fields: dict) -> str:
     return json.dumps({text(k): text(v) for k, v in fields.items()}, ensure_ascii=False)[:20000]
 
 
+def _body_text(fields: dict) -> str:
+    """The body as the producer wrote it (already validated as a JSON object)."""
+    raw = fields.get(b"body", fields.get("body"))
+    return raw.decode("utf-8") if isinstance(raw, bytes) else raw
+
+
 class Projector:
     """Folds stream entries into the reporting database (used by worker and rebuild)."""
 
@@ -47,7 +54,11 @@ class Projector:
         self.engine, self.scenario = engine, scenario
         self.locator = locator or GridLocator(scenario)
         self.dialect = engine.dialect.name
-        self._upsert_cases = self._upsert(schema.cases, ["case_id"], replace=True)
+        dialect = engine.dialect
+        self._insert_events = CompiledWrite(insert(schema.case_events).values(
+            {c.name: bindparam(c.name) for c in schema.case_events.columns if c.name != "id"}),
+            schema.case_events, dialect)
+        self._upsert_cases = CompiledWrite(self._upsert(schema.cases, ["case_id"], replace=True), schema.cases, dialect)
         self._upsert_counts = self._upsert(schema.live_counts, ["scope", "key", "stage"], add="n")
         self._upsert_flow = self._upsert(schema.daily_flow, ["day", "type"], add="n")
 
@@ -58,6 +69,7 @@ class Projector:
             from sqlalchemy.dialects.sqlite import insert as dialect_insert
         statement = dialect_insert(table)
         if replace:
+            statement = statement.values({c.name: bindparam(c.name) for c in table.columns})
             updates = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
         else:
             updates = {add: table.c[add] + statement.excluded[add]}
@@ -93,16 +105,16 @@ class Projector:
                     continue
                 try:
                     rows[event.case_id] = apply_event(rows.get(event.case_id), event, self.scenario,
-                                                      locations.get(event.event_id))
+                                                      locations.get(event.event_id), lazy=True)
                 except (TransitionRefused, InvalidEvent) as exc:
                     dead(stream_id, fields, str(exc), event.event_id)
                     continue
                 seen.add(event.event_id)
                 event_rows.append({"event_id": event.event_id, "stream_id": stream_id, "case_id": event.case_id,
                                    "type": event.type.value, "at": event.at, "actor": event.actor,
-                                   "body": json.dumps(event.body, ensure_ascii=False, separators=(",", ":"))})
+                                   "body": _body_text(fields)})
                 flow[(event.at.astimezone(self.scenario.calendar.tz).date(), event.type.value)] += 1
-            changed = [row for case, row in rows.items() if before.get(case) is not row]
+            changed = [settle(row, self.scenario) for case, row in rows.items() if before.get(case) is not row]
             self._write(connection, event_rows, changed, self._count_deltas(before, changed), flow, dead_rows)
             result.applied = len(event_rows)
         return result
@@ -144,11 +156,8 @@ class Projector:
         return Counter({k: v for k, v in deltas.items() if v})
 
     def _write(self, connection, event_rows, case_rows, deltas, flow, dead_rows) -> None:
-        if event_rows:
-            connection.execute(insert(schema.case_events), event_rows)
-        if case_rows:
-            for i in range(0, len(case_rows), 2000):
-                connection.execute(self._upsert_cases, case_rows[i:i + 2000])
+        self._insert_events.execute(connection, event_rows)
+        self._upsert_cases.execute(connection, case_rows)
         if deltas:
             connection.execute(self._upsert_counts, [
                 {"scope": s, "key": k, "stage": st, "n": n} for (s, k, st), n in sorted(deltas.items())])

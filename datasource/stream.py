@@ -3,7 +3,8 @@
 Checked appends go through one Lua script per command, so the check of the case's
 current stage and version and the XADD happen atomically: of twenty operators dispatching
 one case at the same moment, exactly one succeeds.  The script keeps a small hash per case
-(``<stream>:case:<id>``: stage, version, last actor/time/type) as the command side's view.
+(``<stream>:case:<id>``: stage, version, last actor/time/type) as the command side's view;
+a caller may add fields of its own to that view (department, deadline …) in the same step.
 """
 from __future__ import annotations
 
@@ -26,14 +27,20 @@ end
 if ARGV[3] ~= '' and tonumber(ARGV[3]) ~= version then
   return {'conflict', stage, tostring(version), cur[3] or '', cur[4] or '', cur[5] or ''}
 end
+local nstate = tonumber(ARGV[7])
 local fields = {}
-for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 8 + nstate, #ARGV do fields[#fields + 1] = ARGV[i] end
 local id = redis.call('XADD', KEYS[1], '*', unpack(fields))
 local new = ARGV[2]
 if new == '' then new = stage end
 if new == '@resume' then new = cur[6] or 'filed' end
 redis.call('HSET', KEYS[2], 'stage', new, 'version', version + 1, 'actor', ARGV[4], 'at', ARGV[5], 'type', ARGV[6])
 if new == 'suspended' then redis.call('HSET', KEYS[2], 'suspended_from', stage) end
+if nstate > 0 then
+  local extra = {}
+  for i = 8, 7 + nstate do extra[#extra + 1] = ARGV[i] end
+  redis.call('HSET', KEYS[2], unpack(extra))
+end
 return {'ok', id}
 """
 
@@ -65,16 +72,21 @@ class EventStream:
         serial = self.client.incr(f"{self.prefix}seq:{day:%Y%m%d}")
         return make_case_id(day, serial)
 
-    def append(self, event: CaseEvent, expect_version: int | None = None) -> str | Conflict:
-        """Append ``event`` if the case's stage allows it; the entry id, or a Conflict."""
+    def append(self, event: CaseEvent, expect_version: int | None = None,
+               state: dict[str, str] | None = None) -> str | Conflict:
+        """Append ``event`` if the case's stage allows it; the entry id, or a Conflict.
+
+        ``state`` is written into the case's command-side hash together with the event
+        (atomically), e.g. the department a dispatch sends the case to."""
         sources = allowed_from(event.type)
         allowed = "," + ",".join("-" if s is None else s.value for s in sources) + ","
         target = _target(event.type)
         fields = event.to_fields()
         flat = [item for pair in fields.items() for item in pair]
+        extra = [str(item) for pair in (state or {}).items() for item in pair]
         result = self._append(keys=[self.key, self.case_key(event.case_id)],
                               args=[allowed, target, "" if expect_version is None else str(expect_version),
-                                    event.actor, fields["at"], event.type.value, *flat])
+                                    event.actor, fields["at"], event.type.value, str(len(extra)), *extra, *flat])
         status = _s(result[0])
         if status == "ok":
             return _s(result[1])

@@ -52,6 +52,7 @@ class TimeLimits:
         self.calendar = calendar
         self._stage: dict[tuple[str, str], Limit] = {}
         self._category: dict[tuple[str, str, str], Limit] = {}
+        self._memo: dict[tuple[str, str, str], Limit | None] = {}
         for stage, by_urgency in config.get("stages", {}).items():
             Stage(stage)  # unknown stage names are a configuration error
             for urgency, spec in by_urgency.items():
@@ -64,11 +65,21 @@ class TimeLimits:
 
     def limit(self, stage: Stage | str, category: str, urgency: str = "normal") -> Limit | None:
         """The limit of ``stage`` for a case of ``category``: category first, then the stage default."""
-        stage = Stage(stage).value
-        for key in ((category, stage, urgency), (category, stage, "normal")):
-            if key in self._category:
-                return self._category[key]
-        return self._stage.get((stage, urgency)) or self._stage.get((stage, "normal"))
+        key = (stage.value if isinstance(stage, Stage) else stage, category, urgency)
+        try:
+            return self._memo[key]
+        except KeyError:
+            pass
+        stage = Stage(key[0]).value
+        found = None
+        for candidate in ((category, stage, urgency), (category, stage, "normal")):
+            if candidate in self._category:
+                found = self._category[candidate]
+                break
+        else:
+            found = self._stage.get((stage, urgency)) or self._stage.get((stage, "normal"))
+        self._memo[key] = found
+        return found
 
     def deadline(self, stage: Stage | str, category: str, urgency: str,
                  entered_at: datetime) -> tuple[datetime | None, datetime | None]:

@@ -20,21 +20,41 @@ STAGE_TIME_COLUMN = {
 SOURCES = ("inspector", "hotline12345", "app", "camera", "phone", "api", "import")
 
 
+_STAGES = {s.value: s for s in Stage}
+PENDING = "_pending_deadline"  # (entered_at, explicit deadline) of a clock not yet computed
+
+
 def _state(row: dict | None) -> CaseState | None:
     if row is None:
         return None
     suspended = row.get("suspended_from")
-    return CaseState(case_id=row["case_id"], stage=Stage(row["stage"]), version=row["version"],
-                     suspended_from=Stage(suspended) if suspended else None)
+    return CaseState(case_id=row["case_id"], stage=_STAGES[row["stage"]], version=row["version"],
+                     suspended_from=_STAGES[suspended] if suspended else None)
 
 
 def apply_event(row: dict | None, event: CaseEvent, scenario: Scenario,
-                location: tuple[str, str, str] | None = None) -> dict:
+                location: tuple[str, str, str] | None = None, lazy: bool = False) -> dict:
     """The ``cases`` row after ``event``; raises TransitionRefused or InvalidEvent.
 
     ``location`` is (grid, community, street) of a ``reported`` event's position,
-    found by the caller (the domain has no geometry engine).
+    found by the caller (the domain has no geometry engine).  With ``lazy`` the
+    deadline of a newly entered stage is computed only when needed (by a later event
+    of the same batch, or by :func:`settle` before the row is written): a case that
+    moves through several stages in one batch has only its last clock computed.
     """
+    row = _apply(row, event, scenario, location)
+    return row if lazy else settle(row, scenario)
+
+
+def settle(row: dict, scenario: Scenario) -> dict:
+    """Compute a pending stage clock (deadline, 80% warning point) in place."""
+    pending = row.pop(PENDING, None)
+    if pending is not None:
+        _set_deadline(row, scenario, *pending)
+    return row
+
+
+def _apply(row, event, scenario, location) -> dict:
     stage = check_transition(_state(row), event.case_id, event.type)
     body, at = event.body, event.at
     if row is None:
@@ -48,6 +68,7 @@ def apply_event(row: dict | None, event: CaseEvent, scenario: Scenario,
         if department not in scenario.departments:
             raise InvalidEvent(f"unknown department {department[:40]!r}")
         row["department_code"] = department
+        explicit = _explicit_deadline(body, at)
     elif kind is EventType.RETURNED:
         row["return_count"] += 1
     elif kind is EventType.REWORK:
@@ -59,6 +80,7 @@ def apply_event(row: dict | None, event: CaseEvent, scenario: Scenario,
     elif kind is EventType.RESUMED:
         row["suspended_from"] = None
     elif kind is EventType.HANDLED:
+        settle(row, scenario)
         deadline = row["handle_deadline_at"]
         row["handled_on_time"] = deadline is None or at <= deadline
     if stage.value != row["stage"] or kind in (EventType.REWORK,):
@@ -67,8 +89,9 @@ def apply_event(row: dict | None, event: CaseEvent, scenario: Scenario,
         column = STAGE_TIME_COLUMN.get(stage)
         if column:
             row[column] = at
-        _set_deadline(row, scenario, at, body if kind is EventType.DISPATCHED else {})
+        row[PENDING] = (at, explicit if kind is EventType.DISPATCHED else None)
     if kind is EventType.EXTENDED:
+        settle(row, scenario)
         until = parse_time(str(body["until"]), future=MAX_DEADLINE)
         if row["deadline_at"] is not None and until <= row["deadline_at"]:
             raise InvalidEvent("an extension must move the deadline later")
@@ -82,13 +105,20 @@ def apply_event(row: dict | None, event: CaseEvent, scenario: Scenario,
     return row
 
 
-def _set_deadline(row: dict, scenario: Scenario, at: datetime, body: dict) -> None:
+def _explicit_deadline(body: dict, at: datetime) -> datetime | None:
+    """A deadline the dispatcher set by hand, checked now (it must lie after the dispatch)."""
+    if not body.get("deadline"):
+        return None
+    deadline = parse_time(str(body["deadline"]), future=MAX_DEADLINE)
+    if deadline <= at:
+        raise InvalidEvent("the dispatch deadline is not after the dispatch time")
+    return deadline
+
+
+def _set_deadline(row: dict, scenario: Scenario, at: datetime, explicit: datetime | None) -> None:
     """Start the clock of the stage the case just entered."""
-    explicit = body.get("deadline")
-    if explicit:
-        deadline = parse_time(str(explicit), future=MAX_DEADLINE)
-        if deadline <= at:
-            raise InvalidEvent("the dispatch deadline is not after the dispatch time")
+    if explicit is not None:
+        deadline = explicit
         warn = warn_point(at, deadline)
     else:
         warn, deadline = scenario.limits.deadline(row["stage"], row["category_code"], row["urgency"], at)
@@ -124,7 +154,7 @@ def _new_case(event: CaseEvent, scenario: Scenario, location, stage: Stage) -> d
         "rework_count": 0, "return_count": 0, "extension_count": 0, "suspended_from": None,
         "version": 1, "updated_at": event.at, "last_actor": event.actor,
     }
-    _set_deadline(row, scenario, event.at, {})
+    row[PENDING] = (event.at, None)
     return row
 
 
