@@ -39,8 +39,8 @@ import numpy as np
 import shapely
 from shapely.geometry import MultiPoint, Polygon, box
 
-from datasource.geo import (lattice_moves, move_vertices, read_features, round_lonlat, round_plain, to_lonlat, to_metric,
-                            write_feature_collection)
+from datasource.geo import (lattice_moves, move_vertices, read_features, round_lonlat, round_plain,
+                            to_lonlat, to_metric, write_feature_collection)
 
 SLIVER_M2 = 3_000.0          # smaller faces are not grids of their own
 MIN_WIDTH_M = 12.0           # 2·area/perimeter below this = a strip along a road
@@ -244,11 +244,10 @@ def to_lonlat_keeping_borders(cells: list[Polygon], street_outlines: list) -> li
         # every cell sharing them, so neighbours still round identically).
         moved = [move_vertices(g, moves) for g in lonlat]
         folded = [i for i, g in enumerate(moved) if not round_plain(g).is_valid]
-        if not folded:
+        undone = [moves.pop((x, y), None) for i in folded
+                  for x, y in shapely.get_coordinates(lonlat[i]).tolist()]
+        if not any(u is not None for u in undone):
             return [round_lonlat(g) for g in moved]
-        for i in folded:
-            for x, y in shapely.get_coordinates(lonlat[i]).tolist():
-                moves.pop((x, y), None)
 
 
 # ---------------------------------------------------------------- communities and codes

@@ -119,6 +119,16 @@ class Projector:
             result.applied = len(event_rows)
         return result
 
+    def dead_letter(self, entry: tuple, reason: str) -> BatchResult:
+        """Record one entry as a dead letter (used when applying it failed unexpectedly)."""
+        stream_id, fields = entry
+        stream_id = stream_id.decode() if isinstance(stream_id, bytes) else stream_id
+        with self.engine.begin() as connection:
+            connection.execute(insert(schema.dead_letters), [{
+                "stream_id": stream_id, "event_id": None, "reason": reason[:2000], "fields": _raw_json(fields),
+                "recorded_at": datetime.now(timezone.utc)}])
+        return BatchResult(dead=[(stream_id, reason)])
+
     def _existing_event_ids(self, connection, event_ids: list[str]) -> set[str]:
         found: set[str] = set()
         column = schema.case_events.c.event_id

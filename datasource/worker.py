@@ -75,11 +75,34 @@ class Worker:
             return None
         return None
 
+    def _apply_isolating(self, entries: list) -> BatchResult:
+        """Apply a batch; if it fails for a reason other than the database, apply its
+        entries one by one and dead-letter the ones that fail, so one poisonous entry
+        cannot stop the stream."""
+        try:
+            return self.projector.apply(entries)
+        except SQLAlchemyError:
+            raise
+        except Exception:  # noqa: BLE001 - a bug or an entry nobody foresaw
+            log.exception("batch failed; applying its %d entries one by one", len(entries))
+        total = BatchResult()
+        for entry in entries:
+            try:
+                result = self.projector.apply([entry])
+            except SQLAlchemyError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                result = self.projector.dead_letter(entry, f"internal error: {exc.__class__.__name__}: {exc}")
+            total.applied += result.applied
+            total.duplicates += result.duplicates
+            total.dead.extend(result.dead)
+        return total
+
     def _process(self, entries: list) -> None:
         ids = [entry_id for entry_id, _ in entries]
         for attempt in range(1, 1000):
             try:
-                result = self.projector.apply(entries)
+                result = self._apply_isolating(entries)
                 break
             except SQLAlchemyError as exc:
                 # The database is down or busy: keep the entries pending and try again.

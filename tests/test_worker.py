@@ -164,3 +164,24 @@ def test_another_consumer_reclaims_pending_entries_of_a_dead_one(system):
     stats = survivor.drain()
     assert stats.applied == len(events)
     assert system.stream.client.xpending(system.stream.key, system.settings.group)["pending"] == 0
+
+
+def test_a_poisonous_entry_is_isolated_and_the_rest_applied(system):
+    """An entry that makes the projector fail unexpectedly is dead-lettered alone."""
+    from datasource.projector import Projector
+    from datasource.worker import Worker
+
+    class Fragile(Projector):
+        def apply(self, entries, now=None):
+            if any(b"poison" in fields.get(b"event_id", b"") for _, fields in entries):
+                raise RuntimeError("boom")
+            return super().apply(entries, now)
+
+    events = [e for cid in case_ids(5) for e in loop_events(cid, START)]
+    publish(system.stream, events[:10])
+    system.stream.client.xadd(system.stream.key, dict(events[10].to_fields(), event_id="poison-1"))
+    publish(system.stream, events[10:])
+    worker = Worker(system.stream, system.settings.group, Fragile(system.engine, system.scenario, system.locator))
+    stats = worker.drain()
+    assert stats.applied == len(events) and stats.dead == 1
+    assert dead_reasons(system.engine) == ["internal error: RuntimeError: boom"]
