@@ -42,14 +42,16 @@ def make_events(cases: int):
 
 
 def fresh_database(kind: str, pg_url: str, folder: Path, name: str) -> str:
+    """A new SQLite file, or a freshly created PostgreSQL database ``citygrid_bench_NAME``."""
     if kind == "sqlite":
         return f"sqlite:///{folder / (name + '.db')}"
-    engine = make_engine(pg_url)
-    with engine.begin() as c:
-        c.execute(text("DROP SCHEMA public CASCADE"))
-        c.execute(text("CREATE SCHEMA public"))
+    database = f"citygrid_bench_{name}"
+    engine = make_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        c.execute(text(f'CREATE DATABASE "{database}"'))
     engine.dispose()
-    return pg_url
+    return pg_url.rsplit("/", 1)[0] + "/" + database
 
 
 def run_worker(kind, events, args, folder) -> float:

@@ -24,7 +24,7 @@ M_PER_DEG_LON = math.cos(math.radians(ORIGIN_LAT)) * 111_320.0
 M_PER_DEG_LAT = 110_540.0
 COORD_DECIMALS = 6
 LATTICE = 10 ** COORD_DECIMALS   # coordinates are integers in these units once rounded
-LATTICE_SEARCH = 5               # lattice steps searched around a vertex in lattice_moves
+LATTICE_SEARCH = 25              # lattice steps (≤ 2.8 m) a border vertex may slide along
 
 
 def _lonlat_to_xy(coords: np.ndarray) -> np.ndarray:
@@ -80,9 +80,9 @@ def lattice_moves(vertices: np.ndarray, edges_lonlat) -> dict[tuple[float, float
     A derived vertex in the middle of a source edge (a road or cut meeting the street
     border) would be rounded up to ~7 cm off that edge, which adds a thin wedge of
     several m² along a long edge. Instead we slide it along the edge, at most
-    ``LATTICE_SEARCH`` lattice steps (< 0.6 m), to the lattice point closest to the edge
-    line — typically millimetres off — so the union of the derived polygons keeps the
-    source outline. Returns ``{(lon, lat): (new_lon, new_lat)}``.
+    ``LATTICE_SEARCH`` lattice steps, to the lattice point closest to the edge line —
+    typically a millimetre off — so the union of the derived polygons keeps the source
+    outline. Returns ``{(lon, lat): (new_lon, new_lat)}``.
     """
     vertices = np.asarray(vertices, dtype=float)
     units = vertices * LATTICE
@@ -95,13 +95,12 @@ def lattice_moves(vertices: np.ndarray, edges_lonlat) -> dict[tuple[float, float
     tree = shapely.STRtree(shapely.linestrings([[a * scale, b * scale] for a, b in segments]))
     points, originals = units[off_lattice], vertices[off_lattice]
     hits = tree.query_nearest(shapely.points(points * scale), max_distance=0.001, all_matches=False)
-    steps = np.arange(-LATTICE_SEARCH, LATTICE_SEARCH + 1)
-    offsets = np.array([(i, j) for i in steps for j in steps], dtype=float)
+    steps = np.arange(-LATTICE_SEARCH, LATTICE_SEARCH + 1, dtype=float)
     moves = {}
     for p_index, s_index in zip(*hits):
         p = points[p_index]
         a, b = segments[s_index]
-        candidates = np.round(p) + offsets
+        candidates = _lattice_points_along(p, a, b, steps)
         d = (b - a) * scale
         v = (candidates - a) * scale
         along = v @ d / (d @ d)
@@ -114,6 +113,17 @@ def lattice_moves(vertices: np.ndarray, edges_lonlat) -> dict[tuple[float, float
         lon, lat = originals[p_index].tolist()
         moves[(lon, lat)] = tuple((candidates[best] / LATTICE).tolist())
     return moves
+
+
+def _lattice_points_along(p: np.ndarray, a: np.ndarray, b: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """Lattice points nearest to line ``ab``, one per lattice step along its main axis near ``p``."""
+    major = 0 if abs(b[0] - a[0]) >= abs(b[1] - a[1]) else 1
+    minor = 1 - major
+    slope = (b[minor] - a[minor]) / (b[major] - a[major])
+    candidates = np.empty((len(steps), 2))
+    candidates[:, major] = np.round(p[major]) + steps
+    candidates[:, minor] = np.round(a[minor] + (candidates[:, major] - a[major]) * slope)
+    return candidates
 
 
 def move_vertices(geom, moves: dict[tuple[float, float], tuple[float, float]]):

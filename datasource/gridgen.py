@@ -46,6 +46,7 @@ SLIVER_M2 = 3_000.0          # smaller faces are not grids of their own
 MIN_WIDTH_M = 12.0           # 2·area/perimeter below this = a strip along a road
 SPLIT_ABOVE_M2 = 25_000.0    # larger cells are cut ...
 PIECE_MAX_M2 = 15_000.0      # ... into pieces of at most about this size
+BORDER_SNAP_M = 0.5          # road vertices this close to the street border go onto it
 SHARED_EDGE_MIN_M = 0.5      # merge only across a real shared edge, never at a corner
 SNAP_TOLERANCE_M = 0.001     # T-junction vertices closer than 1 mm get shared
 COMMUNITY_TOTAL = 205        # Dongcheng had 205 communities
@@ -103,8 +104,31 @@ def road_blocks(street: Street, roads: np.ndarray, tree: shapely.STRtree) -> lis
     """Faces cut out of the street by the road lines; together they tile the street."""
     near = roads[tree.query(street.geom, predicate="intersects")]
     inside = shapely.intersection(near, street.geom)  # clip, so no face leaves the street
-    linework = shapely.union_all(np.append(inside, shapely.boundary(street.geom)))
+    border = shapely.boundary(street.geom)
+    linework = shapely.union_all(np.append(snap_to_border(inside, border), border))
     return polygon_parts(shapely.polygonize(shapely.get_parts(linework)))
+
+
+def snap_to_border(lines, border):
+    """Put road vertices lying within ``BORDER_SNAP_M`` of the street border onto it.
+
+    Many roads run along the border only centimetres away (both were digitised to a
+    0.1 m lattice). Left alone they make hair-thin slivers that cannot survive rounding
+    to 6 decimals; on the border they make none. Vertices near a border vertex take it
+    exactly, the rest are projected onto the nearest border segment.
+    """
+    lines = shapely.snap(lines, border, BORDER_SNAP_M)
+
+    def project(coords: np.ndarray) -> np.ndarray:
+        points = shapely.points(coords)
+        close = shapely.distance(points, border) < BORDER_SNAP_M
+        if close.any():
+            coords = coords.copy()
+            along = shapely.line_locate_point(border, points[close])
+            coords[close] = shapely.get_coordinates(shapely.line_interpolate_point(border, along))
+        return coords
+
+    return shapely.transform(lines, project)
 
 
 def _needs_merge(area: float, perimeter: float) -> bool:

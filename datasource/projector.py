@@ -20,7 +20,7 @@ from dashboard.domain.lifecycle import EventType, TransitionRefused
 from dashboard.domain.projection import apply_event, settle
 from dashboard.domain.scenario import Scenario
 from . import schema
-from .fastwrite import CompiledWrite
+from .fastwrite import CompiledWrite, PgCopyWrite
 from .locator import GridLocator
 
 CHUNK = 900  # stay under every driver's bound-parameter limit
@@ -55,10 +55,15 @@ class Projector:
         self.locator = locator or GridLocator(scenario)
         self.dialect = engine.dialect.name
         dialect = engine.dialect
-        self._insert_events = CompiledWrite(insert(schema.case_events).values(
-            {c.name: bindparam(c.name) for c in schema.case_events.columns if c.name != "id"}),
-            schema.case_events, dialect)
-        self._upsert_cases = CompiledWrite(self._upsert(schema.cases, ["case_id"], replace=True), schema.cases, dialect)
+        if self.dialect == "postgresql":
+            self._insert_events = PgCopyWrite(schema.case_events)
+            self._upsert_cases = PgCopyWrite(schema.cases, conflict=["case_id"])
+        else:
+            self._insert_events = CompiledWrite(insert(schema.case_events).values(
+                {c.name: bindparam(c.name) for c in schema.case_events.columns if c.name != "id"}),
+                schema.case_events, dialect)
+            self._upsert_cases = CompiledWrite(self._upsert(schema.cases, ["case_id"], replace=True),
+                                               schema.cases, dialect)
         self._upsert_counts = self._upsert(schema.live_counts, ["scope", "key", "stage"], add="n")
         self._upsert_flow = self._upsert(schema.daily_flow, ["day", "type"], add="n")
 
@@ -132,6 +137,12 @@ class Projector:
     def _existing_event_ids(self, connection, event_ids: list[str]) -> set[str]:
         found: set[str] = set()
         column = schema.case_events.c.event_id
+        if self.dialect == "postgresql" and event_ids:  # one array parameter, not thousands
+            from sqlalchemy import any_, literal
+            from sqlalchemy.dialects.postgresql import ARRAY
+            from sqlalchemy import String
+            ids = literal(event_ids, ARRAY(String))
+            return set(connection.execute(select(column).where(column == any_(ids))).scalars())
         for i in range(0, len(event_ids), CHUNK):
             chunk = event_ids[i:i + CHUNK]
             found.update(connection.execute(select(column).where(column.in_(chunk))).scalars())

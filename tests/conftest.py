@@ -64,15 +64,34 @@ def pg_server_url() -> str:
     return PG_URL
 
 
-def fresh_pg(url: str) -> str:
-    """Empty the test database (drop every table of the public schema)."""
+def _admin_engine(url: str):
     from sqlalchemy import create_engine
-    engine = create_engine(url)
-    with engine.begin() as c:
-        c.execute(text("DROP SCHEMA public CASCADE"))
-        c.execute(text("CREATE SCHEMA public"))
+    return create_engine(url, isolation_level="AUTOCOMMIT")
+
+
+def create_pg_database(url: str) -> str:
+    """A new, empty database on the test server (tests never share one); its URL."""
+    name = f"citygrid_{uuid.uuid4().hex[:12]}"
+    engine = _admin_engine(url)
+    with engine.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
-    return url
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_pg_database(server_url: str, url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    engine = _admin_engine(server_url)
+    with engine.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture
+def pg_database_url(pg_server_url):
+    url = create_pg_database(pg_server_url)
+    yield url
+    drop_pg_database(pg_server_url, url)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -80,7 +99,7 @@ def database_url(request, tmp_path):
     """Each test using this runs twice: on a SQLite file and on PostgreSQL."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'citygrid.db'}"
-    return fresh_pg(request.getfixturevalue("pg_server_url"))
+    return request.getfixturevalue("pg_database_url")
 
 
 @pytest.fixture

@@ -109,8 +109,14 @@ class CaseState:
 
 def check_transition(state: CaseState | None, case_id: str, event_type: EventType) -> Stage:
     """Return the stage the case moves to, or raise :class:`TransitionRefused`."""
+    if state is None:
+        return check_stage(None, None, case_id, event_type)
+    return check_stage(state.stage, state.suspended_from, case_id, event_type)
+
+
+def check_stage(current: Stage | None, suspended_from: Stage | None, case_id: str, event_type: EventType) -> Stage:
+    """:func:`check_transition` on bare values (the worker's hot path)."""
     sources, target = TRANSITIONS[event_type]
-    current = state.stage if state else None
     if current not in sources:
         if current is None:
             reason = f"case {case_id} does not exist; only a 'reported' event can create it"
@@ -122,7 +128,7 @@ def check_transition(state: CaseState | None, case_id: str, event_type: EventTyp
                       f"'{current.value}' (allowed in: {allowed})")
         raise TransitionRefused(case_id, event_type.value, current.value if current else None, reason)
     if event_type is EventType.RESUMED:
-        return state.suspended_from or Stage.FILED
+        return suspended_from or Stage.FILED
     return target or current
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from .events import MAX_DEADLINE, CaseEvent, InvalidEvent, parse_time
-from .lifecycle import EventType, Stage, TransitionRefused, check_transition, CaseState
+from .lifecycle import EventType, Stage, TransitionRefused, check_stage
 from .limits import warn_point
 from .scenario import Scenario
 
@@ -22,14 +22,6 @@ SOURCES = ("inspector", "hotline12345", "app", "camera", "phone", "api", "import
 
 _STAGES = {s.value: s for s in Stage}
 PENDING = "_pending_deadline"  # (entered_at, explicit deadline) of a clock not yet computed
-
-
-def _state(row: dict | None) -> CaseState | None:
-    if row is None:
-        return None
-    suspended = row.get("suspended_from")
-    return CaseState(case_id=row["case_id"], stage=_STAGES[row["stage"]], version=row["version"],
-                     suspended_from=_STAGES[suspended] if suspended else None)
 
 
 def apply_event(row: dict | None, event: CaseEvent, scenario: Scenario,
@@ -55,7 +47,12 @@ def settle(row: dict, scenario: Scenario) -> dict:
 
 
 def _apply(row, event, scenario, location) -> dict:
-    stage = check_transition(_state(row), event.case_id, event.type)
+    if row is None:
+        stage = check_stage(None, None, event.case_id, event.type)
+    else:
+        suspended = row["suspended_from"]
+        stage = check_stage(_STAGES[row["stage"]], _STAGES[suspended] if suspended else None,
+                            event.case_id, event.type)
     body, at = event.body, event.at
     if row is None:
         return _new_case(event, scenario, location, stage)

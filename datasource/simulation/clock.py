@@ -9,7 +9,7 @@ calendar itself; ``tests/test_simulator.py`` checks both agree.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 
 class WorkClock:
@@ -55,3 +55,33 @@ class WorkClock:
     def _fallback(self, start: float, minutes: float) -> float:
         moment = datetime.fromtimestamp(start, self.calendar.tz)
         return self.calendar.add_working(moment, minutes).timestamp()
+
+
+class TimeText:
+    """``datetime.fromtimestamp(at, tz).isoformat()`` for whole epoch seconds, memoised per
+    UTC hour (offset and local date) — formatting ~750,000 event times is otherwise a
+    visible share of a backfill."""
+
+    def __init__(self, tz):
+        self.tz = tz
+        self._hours: dict[int, tuple[int, str]] = {}
+        self._days: dict[int, str] = {}
+
+    def __call__(self, at: int) -> str:
+        hour = self._hours.get(at // 3600)
+        if hour is None:
+            hour = self._hours[at // 3600] = self._hour(at)
+        offset, suffix = hour
+        local = at + offset
+        day = local // 86400
+        text = self._days.get(day)
+        if text is None:
+            text = self._days[day] = datetime.fromtimestamp(day * 86400, timezone.utc).strftime("%Y-%m-%d")
+        seconds = local - day * 86400
+        return "%sT%02d:%02d:%02d%s" % (text, seconds // 3600, seconds // 60 % 60, seconds % 60, suffix)
+
+    def _hour(self, at: int) -> tuple[int, str]:
+        moment = datetime.fromtimestamp(at // 3600 * 3600, self.tz)
+        offset = moment.utcoffset()
+        text = moment.isoformat()
+        return int(offset.total_seconds()), text[19:]

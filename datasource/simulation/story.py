@@ -41,7 +41,9 @@ REWORK_SHARE, REWORK_AGAIN_SHARE = 0.06, 0.02
 #: stage → (median, sigma) of the time spent in it, as a share of its limit.
 SHARES = {"reported": (0.30, 0.75), "filed": (0.30, 0.60), "dispatched": (0.55, 0.55),
           "handled": (0.40, 0.60), "verified": (0.25, 0.60)}
+LOG_SHARES = {stage: (math.log(median), sigma) for stage, (median, sigma) in SHARES.items()}
 SUSPENDED_DAYS = (3.0, 0.6)
+LIMITED_STAGES = tuple(SHARES)
 #: event type → stage it leads to (None: unchanged; "@resume": back where it was suspended).
 TARGET = {"reported": "reported", "filed": "filed", "rejected": "rejected", "dispatched": "dispatched",
           "returned": "filed", "handled": "handled", "verified": "verified", "rework": "dispatched",
@@ -74,6 +76,7 @@ class Case:
     returned: bool = False
     suspended_once: bool = False
     reworks: int = 0
+    limits: dict | None = None    # stage → (counts working time?, amount per unit share)
 
     @property
     def is_open(self) -> bool:
@@ -100,8 +103,11 @@ class StoryModel:
         urgent = _categories_with_urgent_limits(scenario)
         self.urgent_share = {c: URGENT_SHARE_HIGH if c in urgent else URGENT_SHARE for c in codes}
         self.speed = {code: d.speed for code, d in scenario.departments.items()}
-        self._limits: dict[tuple, object] = {}
+        self.limits = {(c, u): self._stage_limits(c, u) for c in codes for u in ("normal", "urgent")}
         self.street_names = scenario.streets
+        self._handlers = {"reported": self._from_reported, "filed": self._from_filed,
+                          "dispatched": self._from_dispatched, "handled": self._from_handled,
+                          "verified": self._from_verified, "suspended": self._from_suspended}
 
     # -- new cases -----------------------------------------------------------------
     def draw_kind(self, rng, at: int) -> tuple[str, str, str]:
@@ -117,7 +123,8 @@ class StoryModel:
         """A new case and its ``reported`` event."""
         category, urgency, source = kind
         inspector = self.inspector_of_grid.get(place.grid, "inspector")
-        case = Case(case_id, category, urgency, place.street, place.grid, inspector, source)
+        case = Case(case_id, category, urgency, place.street, place.grid, inspector, source,
+                    limits=self.limits[(category, urgency)])
         label = place.label or self.street_names.get(place.street, "") + "辖区"
         body = {"category": category, "lon": place.lon, "lat": place.lat,
                 "description": description(rng, category, self.scenario.categories[category].name_zh, label),
@@ -127,11 +134,13 @@ class StoryModel:
     # -- the next event ----------------------------------------------------------------
     def next_step(self, rng, case: Case, now: int | None = None) -> Step | None:
         """The next natural event of ``case``; at ``now`` if given, else at a drawn time."""
-        handler = getattr(self, "_from_" + case.stage, None)
+        handler = self._handlers.get(case.stage)
         if handler is None:
             return None
         kind, at, actor, body = handler(rng, case, now)
-        return kind, max(at, case.last_at + 1) if now is None else now, actor, body
+        if now is None and at <= case.last_at:
+            at = case.last_at + 1
+        return kind, at, actor, body
 
     def _from_reported(self, rng, case, now):
         at = now or self._after(rng, case, "reported")
@@ -171,7 +180,7 @@ class StoryModel:
 
     def _from_suspended(self, rng, case, now):
         median, sigma = SUSPENDED_DAYS
-        at = now or case.entered + int(86400 * rng.lognormvariate(math.log(median), sigma))
+        at = now or case.entered + int(86400 * median * math.exp(rng.gauss(0.0, sigma)))
         return "resumed", at, self._staff(rng, SUPERVISORS, at), EMPTY
 
     # -- applying an event to the model's memory ---------------------------------------
@@ -209,33 +218,34 @@ class StoryModel:
     def _after(self, rng, case: Case, stage: str, share: float | None = None) -> int:
         """``share`` of the stage's limit after the case entered it (drawn when None)."""
         if share is None:
-            median, sigma = SHARES[stage]
-            share = rng.lognormvariate(math.log(median), sigma)
-        limit = self.limit(stage, case.category, case.urgency)
-        if limit is None:
-            return case.entered + int(3600 * share)
-        if limit.unit == "minutes":
-            return case.entered + int(limit.amount * 60 * share)
-        if limit.unit == "hours":
-            return case.entered + int(limit.amount * 3600 * share)
-        per_unit = 60 if limit.unit == "work_hours" else self.minutes_per_day
-        return int(self.clock.add(case.entered, limit.amount * per_unit * share))
+            mu, sigma = LOG_SHARES[stage]
+            share = math.exp(rng.gauss(mu, sigma))
+        working, amount = case.limits[stage]
+        if working:
+            return int(self.clock.add(case.entered, amount * share))
+        return case.entered + int(amount * share)
+
+    def _stage_limits(self, category: str, urgency: str) -> dict[str, tuple[bool, float]]:
+        """stage → (working time?, working minutes or natural seconds of the whole limit)."""
+        out = {}
+        for stage in LIMITED_STAGES:
+            limit = self.scenario.limits.limit(stage, category, urgency)
+            if limit is None:
+                out[stage] = (False, 3600.0)   # an unlimited stage: an hour's scale
+            elif limit.unit in ("minutes", "hours"):
+                out[stage] = (False, limit.amount * (60 if limit.unit == "minutes" else 3600))
+            else:
+                out[stage] = (True, limit.amount * (60 if limit.unit == "work_hours" else self.minutes_per_day))
+        return out
 
     def _handled_at(self, rng, case: Case) -> int:
         if case.extended_from is not None and case.deadline is not None:
             return int(case.extended_from + (case.deadline - case.extended_from) * rng.uniform(0.05, 1.2))
-        median, sigma = SHARES["dispatched"]
-        share = self.speed.get(case.department, 1.0) * rng.lognormvariate(math.log(median), sigma)
-        return self._after(rng, case, "dispatched", share)
+        mu, sigma = LOG_SHARES["dispatched"]
+        return self._after(rng, case, "dispatched", self.speed.get(case.department, 1.0) * math.exp(rng.gauss(mu, sigma)))
 
     def _later(self, at: int, work_days: int) -> int:
         return int(self.clock.add(at, work_days * self.minutes_per_day))
-
-    def limit(self, stage: str, category: str, urgency: str):
-        key = (stage, category, urgency)
-        if key not in self._limits:
-            self._limits[key] = self.scenario.limits.limit(stage, category, urgency)
-        return self._limits[key]
 
     def iso(self, at: int) -> str:
         """The stream's time text for epoch seconds ``at`` (local time with offset)."""

@@ -1,0 +1,66 @@
+/* Map functions of the work pages (dispatch console, intake, department), referenced from
+   dash-leaflet props as {variable: "citygridDispatch.<name>"}.
+
+   Case markers are circle markers with a class per case (case-<id>) so a click can be
+   located; tooltips are built with textContent, never HTML, because descriptions and
+   names can contain anything a person typed. */
+window.citygridDispatch = (function () {
+  var LIGHT = {green: "#2ecc71", yellow: "#f1c40f", red: "#ff4d4f", none: "#8da2c0"};
+
+  function safeId(id) {
+    return String(id || "").replace(/[^A-Za-z0-9]/g, "");
+  }
+
+  function pointToLayer(feature, latlng, context) {
+    var p = feature.properties || {};
+    var filed = p.kind === "filed";
+    var selected = context && context.hideout && context.hideout.selected === p.case_id;
+    var colour = LIGHT[p.light] || LIGHT.none;
+    return L.circleMarker(latlng, {
+      radius: selected ? 11 : (filed ? 8 : 5),
+      color: selected ? "#ffffff" : (filed ? "#e6edf7" : colour),
+      weight: selected ? 3 : (filed ? 2 : 1),
+      fillColor: filed ? colour : "#3ea6ff",
+      fillOpacity: filed ? 0.95 : 0.7,
+      className: "case-marker case-" + safeId(p.case_id) + (filed ? " case-filed" : " case-active")
+    });
+  }
+
+  function onEachFeature(feature, layer) {
+    var p = feature.properties || {};
+    if (p.cluster) { return; }
+    var box = document.createElement("div");
+    box.className = "case-tooltip";
+    var head = document.createElement("strong");
+    head.textContent = String(p.case_id || "");
+    box.appendChild(head);
+    [p.label, p.place, p.stage_label].forEach(function (text) {
+      if (text) {
+        var line = document.createElement("div");
+        line.textContent = String(text);
+        box.appendChild(line);
+      }
+    });
+    layer.bindTooltip(box, {direction: "top", offset: [0, -6]});
+  }
+
+  function clusterToLayer(feature, latlng, index, context) {
+    var count = Number(feature.properties.point_count) || 0;
+    var size = count < 10 ? 28 : (count < 100 ? 34 : 42);
+    var el = document.createElement("div");
+    el.className = "case-cluster";
+    var label = document.createElement("span");
+    label.textContent = String(count);
+    el.appendChild(label);
+    return L.marker(latlng, {icon: L.divIcon({html: el, className: "case-cluster-icon",
+                                               iconSize: L.point(size, size)})});
+  }
+
+  function pickedToLayer(feature, latlng) {
+    return L.circleMarker(latlng, {radius: 9, color: "#ffffff", weight: 3, fillColor: "#3ea6ff",
+                                   fillOpacity: 0.9, className: "picked-position"});
+  }
+
+  return {pointToLayer: pointToLayer, onEachFeature: onEachFeature, clusterToLayer: clusterToLayer,
+          pickedToLayer: pickedToLayer};
+})();
