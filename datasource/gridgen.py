@@ -4,7 +4,8 @@ The official grid and community boundaries are not public, so we derive plausibl
 ones from public data (see ``dashboard/scenarios/dongcheng/source/PROVENANCE.md``):
 
 1. **Blocks.** Inside each street (街道) the road centre-lines are clipped to the
-   street, unioned (noded) with the street boundary and polygonized: every face is a
+   street, snapped onto the border where they run within ``BORDER_SNAP_M`` of it,
+   unioned (noded) with the street boundary and polygonized: every face is a
    road-bounded block, and together the faces tile the street exactly.
 2. **Slivers.** Faces under ``SLIVER_M2`` or thinner than ``MIN_WIDTH_M`` (the strip
    between a dual carriageway, or between a road and the street edge) are merged into
@@ -23,9 +24,12 @@ ones from public data (see ``dashboard/scenarios/dongcheng/source/PROVENANCE.md`
    ``COMMUNITY_ROW_BAND_DEG`` (≈555 m) for communities.
 
 All geometry work happens in the local metric plane of :mod:`datasource.geo`; only the
-result is converted back to GCJ-02 lon/lat and rounded to 6 decimals. The pipeline has
-no randomness and processes streets in code order, so the same input gives the same
-output bytes on the same shapely/GEOS build.
+result is converted back to GCJ-02 lon/lat and rounded to 6 decimals. Rounding is made
+topology-safe: neighbours first share every vertex on their common edges (so they round
+identically — no gaps, no overlaps), and new vertices on a street border slide along it
+to a lattice point almost exactly on the border line. The pipeline has no randomness
+and processes streets in code order, so the same input gives the same output bytes on
+the same shapely/GEOS build.
 """
 from __future__ import annotations
 
@@ -37,19 +41,19 @@ from typing import Callable, Optional
 
 import numpy as np
 import shapely
-from shapely.geometry import MultiPoint, Polygon, box
+from shapely.geometry import Polygon, box
 
-from datasource.geo import (lattice_moves, move_vertices, read_features, round_lonlat, round_plain,
-                            to_lonlat, to_metric, write_feature_collection)
+from datasource.geo import (area_m2, coverage_to_lonlat, read_features, round_lonlat,
+                            share_junction_vertices, to_metric, write_feature_collection)
 
 SLIVER_M2 = 3_000.0          # smaller faces are not grids of their own
-MIN_WIDTH_M = 12.0           # 2·area/perimeter below this = a strip along a road
+MIN_WIDTH_M = 20.0           # 2·area/perimeter below this = a strip along a road
 SPLIT_ABOVE_M2 = 25_000.0    # larger cells are cut ...
 PIECE_MAX_M2 = 15_000.0      # ... into pieces of at most about this size
 BORDER_SNAP_M = 0.5          # road vertices this close to the street border go onto it
-SHARED_EDGE_MIN_M = 0.5      # merge only across a real shared edge, never at a corner
-SNAP_TOLERANCE_M = 0.001     # T-junction vertices closer than 1 mm get shared
-COMMUNITY_TOTAL = 205        # Dongcheng had 205 communities
+DEGENERATE_M2 = 0.01         # faces smaller than a 10 cm square are numerical noise
+SHARED_EDGE_MIN_M = 0.001    # merge only across a shared edge, never at a mere corner
+COMMUNITY_AREA_M2 = 204_000  # 41.89 km² / the 205 communities Dongcheng had
 MIN_COMMUNITIES_PER_STREET = 3
 GRID_ROW_BAND_DEG = 0.001
 COMMUNITY_ROW_BAND_DEG = 0.005
@@ -106,7 +110,12 @@ def road_blocks(street: Street, roads: np.ndarray, tree: shapely.STRtree) -> lis
     inside = shapely.intersection(near, street.geom)  # clip, so no face leaves the street
     border = shapely.boundary(street.geom)
     linework = shapely.union_all(np.append(snap_to_border(inside, border), border))
-    return polygon_parts(shapely.polygonize(shapely.get_parts(linework)))
+    faces = polygon_parts(shapely.polygonize(shapely.get_parts(linework)))
+    # Nearly collinear road pieces enclose zero-area faces; merged into a block they
+    # leave a zero-width spike that turns into a self-intersection once rounded. Faces
+    # outside the street (a road chord across a notch of the border) are dropped.
+    return [f for f in faces
+            if f.area >= DEGENERATE_M2 and street.geom.contains_properly(f.point_on_surface())]
 
 
 def snap_to_border(lines, border):
@@ -138,7 +147,7 @@ def _needs_merge(area: float, perimeter: float) -> bool:
 def _shared_edges(cells: list[Polygon]) -> list[dict[int, float]]:
     """For each cell, ``{neighbour index: length of the shared boundary}``."""
     tree = shapely.STRtree(cells)
-    left, right = tree.query(cells, predicate="dwithin", distance=SNAP_TOLERANCE_M)
+    left, right = tree.query(cells, predicate="dwithin", distance=SHARED_EDGE_MIN_M)
     keep = left < right
     left, right = left[keep], right[keep]
     rings = shapely.boundary(np.array(cells, dtype=object))
@@ -194,21 +203,22 @@ def _cut(geom, fraction: float) -> tuple[object, object]:
     across_x = (maxx - minx) >= (maxy - miny)
     lo, hi = (minx, maxx) if across_x else (miny, maxy)
 
-    def low_box(t: float):
-        return box(minx - 1, miny - 1, t, maxy + 1) if across_x else box(minx - 1, miny - 1, maxx + 1, t)
+    def low_side(t: float) -> tuple[float, float, float, float]:
+        return (minx - 1, miny - 1, t, maxy + 1) if across_x else (minx - 1, miny - 1, maxx + 1, t)
 
-    def high_box(t: float):
-        return box(t, miny - 1, maxx + 1, maxy + 1) if across_x else box(minx - 1, t, maxx + 1, maxy + 1)
+    def high_side(t: float) -> tuple[float, float, float, float]:
+        return (t, miny - 1, maxx + 1, maxy + 1) if across_x else (minx - 1, t, maxx + 1, maxy + 1)
 
     target = geom.area * fraction
     while hi - lo > 0.05:  # bisection on the cut position, to 5 cm
         mid = (lo + hi) / 2
-        if shapely.clip_by_rect(geom, *low_box(mid).bounds).area < target:
+        if shapely.clip_by_rect(geom, *low_side(mid)).area < target:
             lo = mid
         else:
             hi = mid
     t = round((lo + hi) / 2, 2)  # a round number keeps cut vertices tidy
-    return geom.intersection(low_box(t)), geom.intersection(high_box(t))
+    # exact overlay for the final cut: clip_by_rect may return invalid polygons
+    return geom.intersection(box(*low_side(t))), geom.intersection(box(*high_side(t)))
 
 
 def split_oversized(cell: Polygon) -> list[Polygon]:
@@ -230,55 +240,21 @@ def street_grids(street: Street, roads: np.ndarray, tree: shapely.STRtree) -> li
     """The unit grids (metric polygons) of one street: blocks → merge → split → merge."""
     blocks = merge_small_cells(road_blocks(street, roads, tree))
     pieces = [piece for block in blocks for piece in split_oversized(block)]
-    return merge_small_cells(pieces)
-
-
-def share_junction_vertices(cells: list[Polygon]) -> list[Polygon]:
-    """Insert into each cell the neighbours' vertices that lie on its edges.
-
-    A straight cut ends in the middle of a neighbour's edge (a T-junction). Rounding the
-    cut's end point to 6 decimals would then open a gap/overlap up to a few m² along that
-    edge; once both sides carry the vertex, they round identically.
-    """
-    tree = shapely.STRtree(cells)
-    coords = [shapely.get_coordinates(c) for c in cells]
-    result = []
-    for i, cell in enumerate(cells):
-        near = [j for j in tree.query(cell, predicate="dwithin", distance=SNAP_TOLERANCE_M) if j != i]
-        if not near:
-            result.append(cell)
-            continue
-        points = MultiPoint(np.concatenate([coords[j] for j in sorted(near)]))
-        snapped = shapely.snap(cell, points, SNAP_TOLERANCE_M)
-        result.append(snapped if snapped.is_valid else cell)
-    return result
-
-
-def to_lonlat_keeping_borders(cells: list[Polygon], street_outlines: list) -> list:
-    """Metric cells → rounded lon/lat, nudging new border vertices onto the lattice.
-
-    See :func:`datasource.geo.lattice_moves`: without it each street would lose or gain
-    tens of m² in thin wedges along its border when coordinates are rounded.
-    """
-    lonlat = [to_lonlat(c) for c in cells]
-    vertices = np.unique(np.concatenate([shapely.get_coordinates(g) for g in lonlat]), axis=0)
-    moves = lattice_moves(vertices, street_outlines)
-    while True:
-        # A slide can fold a cell with a very short edge; such vertices stay put (for
-        # every cell sharing them, so neighbours still round identically).
-        moved = [move_vertices(g, moves) for g in lonlat]
-        folded = [i for i, g in enumerate(moved) if not round_plain(g).is_valid]
-        undone = [moves.pop((x, y), None) for i in folded
-                  for x, y in shapely.get_coordinates(lonlat[i]).tolist()]
-        if not any(u is not None for u in undone):
-            return [round_lonlat(g) for g in moved]
+    # Cuts end mid-edge of the neighbouring block; share those vertices first, or the
+    # union of a leftover piece with that neighbour keeps a hair-thin slit.
+    return merge_small_cells(share_junction_vertices(pieces))
 
 
 # ---------------------------------------------------------------- communities and codes
 
-def allocate_communities(street_areas: dict[str, float], total: int = COMMUNITY_TOTAL) -> dict[str, int]:
-    """Communities per street ∝ area (largest-remainder rounding), at least the minimum."""
+def allocate_communities(street_areas: dict[str, float]) -> dict[str, int]:
+    """Communities per street ∝ area, at least ``MIN_COMMUNITIES_PER_STREET`` each.
+
+    The total is area / ``COMMUNITY_AREA_M2`` (205 for all of Dongcheng), so a subset of
+    streets gets the same counts as in the full run; largest-remainder rounding.
+    """
     whole = sum(street_areas.values())
+    total = round(whole / COMMUNITY_AREA_M2)
     quotas = {code: total * a / whole for code, a in street_areas.items()}
     counts = {code: max(MIN_COMMUNITIES_PER_STREET, math.floor(q)) for code, q in quotas.items()}
     by_remainder = sorted(quotas, key=lambda c: (-(quotas[c] - math.floor(quotas[c])), c))
@@ -366,7 +342,7 @@ def reading_order_key(lonlat_geom, band_deg: float) -> tuple[int, float]:
 
 
 def _area_int(lonlat_geom) -> int:
-    return int(round(to_metric(lonlat_geom).area))
+    return int(round(area_m2(lonlat_geom)))
 
 
 def build_street_features(street: Street, grids: list[Polygon], lonlat: list, n_communities: int):
@@ -386,7 +362,8 @@ def build_street_features(street: Street, grids: list[Polygon], lonlat: list, n_
     groups = [[i for i, g in enumerate(labels) if g == label] for label in range(len(groups))]
     # The written grids share their vertices exactly, so their union is clean.
     shapes = [round_lonlat(shapely.union_all([lonlat[i] for i in grp])) for grp in groups]
-    order = sorted(range(len(groups)), key=lambda g: (reading_order_key(shapes[g], COMMUNITY_ROW_BAND_DEG), g))
+    order = sorted(range(len(groups)),
+                   key=lambda g: (reading_order_key(shapes[g], COMMUNITY_ROW_BAND_DEG), g))
     short = street.name.removesuffix("街道")
     communities, grid_features = [], []
     for seq, g in enumerate(order, start=1):
@@ -419,7 +396,8 @@ def generate(source_dir: Path, out_dir: Path, progress: Progress = None) -> dict
 
     # Share T-junction vertices across the whole district (cuts can end on a street border).
     flat = share_junction_vertices([g for grids in grids_by_street for g in grids])
-    written = to_lonlat_keeping_borders(flat, [s.lonlat for s in streets])
+    street_of = [n for n, grids in enumerate(grids_by_street) for _ in grids]
+    written = coverage_to_lonlat(flat, [s.lonlat for s in streets], street_of)
     counts = allocate_communities({s.code: s.geom.area for s in streets})
     communities, grids, start = [], [], 0
     for street, street_cells in zip(streets, grids_by_street):
