@@ -164,7 +164,8 @@ def demo(ctx, host, port, days, rate):
 @click.pass_context
 @_fail_cleanly
 def grids(ctx, source):
-    """Generate communities and unit grids from the real road network (deterministic)."""
+    """Generate communities and unit grids from the real road network (deterministic),
+    then the grid inspectors who cover them."""
     from datasource.gridgen import generate
     out = Path(ctx.obj.scenario_dir)
     with tqdm(total=None, unit="street", desc="grids") as bar:
@@ -173,6 +174,8 @@ def grids(ctx, source):
             bar.n = done
             bar.refresh()
         summary = generate(source or out / "source", out, progress=progress)
+    from datasource.simulation.inspectors import write_inspectors
+    summary["inspectors"] = write_inspectors(out)
     click.echo(_figures(summary))
 
 
