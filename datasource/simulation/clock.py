@@ -9,7 +9,7 @@ calendar itself; ``tests/test_simulator.py`` checks both agree.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 
 class WorkClock:
@@ -18,6 +18,7 @@ class WorkClock:
     def __init__(self, calendar, first: date, last: date):
         self.calendar = calendar
         tz = calendar.tz
+        self.begin = datetime.combine(first, time(0), tz).timestamp()   # the table covers [begin, …)
         self.starts: list[float] = []
         self.ends: list[float] = []
         self.cumulative: list[float] = []   # working seconds up to the END of each period
@@ -43,7 +44,7 @@ class WorkClock:
     def add(self, start: float, minutes: float) -> float:
         """Epoch seconds ``minutes`` working minutes after epoch seconds ``start``."""
         i = bisect_right(self.ends, start)   # first period ending after start
-        if i >= len(self.ends) or (i == 0 and start < self.starts[0] - 86400 * 7):
+        if start < self.begin or i >= len(self.ends):
             return self._fallback(start, minutes)
         before = self.cumulative[i] - (self.ends[i] - max(start, self.starts[i]))
         target = before + minutes * 60
@@ -64,7 +65,7 @@ class TimeText:
 
     def __init__(self, tz):
         self.tz = tz
-        self._hours: dict[int, tuple[int, str]] = {}
+        self._hours: dict[int, tuple[int | None, str]] = {}
         self._days: dict[int, str] = {}
 
     def __call__(self, at: int) -> str:
@@ -72,6 +73,8 @@ class TimeText:
         if hour is None:
             hour = self._hours[at // 3600] = self._hour(at)
         offset, suffix = hour
+        if offset is None:   # the offset changes within this hour (a DST switch off the hour)
+            return datetime.fromtimestamp(at, self.tz).isoformat()
         local = at + offset
         day = local // 86400
         text = self._days.get(day)
@@ -80,8 +83,8 @@ class TimeText:
         seconds = local - day * 86400
         return "%sT%02d:%02d:%02d%s" % (text, seconds // 3600, seconds // 60 % 60, seconds % 60, suffix)
 
-    def _hour(self, at: int) -> tuple[int, str]:
+    def _hour(self, at: int) -> tuple[int | None, str]:
         moment = datetime.fromtimestamp(at // 3600 * 3600, self.tz)
-        offset = moment.utcoffset()
-        text = moment.isoformat()
-        return int(offset.total_seconds()), text[19:]
+        if datetime.fromtimestamp(at // 3600 * 3600 + 3599, self.tz).utcoffset() != moment.utcoffset():
+            return None, ""
+        return int(moment.utcoffset().total_seconds()), moment.isoformat()[19:]

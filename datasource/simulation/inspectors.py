@@ -10,6 +10,7 @@ the inspector who verifies it.
 from __future__ import annotations
 
 import json
+import logging
 import random
 from collections import defaultdict
 from pathlib import Path
@@ -18,7 +19,10 @@ import numpy as np
 import shapely
 from shapely.geometry import shape
 
+from dashboard.domain.scenario import ScenarioError
 from .texts import person_name
+
+log = logging.getLogger("citygrid.simulator")
 
 SHARED_EDGE_MIN_DEG = 5e-6   # about half a metre: grids touching at a corner are not neighbours
 MANY_GRIDS = 22              # communities with this many grids get a third inspector
@@ -151,6 +155,21 @@ def _unique_name(ident: str, used: set[str]) -> str:
             break
     used.add(name)
     return name
+
+
+def inspectors_for(scenario) -> list[dict]:
+    """The scenario's inspectors; computed afresh (with a warning) when ``inspectors.json`` is
+    missing or no longer covers exactly the scenario's grids (the grids were regenerated)."""
+    grids = {f["properties"]["code"] for f in scenario.grids_geojson["features"]}
+    try:
+        inspectors = scenario.inspectors
+    except ScenarioError:
+        inspectors = []
+    covered = [grid for inspector in inspectors for grid in inspector["grids"]]
+    if len(covered) == len(grids) and set(covered) == grids:
+        return inspectors
+    log.warning("inspectors.json does not match grids.geojson; run scripts/gen_inspectors.py")
+    return generate_inspectors(scenario.root)
 
 
 def inspector_by_grid(inspectors: list[dict]) -> dict[str, str]:

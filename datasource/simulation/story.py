@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import accumulate
 
-from .clock import WorkClock
+from .clock import TimeText, WorkClock
 from .places import Place
 from .texts import REJECT_REASONS, RETURN_REASONS, REWORK_REASONS, SUSPEND_REASONS, description
 
@@ -97,6 +97,7 @@ class StoryModel:
         end = end or datetime.now(self.tz)
         self.clock = WorkClock.around(self.calendar, start or end - timedelta(days=1), end)
         self.minutes_per_day = self.calendar.minutes_per_day
+        self.iso = TimeText(self.tz)   # epoch seconds → the stream's time text (local, with offset)
         self.inspector_of_grid = inspector_of_grid
         codes = list(scenario.categories)
         self.codes, self.cumulative = codes, list(accumulate(scenario.categories[c].weight for c in codes))
@@ -247,10 +248,6 @@ class StoryModel:
     def _later(self, at: int, work_days: int) -> int:
         return int(self.clock.add(at, work_days * self.minutes_per_day))
 
-    def iso(self, at: int) -> str:
-        """The stream's time text for epoch seconds ``at`` (local time with offset)."""
-        return datetime.fromtimestamp(at, self.tz).isoformat()
-
     @staticmethod
     def parse_iso(text: str) -> int:
         return int(datetime.fromisoformat(text).timestamp())
@@ -275,3 +272,10 @@ def _categories_with_urgent_limits(scenario) -> set[str]:
     config = json.loads((scenario.root / "time_limits.json").read_text(encoding="utf-8"))
     return {category for category, stages in config.get("categories", {}).items()
             if any("urgent" in by_urgency for by_urgency in stages.values())}
+
+
+def uuid4_hex(rng) -> str:
+    """A version-4 UUID as 32 hex digits, drawn from ``rng``: event ids that repeat with the seed."""
+    bits = rng.getrandbits(128)
+    bits = (bits & ~(0xF000 << 64) | (0x4000 << 64)) & ~(0xC000 << 48) | (0x8000 << 48)
+    return "%032x" % bits

@@ -1,0 +1,203 @@
+"""The simulator against real Redis and SQLite: history through the real event path, live
+traffic through the checked append, and the inspectors every case names.
+
+One 3-day backfill (module fixture, SQLite) serves most tests; it is pinned to a recent
+working-day morning so every open stage is populated.
+"""
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import redis
+from sqlalchemy import func, select
+
+from dashboard.domain.events import parse_entry
+from dashboard.domain.lifecycle import EventType
+from dashboard.settings import Settings
+from datasource import schema
+from datasource.simulation.backfill import OPEN_STAGES, event_types_by_case, generate_history
+from datasource.simulation.clock import TimeText, WorkClock
+from datasource.simulation.inspectors import generate_inspectors
+from datasource.simulation.live import LiveSimulator
+from datasource.simulator import backfill, simulate
+from datasource.stream import Conflict
+from tests.helpers import event
+
+
+def recent_working_morning(calendar) -> datetime:
+    """10:30 local on the latest working day that is already past."""
+    local = datetime.now(calendar.tz)
+    moment = local.replace(hour=10, minute=30, second=0, microsecond=0)
+    if moment > local:
+        moment -= timedelta(days=1)
+    while not calendar.is_working_day(moment.date()):
+        moment -= timedelta(days=1)
+    return moment.astimezone(timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def backfilled(tmp_path_factory, redis_server_url):
+    """A SQLite system with 3 days of history (seed 1) and its backfill figures."""
+    from datasource.system import System
+    tmp = tmp_path_factory.mktemp("sim")
+    key = f"test:{uuid.uuid4().hex[:10]}:events"
+    settings = Settings(data_dir=tmp, redis_url=redis_server_url, database_url=f"sqlite:///{tmp}/x.db", stream=key)
+    system = System(settings).start()
+    now = recent_working_morning(system.scenario.calendar)
+    figures = backfill(system, 3, seed=1, now=now)
+    yield system, figures, now
+    system.close()
+    client = redis.Redis.from_url(redis_server_url)
+    for k in client.scan_iter(match=key + "*", count=1000):
+        client.delete(k)
+
+
+def count(engine, *where) -> int:
+    with engine.connect() as c:
+        return c.execute(select(func.count()).select_from(schema.cases).where(*where)).scalar()
+
+
+def dead_letters(engine) -> list:
+    with engine.connect() as c:
+        return c.execute(select(schema.dead_letters.c.reason)).scalars().all()
+
+
+def test_backfill_fills_every_stage_through_the_worker(backfilled):
+    system, figures, now = backfilled
+    cases = schema.cases.c
+    assert 3 * 1330 * 0.8 < figures["cases"] < 3 * 1330 * 1.2
+    assert figures["dead_letters"] == 0 and dead_letters(system.engine) == []
+    assert count(system.engine) == figures["cases"]
+    for stage in OPEN_STAGES:
+        assert count(system.engine, cases.stage == stage) > 0, stage
+    assert count(system.engine, cases.stage.in_(OPEN_STAGES), cases.deadline_at < now) > 0  # overdue
+    assert count(system.engine, cases.stage == "closed") > figures["cases"] * 0.4
+    assert count(system.engine, cases.stage == "rejected") > 0
+    assert count(system.engine, cases.return_count > 0) > 0
+    assert count(system.engine, cases.rework_count > 0) > 0
+    assert count(system.engine, cases.extension_count > 0) > 0
+    assert count(system.engine, cases.handled_on_time.is_(False)) > 0
+    assert figures["open"]["dispatched"] == count(system.engine, cases.stage == "dispatched")
+
+
+def test_sources_and_urgency_are_in_proportion(backfilled):
+    system, figures, _ = backfilled
+    with system.engine.connect() as c:
+        sources = Counter(dict(c.execute(select(schema.cases.c.source, func.count())
+                                         .group_by(schema.cases.c.source)).all()))
+        urgent = c.execute(select(func.count()).select_from(schema.cases)
+                           .where(schema.cases.c.urgency == "urgent")).scalar()
+    total = figures["cases"]
+    assert 0.65 < sources["inspector"] / total < 0.85
+    assert 0.12 < sources["hotline12345"] / total < 0.25
+    assert sources["app"] > 0 and sources["camera"] > 0
+    assert 0.02 < urgent / total < 0.09
+
+
+def test_command_side_matches_the_projection(backfilled):
+    system, _, _ = backfilled
+    with system.engine.connect() as c:
+        rows = c.execute(select(schema.cases.c.case_id, schema.cases.c.stage, schema.cases.c.version,
+                                schema.cases.c.last_actor).order_by(schema.cases.c.case_id)).all()
+    for case_id, stage, version, actor in random.Random(3).sample(rows, 300):
+        state = system.stream.case_state(case_id)
+        assert (state["stage"], int(state["version"]), state["actor"]) == (stage, version, actor)
+    with system.engine.connect() as c:
+        suspended = c.execute(select(schema.cases.c.case_id).where(schema.cases.c.stage == "suspended")).scalars().first()
+    assert system.stream.case_state(suspended)["suspended_from"] in ("filed", "dispatched")
+
+
+def test_serial_counters_continue_after_the_history(backfilled):
+    system, _, now = backfilled
+    day = now.astimezone(system.scenario.calendar.tz).date()
+    with system.engine.connect() as c:
+        last = c.execute(select(func.max(schema.cases.c.case_id))
+                         .where(schema.cases.c.case_id.like(f"DC{day:%Y%m%d}%"))).scalar()
+    assert int(system.stream.client.get(f"{system.stream.prefix}seq:{day:%Y%m%d}")) == int(last[-6:])
+
+
+def test_every_stream_entry_is_valid_and_times_are_ordered(backfilled):
+    system, _, now = backfilled
+    entries = [e for batch in system.stream.read_all() for e in batch]
+    events = [parse_entry(fields, system.locator.bbox) for _, fields in entries[:3000]]
+    assert all(e.at <= now for e in events)
+    assert [e.at for e in events] == sorted(e.at for e in events)
+    reported = next(e for e in events if e.type is EventType.REPORTED)
+    assert set(reported.body) == {"category", "lon", "lat", "description", "source", "urgency"}
+
+
+def test_backfill_refuses_a_stream_that_holds_events(backfilled):
+    system, _, _ = backfilled
+    with pytest.raises(ValueError, match="already holds"):
+        backfill(system, 1)
+
+
+def test_generation_is_deterministic(scenario):
+    from datasource.locator import GridLocator
+    locator, now = GridLocator(scenario), datetime(2026, 11, 24, 2, 30, tzinfo=timezone.utc)
+    first = generate_history(scenario, locator, 0.5, seed=4, now=now)
+    again = generate_history(scenario, locator, 0.5, seed=4, now=now)
+    other = generate_history(scenario, locator, 0.5, seed=5, now=now)
+    assert list(first.states) == list(again.states)
+    assert event_types_by_case(first) == event_types_by_case(again)
+    assert first.events == again.events
+    assert event_types_by_case(first) != event_types_by_case(other)
+
+
+def test_simulate_reports_new_cases_and_moves_open_ones(backfilled):
+    system, _, _ = backfilled
+    before = count(system.engine)
+    figures = simulate(system, 50, 3, seed=7)
+    stats = system.worker().drain()
+    assert figures["events"] == 150
+    assert figures["reported"] > 0 and count(system.engine) >= before + figures["reported"]
+    moved = sum(n for kind, n in figures.items() if kind in {t.value for t in EventType} - {"reported"})
+    assert moved > 50
+    assert stats.dead == 0 and dead_letters(system.engine) == []
+
+
+def test_a_case_moved_by_someone_else_is_dropped_on_conflict(backfilled):
+    system, _, _ = backfilled
+    simulator = LiveSimulator(system, seed=11)
+    case = next(c for c in simulator.open._items if c.stage == "dispatched")
+    stale = simulator.model.next_step(simulator.rng, case, now=int(datetime.now(timezone.utc).timestamp()))
+    operator = event(case.case_id, "extended", datetime.now(timezone.utc), "operator",
+                     until=(datetime.now(timezone.utc) + timedelta(days=30)).isoformat())
+    assert not isinstance(system.stream.append(operator), Conflict)
+    assert simulator._append(case, stale) == "conflict"
+    assert case.case_id not in simulator.open._index
+
+
+def test_half_a_day_backfills_cleanly_on_both_databases(system):
+    figures = backfill(system, 0.5, seed=2, now=recent_working_morning(system.scenario.calendar))
+    assert figures["cases"] > 200 and figures["dead_letters"] == 0
+    assert count(system.engine) == figures["cases"]
+
+
+def test_inspectors_cover_every_grid_exactly_once(scenario):
+    grids = {f["properties"]["code"]: f["properties"] for f in scenario.grids_geojson["features"]}
+    covered = Counter(grid for inspector in scenario.inspectors for grid in inspector["grids"])
+    assert set(covered) == set(grids) and set(covered.values()) == {1}
+    for inspector in scenario.inspectors:
+        assert inspector["id"] == f"INS-{inspector['community_code']}-{inspector['id'].rsplit('-', 1)[1]}"
+        assert {grids[g]["community_code"] for g in inspector["grids"]} == {inspector["community_code"]}
+        assert inspector["name"] and inspector["street_code"] == inspector["community_code"][:9]
+    assert 400 <= len(scenario.inspectors) <= 470
+    assert generate_inspectors(scenario.root) == json.loads((scenario.root / "inspectors.json").read_text())
+
+
+def test_fast_clocks_agree_with_the_domain_calendar(scenario):
+    calendar, rng = scenario.calendar, random.Random(8)
+    now = datetime(2026, 9, 24, 2, 30, tzinfo=timezone.utc)
+    clock, text = WorkClock.around(calendar, now - timedelta(days=20), now, margin_days=30), TimeText(calendar.tz)
+    for _ in range(3000):
+        start = int((now + timedelta(days=rng.uniform(-30, 40))).timestamp())
+        minutes = rng.choice([0, 60, 480, 510, 2550, rng.uniform(0, 6000)])
+        expected = calendar.add_working(datetime.fromtimestamp(start, calendar.tz), minutes).timestamp()
+        assert clock.add(start, minutes) == pytest.approx(expected, abs=1e-6)
+        assert text(start) == datetime.fromtimestamp(start, calendar.tz).isoformat()
