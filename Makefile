@@ -22,9 +22,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -ra $(PYTEST_ARGS)
 
-## Benchmarks recorded in the README.
+## Benchmarks recorded in the README (run on a quiet machine; they take a few minutes).
 bench: $(STAMP)
-	$(BIN)/citygrid bench
+	$(BIN)/python bench/worker.py
+	$(BIN)/python bench/backfill.py --days 90
+	$(BIN)/python bench/commands.py
+	$(BIN)/python bench/wall.py
 
 ## Regenerate communities and unit grids from the road network (output is committed).
 grids: $(STAMP)
