@@ -13,16 +13,17 @@ window.citygridDispatch = (function () {
 
   function pointToLayer(feature, latlng, context) {
     var p = feature.properties || {};
-    var filed = p.kind === "filed";
+    var filed = p.kind === "filed" || p.kind === "work";  // the page's own work, coloured by its light
     var selected = context && context.hideout && context.hideout.selected === p.case_id;
     var colour = LIGHT[p.light] || LIGHT.none;
     return L.circleMarker(latlng, {
-      radius: selected ? 11 : (filed ? 8 : 5),
+      radius: selected ? 11 : (p.kind === "filed" ? 8 : (filed ? 6 : 5)),
       color: selected ? "#ffffff" : (filed ? "#e6edf7" : colour),
-      weight: selected ? 3 : (filed ? 2 : 1),
+      weight: selected ? 3 : (p.kind === "filed" ? 2 : 1),
       fillColor: filed ? colour : "#3ea6ff",
       fillOpacity: filed ? 0.95 : 0.7,
-      className: "case-marker case-" + safeId(p.case_id) + (filed ? " case-filed" : " case-active")
+      bubblingMouseEvents: false,  // a click on a case is not a click on the map (intake picks positions)
+      className: "case-marker case-" + safeId(p.case_id) + " case-" + safeId(p.kind)
     });
   }
 
@@ -46,7 +47,7 @@ window.citygridDispatch = (function () {
 
   function clusterToLayer(feature, latlng, index, context) {
     var count = Number(feature.properties.point_count) || 0;
-    var size = count < 10 ? 28 : (count < 100 ? 34 : 42);
+    var size = count < 10 ? 24 : (count < 100 ? 30 : 36);
     var el = document.createElement("div");
     el.className = "case-cluster";
     var label = document.createElement("span");

@@ -1,7 +1,7 @@
 """Callbacks: one module per page, each with ``register(app, services)``."""
 import importlib
 
-PAGE_MODULES = ("shell", "wall", "dispatch", "intake", "department")
+PAGE_MODULES = ("shell", "wall", "dispatch", "intake", "department", "admin")
 
 
 def register_all(app, services) -> None:

@@ -37,11 +37,14 @@ def init_app(server, system) -> None:
 
     @server.before_request
     def display_token():
-        """``?token=`` logs a wall in for its session (read-only role)."""
+        """``?token=`` logs a wall in for its session (read-only role).
+
+        Only a wall user's token is accepted here: a token in a URL ends up in browser
+        history and proxy logs, so a person's API token must never open a session this way."""
         token = request.args.get("token")
         if token and request.method == "GET":
             user = accounts.user_for_token(system.engine, token)
-            if user is not None:
+            if user is not None and user.role == "wall":
                 login_user(user)
                 g.token_login = True
 

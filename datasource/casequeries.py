@@ -13,7 +13,10 @@ import time
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
 
+import redis
 import shapely
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from shapely.geometry import Point, shape
 from sqlalchemy import and_, case as sql_case, func, select, text
 
@@ -24,6 +27,7 @@ from . import schema
 LIGHT_ORDER = {"red": 0, "yellow": 1, "green": 2, "none": 3}
 IN_PROGRESS = ("dispatched", "handled")
 STATS_TTL = 10.0  # seconds department statistics are reused (they change slowly)
+POINTS_TTL = 2.0  # seconds the in-progress map points are shared between consoles
 
 
 def _iso(value):
@@ -45,6 +49,7 @@ class CaseQueries:
         self.scenario = system.scenario
         self.tz = self.scenario.calendar.tz
         self._stats: tuple[float, dict] | None = None
+        self._points: dict[tuple, tuple[float, list]] = {}
 
     @property
     def engine(self):
@@ -147,6 +152,27 @@ class CaseQueries:
         if overlay and rows:
             rows = self._overlay(rows, stages)
         rows.sort(key=lambda r: (r["urgency"] != "urgent", LIGHT_ORDER.get(r["light"], 3), -r["waiting_min"]))
+        return rows
+
+    def map_points(self, stages=IN_PROGRESS, limit: int = 1500) -> list[dict]:
+        """Open cases in ``stages`` as light map points (id, position, category, street, light).
+
+        Many consoles poll this every few seconds, so the answer is shared for
+        :data:`POINTS_TTL` seconds; positions and lights change slowly."""
+        key = (tuple(stages), limit)
+        cached = self._points.get(key)
+        if cached and time.monotonic() - cached[0] < POINTS_TTL:
+            return cached[1]
+        table = schema.cases
+        statement = (select(table.c.case_id, table.c.stage, table.c.category_code, table.c.street_code, table.c.lon,
+                            table.c.lat, table.c.warn_at, table.c.deadline_at)
+                     .where(table.c.stage.in_(list(stages))).order_by(table.c.deadline_at).limit(limit))
+        now = datetime.now(timezone.utc)
+        with self.engine.connect() as c:
+            rows = [dict(r) for r in c.execute(statement).mappings()]
+        for row in rows:
+            row["light"] = traffic_light(now, row.pop("warn_at"), row.pop("deadline_at"))
+        self._points[key] = (time.monotonic(), rows)
         return rows
 
     def _overlay(self, rows: list[dict], stages) -> list[dict]:
@@ -257,12 +283,27 @@ class CaseQueries:
         return [[south, west], [north, east]]
 
     # ------------------------------------------------------------------ health
-    def worker_lag(self) -> int | None:
+    def _probe(self):
+        """A client on the same Redis that fails at once (no retries, short timeouts): a health
+        check must answer "down" in a second, not after the client's reconnection back-off."""
+        client = self.system.redis
+        cached = self.__dict__.get("_probe_client")
+        if cached is None or cached[0] is not client:
+            kwargs = dict(client.connection_pool.connection_kwargs)
+            kwargs.update(socket_connect_timeout=1, socket_timeout=2, retry=Retry(NoBackoff(), 0),
+                          health_check_interval=0)
+            pool = redis.ConnectionPool(connection_class=client.connection_pool.connection_class, **kwargs)
+            cached = (client, redis.Redis(connection_pool=pool))
+            self.__dict__["_probe_client"] = cached
+        return cached[1]
+
+    def worker_lag(self, client=None) -> int | None:
         """Entries the worker's consumer group has not processed yet (delivered or not)."""
-        client, key, group = self.system.redis, self.system.stream.key, self.system.settings.group
+        client = client or self.system.redis
+        key, group = self.system.stream.key, self.system.settings.group
         try:
             groups = client.xinfo_groups(key)
-        except Exception:  # noqa: BLE001 - no stream yet
+        except redis.ResponseError:  # no stream yet
             return 0
         for g in groups:
             name = g["name"].decode() if isinstance(g["name"], bytes) else g["name"]
@@ -276,12 +317,13 @@ class CaseQueries:
     def health(self) -> dict:
         """Redis, database, worker lag and dead letters; ``ok`` is False when a service is down."""
         out: dict = {"ok": True}
+        probe = self._probe()
         try:
             started = time.perf_counter()
-            self.system.redis.ping()
+            probe.ping()
             out["redis"] = {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 2),
-                            "stream_length": int(self.system.stream.length())}
-        except Exception as exc:  # noqa: BLE001
+                            "stream_length": int(probe.xlen(self.system.stream.key))}
+        except (redis.RedisError, OSError) as exc:
             out["ok"] = False
             out["redis"] = {"ok": False, "error": str(exc).splitlines()[0][:200]}
         try:
@@ -297,7 +339,8 @@ class CaseQueries:
             out["database"] = {"ok": False, "error": str(exc).splitlines()[0][:200]}
             out["dead_letters"] = None
         try:
-            out["worker"] = {"group": self.system.settings.group, "lag": self.worker_lag()}
-        except Exception as exc:  # noqa: BLE001
+            lag = self.worker_lag(probe) if out["redis"]["ok"] else None
+            out["worker"] = {"group": self.system.settings.group, "lag": lag}
+        except (redis.RedisError, OSError) as exc:
             out["worker"] = {"group": self.system.settings.group, "lag": None, "error": str(exc)[:200]}
         return out

@@ -249,17 +249,22 @@ class CommandService:
         """The command side's view of a case (stage, version, last actor/time/type, department …).
 
         Fields this service did not write (cases made by the simulator or a backfill) are
-        filled from the reporting database."""
+        filled from the reporting database.  ``v`` is the version at which this service last
+        wrote its own fields: when another producer appended since, its deadline and
+        department are taken from the database instead (once the worker has caught up)."""
         state = self.stream.case_state(case_id)
-        if state and not all(state.get(k) for k in ("category", "urgency", "street")):
+        fresh = bool(state) and state.get("v") == state.get("version")
+        if not fresh:
+            state.pop("deadline", None)
+        if state and (not fresh or not all(state.get(k) for k in ("category", "urgency", "street"))):
             row = self.queries.row(case_id)
             if row:
                 state.setdefault("category", row["category_code"])
                 state.setdefault("urgency", row["urgency"])
                 state.setdefault("street", row["street_code"])
-                if not state.get("department") and row.get("department_code"):
+                if row.get("department_code"):
                     state["department"] = row["department_code"]
-                if "deadline" not in state and row.get("deadline_at") and row["stage"] == state.get("stage"):
+                if row["version"] == int(state.get("version") or 0) and row.get("deadline_at"):
                     state["deadline"] = row["deadline_at"].isoformat()
         return state
 
@@ -332,6 +337,7 @@ class CommandService:
             explicit_deadline is not None else {}
         if event_type is EventType.DISPATCHED:
             fields["department"] = body["department"]
+        fields["v"] = str(int(state.get("version") or 0) + 1)
         event = CaseEvent(new_event_id(), case_id, event_type, at, actor.name, body)
         outcome = self.stream.append(event, expect_version=expect_version, state=fields)
         if isinstance(outcome, Conflict):
@@ -364,7 +370,7 @@ class CommandService:
             case_id = self.stream.next_case_id(at.date())
             body = {"category": category, "lon": float(lon), "lat": float(lat), "description": text,
                     "source": source, "urgency": urgency}
-            state = {"category": category, "urgency": urgency, "grid": place[0], "street": place[2]}
+            state = {"category": category, "urgency": urgency, "grid": place[0], "street": place[2], "v": "1"}
             state["deadline"] = self._deadline(Stage.REPORTED.value, state, at)
             outcome = self.stream.append(CaseEvent(new_event_id(), case_id, EventType.REPORTED, at, actor.name, body),
                                          state=state)
@@ -432,7 +438,6 @@ class CommandService:
             self._permit(actor, "extend")
             text = self._text(reason, "reason")
             at = self.now()
-            self._instant(until, "until", at)
             state = self._load(case_id)
             current = state.get("deadline")
             when = self._instant(until, "until", at, datetime.fromisoformat(current) if current else None)
@@ -534,7 +539,9 @@ class CommandService:
                   "handle": (self.handle, "note"), "close": (self.close, "note"), "suspend": (self.suspend, "reason"),
                   "resume": (self.resume, "note")}
         if action not in simple:
-            raise CommandRefused(404, Msg("cmd.unknown_action", action=str(action)[:30]))
+            def unknown():
+                raise CommandRefused(404, Msg("cmd.unknown_action", action=str(action)[:30]))
+            return self._run(actor, str(action)[:32], case_id, unknown)
         method, name = simple[action]
         return method(actor, case_id, p.get(name, ""), version)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 
-PAGE_MODULES = ("home", "login", "wall", "dispatch", "intake", "department")
+PAGE_MODULES = ("home", "login", "wall", "dispatch", "intake", "department", "admin")
 
 
 def pages() -> dict:

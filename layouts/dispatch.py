@@ -190,12 +190,14 @@ def base_layers(queries) -> list:
     if tile_url:
         layers.append(dl.TileLayer(url=tile_url, maxZoom=19))
     base = queries.base_layers
-    layers += [
-        dl.GeoJSON(data=base["streets"], interactive=False,
+    # In a pane of their own below the overlay pane, and deaf to the mouse: a click goes to a
+    # case marker or to the map (position picking), never to a street polygon.
+    layers.append(dl.Pane([
+        dl.GeoJSON(data=base["streets"], options={"interactive": False},
                    style={"color": "#3a4f78", "weight": 1, "fillColor": "#16233f", "fillOpacity": 0.55}),
-        dl.GeoJSON(data=base["district"], interactive=False,
+        dl.GeoJSON(data=base["district"], options={"interactive": False},
                    style={"color": "#5b8def", "weight": 2, "fill": False}),
-    ]
+    ], name="citygrid-base", style={"zIndex": 350}))
     return layers
 
 
@@ -224,7 +226,7 @@ def layout(lang: str, query: dict, services) -> html.Div:
                                  {"label": d.name_en if lang == "en" else d.name_zh, "value": d.code}
                                  for d in services.scenario.departments.values()], className="dropdown"),
                 html.Div([html.Button(t("dispatch.batch_submit", lang, n=0), id=Ids.BATCH_SUBMIT.value,
-                                      className="primary", disabled=True),
+                                      className="primary"),
                           html.Button(t("dispatch.clear", lang), id=Ids.BATCH_CLEAR.value, className="ghost")],
                          className="buttons"),
                 html.Div(id=Ids.BATCH_RESULT.value, className="batch-result"),
@@ -234,13 +236,15 @@ def layout(lang: str, query: dict, services) -> html.Div:
             dl.Map([
                 *base_layers(queries),
                 dl.GeoJSON(id=Ids.ACTIVE_LAYER.value, data={"type": "FeatureCollection", "features": []},
-                           cluster=True, superClusterOptions={"radius": 48, "maxZoom": 16},
+                           cluster=True, superClusterOptions={"radius": 70, "maxZoom": 16},
                            pointToLayer={"variable": f"{JS}.pointToLayer"},
                            onEachFeature={"variable": f"{JS}.onEachFeature"},
                            clusterToLayer={"variable": f"{JS}.clusterToLayer"}),
-                dl.GeoJSON(id=Ids.FILED_LAYER.value, data={"type": "FeatureCollection", "features": []},
-                           pointToLayer={"variable": f"{JS}.pointToLayer"},
-                           onEachFeature={"variable": f"{JS}.onEachFeature"}),
+                # the cases waiting for dispatch are the point of this page: above the clusters
+                dl.Pane(dl.GeoJSON(id=Ids.FILED_LAYER.value, data={"type": "FeatureCollection", "features": []},
+                                   pointToLayer={"variable": f"{JS}.pointToLayer"},
+                                   onEachFeature={"variable": f"{JS}.onEachFeature"}),
+                        name="citygrid-filed", style={"zIndex": 620}),
                 dl.FeatureGroup([dl.EditControl(
                     id=Ids.DRAW.value, position="topright",
                     draw={"polyline": False, "circle": False, "circlemarker": False, "marker": False,
@@ -248,7 +252,7 @@ def layout(lang: str, query: dict, services) -> html.Div:
                           "polygon": {"shapeOptions": {"color": "#3ea6ff", "weight": 2}}},
                     edit={"edit": False})]),
                 dl.ScaleControl(position="bottomleft", imperial=False),
-            ], id=Ids.MAP.value, center=queries.center, zoom=14, minZoom=12, maxZoom=19,
+            ], id=Ids.MAP.value, center=queries.center, zoom=13, viewport={"bounds": queries.bounds, "transition": "fitBounds"}, zoomSnap=0.25, minZoom=11, maxZoom=19,
                 style={"height": "100%", "width": "100%"}, attributionControl=False),
             html.Div([html.Span([html.Span(className="legend-dot filed"), t("dispatch.legend_filed", lang)]),
                       html.Span([html.Span(className="legend-dot active"), t("dispatch.legend_active", lang),

@@ -105,6 +105,10 @@ STRINGS = {
     "dispatch.legend_filed": ("待派遣", "waiting"),
     "dispatch.legend_active": ("处置中", "in progress"),
     "dispatch.audit_link": ("审计日志", "Audit log"),
+    "unit.minutes": ("{n} 分钟", "{n} minutes"),
+    "unit.hours": ("{n} 小时", "{n} hours"),
+    "unit.work_hours": ("{n} 个工作时", "{n} working hours"),
+    "unit.work_days": ("{n} 个工作日", "{n} working days"),
     # ---- case panel (shared by the three work pages)
     "case.id": ("案件编号", "Case"),
     "case.stage": ("阶段", "Stage"),

@@ -1,0 +1,116 @@
+"""Callbacks of the department page: its own queue and map, the case panel, and the
+department's actions (handled, returned, requests).  The command service checks on the
+server that the case was dispatched to the user's own department."""
+from __future__ import annotations
+
+import hashlib
+import time
+
+from dash import ALL, Input, Output, State, ctx, no_update
+from dash.exceptions import PreventUpdate
+from flask_login import current_user
+
+from dashboard.auth import allowed
+from dashboard.i18n import t
+from datasource.commands import CommandRefused
+from layouts.department import BUTTONS, ROLES, Ids
+from layouts.dispatch import case_details, queue_row, timeline
+from .dispatch import actor, features, message, parse_local, require, shown_state, unchanged
+
+STAGES = ("dispatched",)
+
+
+def own_department() -> str | None:
+    """The user's department; None for an admin (who sees every department's queue)."""
+    return getattr(current_user, "department_code", None)
+
+
+def register(app, services) -> None:
+    queries = services.cases
+    commands = services.commands
+    tz = services.scenario.calendar.tz
+    buttons = list(BUTTONS)
+
+    @app.callback(Output(Ids.QUEUE.value, "children"), Output(Ids.QUEUE_COUNT.value, "children"),
+                  Output(Ids.CASES_LAYER.value, "data"), Output(Ids.SIGNATURE.value, "data"),
+                  Input(Ids.TICK.value, "n_intervals"), Input(Ids.REFRESH.value, "data"),
+                  Input(Ids.SELECTED.value, "data"), State(Ids.LANG.value, "data"), State(Ids.SIGNATURE.value, "data"))
+    def refresh(_tick, _refresh, selected, lang, signature):
+        """The department's open cases (dispatched to it, reworks included)."""
+        require(ROLES)
+        department = own_department()
+        if department is None and current_user.role != "admin":
+            return [message(t("department.none", lang), False)], "0", no_update, no_update
+        rows = queries.queue(STAGES, department=department, limit=1000)
+        digest = hashlib.blake2b(repr(([(r["case_id"], r["stage"], r["version"], r["light"], r["waiting_min"])
+                                        for r in rows], selected, lang)).encode(), digest_size=12).hexdigest()
+        if digest == signature:
+            raise PreventUpdate
+        items = [queue_row(r, lang, queries, Ids.ROW.value, selected) for r in rows]
+        return (items or [message(t("intake.empty", lang), True)], str(len(rows)),
+                features(rows, "work", queries, lang), digest)
+
+    @app.callback(Output(Ids.SELECTED.value, "data", allow_duplicate=True),
+                  Output(Ids.MESSAGE.value, "children", allow_duplicate=True),
+                  Input(Ids.CASES_LAYER.value, "clickData"), Input({"type": Ids.ROW.value, "case": ALL}, "n_clicks"),
+                  prevent_initial_call=True)
+    def select(click, _rows):
+        require(ROLES)
+        trigger = ctx.triggered_id
+        if isinstance(trigger, dict):
+            if not ctx.triggered[0]["value"]:
+                raise PreventUpdate
+            return trigger["case"], None
+        case_id = ((click or {}).get("properties") or {}).get("case_id")
+        if not case_id:
+            raise PreventUpdate
+        return case_id, None
+
+    @app.callback(Output(Ids.PANEL_BODY.value, "children"), Output(Ids.PANEL_TIMELINE.value, "children"),
+                  Output(Ids.ACTIONS.value, "className"), Output(Ids.NOTE.value, "value"),
+                  Output(Ids.SHOWN.value, "data"),
+                  Input(Ids.SELECTED.value, "data"), Input(Ids.REFRESH.value, "data"), Input(Ids.TICK.value, "n_intervals"),
+                  State(Ids.SHOWN.value, "data"), State(Ids.LANG.value, "data"))
+    def show(case_id, _refresh, _tick, shown, lang):
+        require(ROLES)
+        if not case_id:
+            raise PreventUpdate
+        if ctx.triggered_id == Ids.TICK.value and unchanged(queries, case_id, shown):
+            raise PreventUpdate
+        case = queries.case(case_id, lang)
+        department = own_department()
+        if case is None or (department and case.get("department_code") != department
+                            and commands.state(case_id).get("department") != department):
+            return message(t("case.not_found", lang), False), None, "actions hidden", "", None
+        stage = case["command"]["stage"] or case.get("stage")
+        actions = "actions" if stage == "dispatched" else "actions hidden"
+        return (case_details(case, lang, queries, tz), timeline(case, lang, queries, tz), actions, no_update,
+                shown_state(case))
+
+    @app.callback(Output(Ids.MESSAGE.value, "children", allow_duplicate=True),
+                  Output(Ids.REFRESH.value, "data", allow_duplicate=True),
+                  *[Input(b.value, "n_clicks") for b in buttons],
+                  State(Ids.SELECTED.value, "data"), State(Ids.SHOWN.value, "data"), State(Ids.NOTE.value, "value"),
+                  State(Ids.UNTIL.value, "value"), State(Ids.LANG.value, "data"),
+                  running=[(Output(b.value, "disabled"), True, False) for b in buttons], prevent_initial_call=True)
+    def act(*args):
+        case_id, shown, note, until, lang = args[len(buttons):]
+        if not ctx.triggered_id or not ctx.triggered[0]["value"] or not case_id:
+            raise PreventUpdate
+        if not allowed(ROLES):
+            return message(t("page.forbidden", lang), False), no_update
+        action, extra = BUTTONS[Ids(ctx.triggered_id)][:2]
+        params = dict(extra)
+        if action == "handle":
+            params.update(note=note or "", version=(shown or {}).get("version"))
+        elif action == "return":
+            params.update(reason=note or "", version=(shown or {}).get("version"))
+        else:
+            when = parse_local(until, tz)
+            params.update(reason=note or "", until=when.isoformat() if when else None)
+        try:
+            commands.execute(actor(), action, case_id, params)
+        except CommandRefused as exc:
+            return message(exc.message(lang), False), time.time()
+        key = "department.requested" if action == "request" else "intake.done"
+        return message(t(key, lang, case=case_id, action=t(f"action.{action}", lang)), True), time.time()

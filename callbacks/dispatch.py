@@ -1,0 +1,239 @@
+"""Callbacks of the dispatch console: refresh the map and queue, open a case, dispatch one
+case or a drawn selection.  Each reads inputs → calls CaseQueries / CommandService →
+formats; every one checks the role on the server first (hiding a button is not security)."""
+from __future__ import annotations
+
+import hashlib
+import time
+from datetime import datetime
+
+from dash import ALL, Input, Output, State, ctx, html, no_update
+from dash.exceptions import PreventUpdate
+from flask import request
+from flask_login import current_user
+
+from dashboard.auth import allowed
+from dashboard.i18n import t
+from datasource.casequeries import IN_PROGRESS
+from datasource.commands import Actor, CommandRefused
+from layouts.dispatch import ROLES, Ids, case_details, fmt_rate, queue_row, timeline
+
+
+def actor() -> Actor:
+    """The logged-in user as the command service's actor (with the request's address)."""
+    return Actor.of(current_user, request.remote_addr)
+
+
+def require(roles) -> None:
+    if not allowed(roles):
+        raise PreventUpdate
+
+
+def features(rows: list[dict], kind: str, queries, lang: str) -> dict:
+    """Cases as GeoJSON points; properties are plain values the map's JS shows as text."""
+    return {"type": "FeatureCollection", "features": [{
+        "type": "Feature", "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
+        "properties": {"case_id": r["case_id"], "kind": kind, "light": r["light"],
+                       "label": queries.category_name(r["category_code"], lang),
+                       "place": queries.street_name(r["street_code"]),
+                       "stage_label": t(f"stage.{r['stage']}", lang)}} for r in rows]}
+
+
+def parse_local(value: str | None, tz) -> datetime | None:
+    """A ``datetime-local`` input value (no offset) read in the centre's time zone."""
+    if not value:
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return at.replace(tzinfo=tz) if at.tzinfo is None else at
+
+
+def input_value(at: datetime | None, tz) -> str | None:
+    return at.astimezone(tz).strftime("%Y-%m-%dT%H:%M") if at else None
+
+
+def department_options(recommendation: dict, lang: str) -> list[dict]:
+    options = []
+    for c in recommendation["candidates"]:
+        why = {"routing": t("dispatch.routing", lang), "street": t("dispatch.street", lang)}.get(c["why"])
+        options.append({"value": c["code"], "label": html.Span([
+            html.Span(c["name_en"] if lang == "en" else c["name_zh"], className="dept-name"),
+            html.Span(why, className="tag tag-recommended") if why else None,
+            html.Span(t("dispatch.load", lang, n=c["load"]), className="dept-stat"),
+            html.Span(fmt_rate(c["on_time_rate"], lang), className="dept-stat"),
+        ], className="dept-label", **{"data-department": c["code"]})})
+    return options
+
+
+def message(text: str, ok: bool) -> html.Div:
+    return html.Div(text, className="msg-ok" if ok else "msg-error")
+
+
+def shown_state(case: dict) -> dict:
+    """What the panel shows of a case: its command-side version, and whether the reporting
+    database had caught up (if not, the next tick draws the panel again)."""
+    version = case["command"]["version"]
+    return {"version": version, "synced": bool(case.get("projected") and case.get("version") == version)}
+
+
+def unchanged(queries, case_id: str, shown: dict | None) -> bool:
+    """On a tick: whether the panel already shows the case's latest state (one Redis read)."""
+    if not shown or not shown.get("synced"):
+        return False
+    return int(queries.command_state(case_id).get("version") or 0) == shown.get("version")
+
+
+def describe_limit(limit, lang: str) -> str:
+    return t(f"unit.{limit.unit}", lang, n=f"{limit.amount:g}") if limit else "—"
+
+
+def register(app, services) -> None:
+    queries = services.cases
+    commands = services.commands
+    tz = services.scenario.calendar.tz
+
+    @app.callback(Output(Ids.FILED_LAYER.value, "data"), Output(Ids.ACTIVE_LAYER.value, "data"),
+                  Output(Ids.FILED_LAYER.value, "hideout"),
+                  Output(Ids.QUEUE.value, "children"), Output(Ids.QUEUE_COUNT.value, "children"),
+                  Output(Ids.ACTIVE_COUNT.value, "children"), Output(Ids.SIGNATURE.value, "data"),
+                  Input(Ids.TICK.value, "n_intervals"), Input(Ids.REFRESH.value, "data"),
+                  Input(Ids.SELECTED.value, "data"), State(Ids.LANG.value, "data"), State(Ids.SIGNATURE.value, "data"))
+    def refresh(_tick, _refresh, selected, lang, signature):
+        """Waiting and in-progress cases on the map and in the queue (only when they changed)."""
+        require(ROLES)
+        filed = queries.queue(("filed",), limit=500)
+        active = queries.map_points(IN_PROGRESS, limit=1500)
+        digest = hashlib.blake2b(repr(([(r["case_id"], r["stage"], r["version"], r["light"], r["waiting_min"])
+                                        for r in filed], [(r["case_id"], r["light"]) for r in active],
+                                       selected, lang)).encode(), digest_size=12).hexdigest()
+        if digest == signature:
+            raise PreventUpdate
+        rows = [queue_row(r, lang, queries, Ids.QUEUE_ROW.value, selected) for r in filed] or \
+            [html.P(t("dispatch.queue_empty", lang), className="muted empty")]
+        counts = queries.stage_counts()
+        return (features(filed, "filed", queries, lang), features(active, "active", queries, lang),
+                {"selected": selected}, rows, str(len(filed)), str(sum(counts[s] for s in IN_PROGRESS)), digest)
+
+    @app.callback(Output(Ids.SELECTED.value, "data", allow_duplicate=True),
+                  Output(Ids.MESSAGE.value, "children", allow_duplicate=True),
+                  Input(Ids.FILED_LAYER.value, "clickData"), Input(Ids.ACTIVE_LAYER.value, "clickData"),
+                  Input({"type": Ids.QUEUE_ROW.value, "case": ALL}, "n_clicks"), prevent_initial_call=True)
+    def select(filed_click, active_click, _rows):
+        """A marker or a queue row was clicked: that case goes into the panel."""
+        require(ROLES)
+        trigger = ctx.triggered_id
+        if isinstance(trigger, dict):
+            if not ctx.triggered[0]["value"]:
+                raise PreventUpdate  # the queue was redrawn, nobody clicked
+            return trigger["case"], None
+        click = filed_click if trigger == Ids.FILED_LAYER.value else active_click
+        case_id = ((click or {}).get("properties") or {}).get("case_id")
+        if not case_id:
+            raise PreventUpdate  # a cluster
+        return case_id, None
+
+    @app.callback(Output(Ids.PANEL_BODY.value, "children"), Output(Ids.PANEL.value, "children"),
+                  Output(Ids.FORM.value, "className"), Output(Ids.DEPARTMENT.value, "options"),
+                  Output(Ids.DEPARTMENT.value, "value"), Output(Ids.DEADLINE.value, "value"),
+                  Output(Ids.DEADLINE_HINT.value, "children"), Output(Ids.NOTE.value, "value"),
+                  Output(Ids.VERSION.value, "data"), Output(Ids.DEFAULT_DEADLINE.value, "data"),
+                  Input(Ids.SELECTED.value, "data"), Input(Ids.REFRESH.value, "data"), Input(Ids.TICK.value, "n_intervals"),
+                  State(Ids.VERSION.value, "data"), State(Ids.LANG.value, "data"))
+    def show(case_id, _refresh, _tick, shown, lang):
+        """The case panel: details, timeline, recommended department and deadline."""
+        require(ROLES)
+        if not case_id:
+            raise PreventUpdate
+        if ctx.triggered_id == Ids.TICK.value and unchanged(queries, case_id, shown):
+            raise PreventUpdate  # nothing happened to the case since it was shown
+        case = queries.case(case_id, lang)
+        if case is None:
+            return (html.P(t("case.not_found", lang), className="msg-error"), None, "dispatch-form hidden",
+                    [], None, None, None, "", None, None)
+        details = case_details(case, lang, queries, tz)
+        history = timeline(case, lang, queries, tz)
+        version = shown_state(case)
+        stage = case["command"]["stage"] or case.get("stage")
+        if stage != "filed" or not case.get("projected"):
+            return details, history, "dispatch-form hidden", [], None, None, None, "", version, None
+        advice = queries.recommend(case)
+        deadline = input_value(advice["deadline"], tz)
+        limit = services.scenario.limits.limit("dispatched", case["category_code"], case["urgency"])
+        hint = t("dispatch.deadline_hint", lang, limit=describe_limit(limit, lang))
+        return (details, history, "dispatch-form", department_options(advice, lang), advice["department"], deadline,
+                hint, "", version, deadline)
+
+    @app.callback(Output(Ids.MESSAGE.value, "children", allow_duplicate=True),
+                  Output(Ids.REFRESH.value, "data", allow_duplicate=True),
+                  Input(Ids.SUBMIT.value, "n_clicks"),
+                  State(Ids.SELECTED.value, "data"), State(Ids.DEPARTMENT.value, "value"),
+                  State(Ids.DEADLINE.value, "value"), State(Ids.DEFAULT_DEADLINE.value, "data"),
+                  State(Ids.NOTE.value, "value"), State(Ids.VERSION.value, "data"), State(Ids.LANG.value, "data"),
+                  running=[(Output(Ids.SUBMIT.value, "disabled"), True, False)], prevent_initial_call=True)
+    def dispatch(n_clicks, case_id, department, deadline, default_deadline, note, shown, lang):
+        """Dispatch the case in the panel; the expected version makes a second click a conflict."""
+        if not n_clicks or not case_id:
+            raise PreventUpdate
+        version = (shown or {}).get("version")
+        if not allowed(ROLES):
+            return message(t("page.forbidden", lang), False), no_update
+        explicit = None if deadline == default_deadline else parse_local(deadline, tz)
+        try:
+            done = commands.dispatch(actor(), case_id, department, explicit, note or "", expect_version=version)
+        except CommandRefused as exc:
+            return message(exc.message(lang), False), time.time()
+        text = t("dispatch.done", lang, case=done.case_id, department=queries.department_name(done.department, lang))
+        return message(text, True), time.time()
+
+    @app.callback(Output(Ids.SELECTION.value, "data"), Output(Ids.BATCH_LIST.value, "children"),
+                  Output(Ids.BATCH_SUBMIT.value, "children"), Output(Ids.BATCH.value, "className"),
+                  Input(Ids.DRAW.value, "geojson"), Input(Ids.REFRESH.value, "data"), State(Ids.LANG.value, "data"),
+                  prevent_initial_call=True)
+    def draw(geojson, _refresh, lang):
+        """Cases waiting for dispatch inside the drawn rectangles/polygons."""
+        require(ROLES)
+        rows = queries.queue(("filed",), limit=500)
+        chosen = queries.select_inside((geojson or {}).get("features") or [], rows)
+        by_id = {r["case_id"]: r for r in rows}
+        items = [html.Li([html.Span(c, className="case-id"), " ",
+                          html.Span(queries.category_name(by_id[c]["category_code"], lang), className="muted")])
+                 for c in chosen]
+        listing = [html.Div(t("dispatch.selected", lang, n=len(chosen)), className="small"),
+                   html.Ul(items, className="batch-items")] if chosen else None
+        return chosen, listing, t("dispatch.batch_submit", lang, n=len(chosen)), \
+            "batch active" if chosen else "batch"
+
+    @app.callback(Output(Ids.BATCH_RESULT.value, "children"), Output(Ids.REFRESH.value, "data", allow_duplicate=True),
+                  Output(Ids.DRAW.value, "editToolbar"),
+                  Input(Ids.BATCH_SUBMIT.value, "n_clicks"), State(Ids.SELECTION.value, "data"),
+                  State(Ids.BATCH_DEPARTMENT.value, "value"), State(Ids.LANG.value, "data"),
+                  running=[(Output(Ids.BATCH_SUBMIT.value, "disabled"), True, False)], prevent_initial_call=True)
+    def dispatch_selection(n_clicks, chosen, department, lang):
+        """Dispatch every selected case, each to its recommended department unless one is chosen."""
+        if not n_clicks or not chosen:
+            raise PreventUpdate
+        if not allowed(ROLES):
+            return message(t("page.forbidden", lang), False), no_update, no_update
+        who, lines, ok = actor(), [], 0
+        for case_id in chosen:
+            state = queries.command_state(case_id)
+            row = queries.row(case_id)
+            target = department or (queries.recommend(row)["department"] if row else None)
+            try:
+                commands.dispatch(who, case_id, target, None, "", expect_version=int(state.get("version") or 0) or None)
+                ok += 1
+                lines.append(html.Li(f"{case_id} → {queries.department_name(target, lang)}", className="msg-ok"))
+            except CommandRefused as exc:
+                lines.append(html.Li(exc.message(lang), className="msg-error"))
+        summary = html.Div(t("dispatch.batch_result", lang, ok=ok, failed=len(chosen) - ok), className="small")
+        clear = {"mode": "remove", "action": "clear all", "n_clicks": n_clicks}
+        return [summary, html.Ul(lines, className="batch-items")], time.time(), clear
+
+    @app.callback(Output(Ids.DRAW.value, "editToolbar", allow_duplicate=True),
+                  Output(Ids.BATCH_RESULT.value, "children", allow_duplicate=True),
+                  Input(Ids.BATCH_CLEAR.value, "n_clicks"), prevent_initial_call=True)
+    def clear_selection(n_clicks):
+        require(ROLES)
+        return {"mode": "remove", "action": "clear all", "n_clicks": 1000 + (n_clicks or 0)}, None

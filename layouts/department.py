@@ -1,0 +1,92 @@
+"""Department page (部门工作台): the cases dispatched to the user's department; mark one
+handled, return it as wrongly routed, or ask the supervision centre for an extension or a
+suspension."""
+from __future__ import annotations
+
+from enum import Enum
+
+import dash_leaflet as dl
+from dash import dcc, html
+
+from dashboard.i18n import t
+from .dispatch import JS, base_layers
+
+PATH = "/department"
+TITLE = "nav.department"
+ROLES = ("department", "admin")
+TICK_MS = 3000
+
+
+class Ids(str, Enum):
+    LANG = "department-lang"
+    TICK = "department-tick"
+    REFRESH = "department-refresh"
+    SIGNATURE = "department-signature"
+    SELECTED = "department-selected"
+    SHOWN = "department-shown"
+    MAP = "department-map"
+    CASES_LAYER = "department-cases-layer"
+    QUEUE = "department-queue"
+    QUEUE_COUNT = "department-queue-count"
+    PANEL_BODY = "department-panel-body"
+    PANEL_TIMELINE = "department-panel-timeline"
+    ACTIONS = "department-actions"
+    NOTE = "department-note"
+    UNTIL = "department-until"
+    HANDLE = "department-handle"
+    RETURN = "department-return"
+    REQUEST_EXTEND = "department-request-extend"
+    REQUEST_SUSPEND = "department-request-suspend"
+    MESSAGE = "department-message"
+    ROW = "department-row"  # pattern-matching type
+
+
+#: button → (command, extra parameters, label, css class)
+BUTTONS = {
+    Ids.HANDLE: ("handle", {}, "department.handle", "primary"),
+    Ids.RETURN: ("return", {}, "department.return", "danger"),
+    Ids.REQUEST_EXTEND: ("request", {"kind": "extend"}, "department.request_extend", "secondary"),
+    Ids.REQUEST_SUSPEND: ("request", {"kind": "suspend"}, "department.request_suspend", "secondary"),
+}
+
+
+def layout(lang: str, query: dict, services) -> html.Div:
+    from flask_login import current_user
+    queries = services.cases
+    department = getattr(current_user, "department_code", None)
+    title = queries.department_name(department, lang) if department else t("department.queue", lang)
+    return html.Div([
+        dcc.Store(id=Ids.LANG.value, data=lang),
+        dcc.Store(id=Ids.SELECTED.value, data=query.get("case")),
+        dcc.Store(id=Ids.SHOWN.value),
+        dcc.Store(id=Ids.REFRESH.value, data=0),
+        dcc.Store(id=Ids.SIGNATURE.value),
+        dcc.Interval(id=Ids.TICK.value, interval=TICK_MS),
+        html.Aside([
+            html.Div([html.H2(title), html.Span("0", id=Ids.QUEUE_COUNT.value, className="count")],
+                     className="section-head"),
+            html.P(t("department.queue", lang), className="muted small"),
+            html.Div(id=Ids.QUEUE.value, className="queue"),
+        ], className="console-queue"),
+        html.Section(dl.Map([
+            *base_layers(queries),
+            dl.GeoJSON(id=Ids.CASES_LAYER.value, data={"type": "FeatureCollection", "features": []},
+                       pointToLayer={"variable": f"{JS}.pointToLayer"},
+                       onEachFeature={"variable": f"{JS}.onEachFeature"}),
+            dl.ScaleControl(position="bottomleft", imperial=False),
+        ], id=Ids.MAP.value, center=queries.center, zoom=13, viewport={"bounds": queries.bounds, "transition": "fitBounds"}, zoomSnap=0.25, minZoom=11,
+            maxZoom=19, style={"height": "100%", "width": "100%"}, attributionControl=False), className="console-map"),
+        html.Aside([
+            html.Div(html.P(t("dispatch.pick", lang), className="muted"), id=Ids.PANEL_BODY.value),
+            html.Div([
+                html.Label([t("department.note", lang), dcc.Textarea(id=Ids.NOTE.value, className="input",
+                                                                    maxLength=1000)], className="form-label"),
+                html.Label([t("intake.until", lang), dcc.Input(id=Ids.UNTIL.value, type="datetime-local",
+                                                              className="input")], className="form-label"),
+                html.Div([html.Button(t(label, lang), id=button.value, className=css)
+                          for button, (_, _, label, css) in BUTTONS.items()], className="buttons"),
+            ], id=Ids.ACTIONS.value, className="actions hidden"),
+            html.Div(id=Ids.MESSAGE.value, className="message", role="status"),
+            html.Div(id=Ids.PANEL_TIMELINE.value),
+        ], className="console-panel"),
+    ], className="department-page")

@@ -1,0 +1,157 @@
+"""Supervision centre page (受理与核查): register a phone report by clicking the map, file or
+reject reports, verify handled cases (pass, or fail → rework), close verified cases,
+approve or decline extension / suspension requests, resume suspended cases."""
+from __future__ import annotations
+
+from enum import Enum
+
+import dash_leaflet as dl
+from dash import dcc, html
+
+from dashboard.i18n import t
+from .dispatch import JS, base_layers
+
+PATH = "/intake"
+TITLE = "nav.intake"
+ROLES = ("supervision", "admin")
+TICK_MS = 3000
+#: queue boxes: stage (or "requests") → title key
+QUEUES = (("reported", "intake.reported"), ("handled", "intake.handled"), ("verified", "intake.verified"),
+          ("suspended", "intake.suspended"), ("requests", "intake.requests"))
+REGISTER_SOURCES = ("phone", "hotline12345", "inspector", "app", "camera")
+
+
+class Ids(str, Enum):
+    LANG = "intake-lang"
+    TICK = "intake-tick"
+    REFRESH = "intake-refresh"
+    SIGNATURE = "intake-signature"
+    SELECTED = "intake-selected"
+    SHOWN = "intake-shown"
+    MAP = "intake-map"
+    CASES_LAYER = "intake-cases-layer"
+    PICKED_LAYER = "intake-picked-layer"
+    PICKED = "intake-picked"
+    CATEGORY = "intake-category"
+    POSITION = "intake-position"
+    DESCRIPTION = "intake-description"
+    SOURCE = "intake-source"
+    URGENCY = "intake-urgency"
+    REGISTER = "intake-register"
+    REGISTER_MESSAGE = "intake-register-message"
+    QUEUES = "intake-queues"
+    PANEL_BODY = "intake-panel-body"
+    PANEL_TIMELINE = "intake-panel-timeline"
+    REQUEST = "intake-request"
+    ACTIONS = "intake-actions"
+    REASON = "intake-reason"
+    REASON_BOX = "intake-reason-box"
+    UNTIL = "intake-until"
+    UNTIL_BOX = "intake-until-box"
+    FILE = "intake-file"
+    REJECT = "intake-reject"
+    PASS = "intake-pass"
+    FAIL = "intake-fail"
+    CLOSE = "intake-close"
+    EXTEND = "intake-extend"
+    SUSPEND = "intake-suspend"
+    RESUME = "intake-resume"
+    DECLINE = "intake-decline"
+    ACTION_MESSAGE = "intake-action-message"
+    ROW = "intake-row"  # pattern-matching type
+
+
+#: button id → (command, extra parameters, i18n label, css class)
+BUTTONS = {
+    Ids.FILE: ("file", {}, "intake.file", "primary"),
+    Ids.REJECT: ("reject", {}, "intake.reject", "danger"),
+    Ids.PASS: ("verify", {"result": "pass"}, "intake.verify_pass", "primary"),
+    Ids.FAIL: ("verify", {"result": "fail"}, "intake.verify_fail", "danger"),
+    Ids.CLOSE: ("close", {}, "intake.close", "primary"),
+    Ids.EXTEND: ("extend", {}, "intake.extend", "secondary"),
+    Ids.SUSPEND: ("suspend", {}, "intake.suspend", "secondary"),
+    Ids.RESUME: ("resume", {}, "intake.resume", "primary"),
+    Ids.DECLINE: ("decline", {}, "intake.decline", "ghost"),
+}
+#: stage → buttons offered (a pending request adds DECLINE)
+BY_STAGE = {
+    "reported": (Ids.FILE, Ids.REJECT),
+    "filed": (Ids.EXTEND, Ids.SUSPEND),
+    "dispatched": (Ids.EXTEND, Ids.SUSPEND),
+    "handled": (Ids.PASS, Ids.FAIL, Ids.EXTEND),
+    "verified": (Ids.CLOSE, Ids.EXTEND),
+    "suspended": (Ids.RESUME,),
+}
+NEEDS_REASON = (Ids.REJECT, Ids.FAIL, Ids.SUSPEND, Ids.EXTEND, Ids.DECLINE, Ids.FILE, Ids.CLOSE, Ids.RESUME, Ids.PASS)
+NEEDS_UNTIL = (Ids.EXTEND,)
+
+
+def layout(lang: str, query: dict, services) -> html.Div:
+    queries = services.cases
+    categories = [{"label": f"{c.code} {c.name_en if lang == 'en' else c.name_zh}", "value": c.code}
+                  for c in services.scenario.categories.values()]
+    return html.Div([
+        dcc.Store(id=Ids.LANG.value, data=lang),
+        dcc.Store(id=Ids.SELECTED.value, data=query.get("case")),
+        dcc.Store(id=Ids.SHOWN.value),
+        dcc.Store(id=Ids.REFRESH.value, data=0),
+        dcc.Store(id=Ids.SIGNATURE.value),
+        dcc.Store(id=Ids.PICKED.value),
+        dcc.Interval(id=Ids.TICK.value, interval=TICK_MS),
+        html.Div([
+            html.Div(dl.Map([
+                *base_layers(queries),
+                dl.GeoJSON(id=Ids.CASES_LAYER.value, data={"type": "FeatureCollection", "features": []},
+                           pointToLayer={"variable": f"{JS}.pointToLayer"},
+                           onEachFeature={"variable": f"{JS}.onEachFeature"}),
+                dl.GeoJSON(id=Ids.PICKED_LAYER.value, data={"type": "FeatureCollection", "features": []},
+                           pointToLayer={"variable": f"{JS}.pickedToLayer"}, interactive=False),
+                dl.ScaleControl(position="bottomleft", imperial=False),
+            ], id=Ids.MAP.value, center=queries.center, zoom=13, viewport={"bounds": queries.bounds, "transition": "fitBounds"}, zoomSnap=0.25, minZoom=11,
+                maxZoom=19, style={"height": "100%", "width": "100%", "cursor": "crosshair"},
+                attributionControl=False), className="work-map"),
+            html.Div(id=Ids.QUEUES.value, className="work-queues"),
+        ], className="work-left"),
+        html.Aside([
+            html.Div([
+                html.Div(html.H2(t("intake.register", lang)), className="section-head"),
+                html.Div([
+                    html.Label([t("intake.category", lang),
+                                dcc.Dropdown(id=Ids.CATEGORY.value, options=categories, value=None, searchable=True,
+                                             className="dropdown")]),
+                    html.Label([t("intake.position", lang),
+                                html.Div(t("intake.position_none", lang), id=Ids.POSITION.value, className="muted small")]),
+                    html.Label([t("intake.description", lang),
+                                dcc.Textarea(id=Ids.DESCRIPTION.value, className="input", maxLength=2000)]),
+                    html.Div([
+                        html.Label([t("intake.source", lang), dcc.Dropdown(
+                            id=Ids.SOURCE.value, clearable=False, value="phone", className="dropdown",
+                            options=[{"label": t(f"source.{s}", lang), "value": s} for s in REGISTER_SOURCES])],
+                            style={"flex": 1}),
+                        html.Label([t("intake.urgency", lang), dcc.RadioItems(
+                            id=Ids.URGENCY.value, value="normal", className="radio-inline",
+                            options=[{"label": t("dispatch.normal", lang), "value": "normal"},
+                                     {"label": t("dispatch.urgent", lang), "value": "urgent"}])]),
+                    ], style={"display": "flex", "gap": "12px"}),
+                    html.Button(t("intake.submit", lang), id=Ids.REGISTER.value, className="primary"),
+                    html.Div(id=Ids.REGISTER_MESSAGE.value, className="message", role="status"),
+                ], className="work-form"),
+            ]),
+            html.Div([
+                html.Div(html.P(t("dispatch.pick", lang), className="muted"), id=Ids.PANEL_BODY.value),
+                html.Div(id=Ids.REQUEST.value),
+                html.Div([
+                    html.Label([t("intake.reason", lang), dcc.Textarea(id=Ids.REASON.value, className="input",
+                                                                      maxLength=1000)],
+                               id=Ids.REASON_BOX.value, className="form-label"),
+                    html.Label([t("intake.until", lang), dcc.Input(id=Ids.UNTIL.value, type="datetime-local",
+                                                                  className="input")],
+                               id=Ids.UNTIL_BOX.value, className="form-label hidden"),
+                    html.Div([html.Button(t(label, lang), id=button.value, className=f"{css} hidden")
+                              for button, (_, _, label, css) in BUTTONS.items()], className="buttons"),
+                ], id=Ids.ACTIONS.value, className="actions hidden"),
+                html.Div(id=Ids.ACTION_MESSAGE.value, className="message", role="status"),
+                html.Div(id=Ids.PANEL_TIMELINE.value),
+            ], className="work-panel"),
+        ], className="work-side"),
+    ], className="work")
