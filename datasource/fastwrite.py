@@ -14,11 +14,22 @@ from sqlalchemy import Table
 UTC = timezone.utc
 
 
+_TEXTS: dict[datetime, str] = {}
+
+
 def _sqlite_time(value: datetime) -> str:
     """SQLAlchemy's SQLite DATETIME text for the UTC instant (always with microseconds,
-    so that text order is time order)."""
-    text = value.astimezone(UTC).isoformat(" ")[:-6]
-    return text if len(text) > 19 else text + ".000000"
+    so that text order is time order).  Memoised: a case's times are rewritten with
+    every batch that touches it."""
+    text = _TEXTS.get(value)
+    if text is None:
+        text = value.astimezone(UTC).isoformat(" ")[:-6]
+        if len(text) == 19:
+            text += ".000000"
+        if len(_TEXTS) > 500_000:
+            _TEXTS.clear()
+        _TEXTS[value] = text
+    return text
 
 
 class CompiledWrite:

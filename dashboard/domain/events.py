@@ -56,25 +56,18 @@ def new_event_id() -> str:
     return uuid.uuid4().hex
 
 
-def _decoded(fields: dict) -> dict[str, str]:
-    """Field names and values as text (Redis gives bytes); bad UTF-8 is an InvalidEvent."""
-    out = {}
-    for key, value in fields.items():
-        if isinstance(key, bytes):
-            key = key.decode("utf-8", "replace")
-        if isinstance(value, bytes):
-            try:
-                value = value.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise InvalidEvent(f"field '{key}' is not valid UTF-8 ({exc.reason})") from None
-        out[key] = value
-    return out
-
-
-def _text(fields: dict, name: str) -> str:
-    raw = fields.get(name)
+def _text(fields: dict, name: str, key: bytes) -> str:
+    """One field as text (Redis gives bytes); missing, empty or bad UTF-8 is an InvalidEvent."""
+    raw = fields.get(key)
     if raw is None:
-        raise InvalidEvent(f"missing field '{name}'")
+        raw = fields.get(name)
+        if raw is None:
+            raise InvalidEvent(f"missing field '{name}'")
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidEvent(f"field '{name}' is not valid UTF-8 ({exc.reason})") from None
     if not raw or raw.isspace():
         raise InvalidEvent(f"field '{name}' is empty")
     return raw
@@ -100,20 +93,19 @@ def parse_time(text: str, now: datetime | None = None, future: timedelta = MAX_F
 def parse_entry(fields: dict, bbox: tuple[float, float, float, float] | None = None,
                 now: datetime | None = None) -> CaseEvent:
     """Validate raw stream fields (bytes or str) into a :class:`CaseEvent`."""
-    fields = _decoded(fields)
-    event_id = _text(fields, "event_id")
+    event_id = _text(fields, "event_id", b"event_id")
     if len(event_id) > 64:
         raise InvalidEvent("event_id longer than 64 characters")
-    case_id = _text(fields, "case_id")
+    case_id = _text(fields, "case_id", b"case_id")
     if not is_case_id(case_id):
         raise InvalidEvent(f"case_id {case_id[:40]!r} is not like DC20261124000123")
-    type_text = _text(fields, "type")
+    type_text = _text(fields, "type", b"type")
     event_type = _EVENT_TYPES.get(type_text)
     if event_type is None:
         raise InvalidEvent(f"unknown event type {type_text[:40]!r}")
-    at = parse_time(_text(fields, "at"), now)
-    actor = _text(fields, "actor")[:64]
-    body_text = _text(fields, "body")
+    at = parse_time(_text(fields, "at", b"at"), now)
+    actor = _text(fields, "actor", b"actor")[:64]
+    body_text = _text(fields, "body", b"body")
     if len(body_text) > MAX_BODY:
         raise InvalidEvent(f"body larger than {MAX_BODY} bytes")
     try:
