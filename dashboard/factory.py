@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     services = Services(system)
     server.extensions["citygrid.services"] = services
     auth.init_app(server, system)
+    importlib.import_module("dashboard.static_geo").init_app(server, system)  # the wall's cached map layers
     try:
         api = importlib.import_module("dashboard.api")
     except ModuleNotFoundError as exc:

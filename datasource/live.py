@@ -1,10 +1,10 @@
-"""The wall's live snapshot: computed at most once per tick, shared by every viewer.
+"""The wall's live snapshot: computed a bounded number of times per tick, shared by every viewer.
 
 Why one object: fifty wall displays polling every second must not cost fifty times the
 database work.  :meth:`LiveSnapshot.get` returns the current :class:`Tick`; when it is older
-than the tick interval, the first caller recomputes it under a lock while the others keep
-reading the previous one (it is at most one tick old), so the cost per tick is independent
-of the number of viewers.  It is also independent of history: the snapshot keeps the
+than its interval (half a wall tick), the first caller recomputes it under a lock while the
+others keep reading the previous one (never older than one interval), so the cost per tick
+is independent of the number of viewers.  It is also independent of history: the snapshot keeps the
 *open* cases in memory, seeded once from the stage index and then updated from the events
 applied since the last tick (``case_events.id > last``), and reads the stage strip from the
 worker's incremental aggregates (see :mod:`datasource.live_queries`).
@@ -20,31 +20,23 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter, deque
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.domain.crs import converter
-from dashboard.domain.indicators import department_score
 from dashboard.domain.lifecycle import LOOP_STAGES
 from . import live_queries as q
 from .live_geo import DATA_CRS, grid_codes
+from .live_state import MARKER_STAGES, OpenCases
 
 log = logging.getLogger("citygrid.live")
 
 LOOP = [s.value for s in LOOP_STAGES]
-#: Marker stage index (what the client colours by): the open stages in loop order.
-MARKER_STAGES = ("reported", "filed", "dispatched", "handled", "verified", "suspended")
-#: Stages in which a case belongs to its department's workload.
-DEPARTMENT_STAGES = frozenset({"dispatched", "handled", "verified", "suspended"})
 SIDE_EVENTS = ("rejected", "returned", "rework")
-DESCRIPTION_CHARS = 40
-
-
-def _epoch(value: datetime | None) -> int:
-    return int(value.timestamp()) if value is not None else 0
+__all__ = ["LiveSnapshot", "Tick", "LOOP", "MARKER_STAGES"]
 
 
 @dataclass
@@ -76,13 +68,19 @@ class Tick:
 
 
 class LiveSnapshot:
-    """The shared per-tick state of the wall (thread-safe; one computation per tick)."""
+    """The shared per-tick state of the wall (thread-safe; bounded computations per tick).
 
-    def __init__(self, system, interval: float | None = None, history: int = 120, ticker_size: int = 14,
+    ``interval`` defaults to half the wall's tick: a viewer polling once per tick then
+    always finds a snapshot younger than its own period (with exactly one tick, polls and
+    recomputations alias and a viewer can see data a whole tick old).  Either way the
+    number of computations per second is bounded and independent of the number of viewers.
+    """
+
+    def __init__(self, system, interval: float | None = None, history: int = 120, ticker_size: int = 12,
                  board_seconds: float = 15.0, resync_seconds: float = 300.0, window_days: int = 30,
                  event_cap: int = 20_000, clock=time.time):
         self.system, self.settings, self.scenario = system, system.settings, system.scenario
-        self.interval = interval if interval is not None else self.settings.tick_ms / 1000.0
+        self.interval = interval if interval is not None else self.settings.tick_ms / 2000.0
         self.ticker_size, self.board_seconds = ticker_size, board_seconds
         self.resync_seconds, self.window = resync_seconds, timedelta(days=window_days)
         self.event_cap, self.clock = event_cap, clock
@@ -91,19 +89,21 @@ class LiveSnapshot:
         self._memo_lock = threading.Lock()
         self._tick: Tick | None = None
         self._history: deque[Delta] = deque(maxlen=history)
-        self._memo: dict[int, dict] = {}
+        self._memo: dict = {}
         self._probe: q.RedisProbe | None = None
         codes = grid_codes(self.scenario)
-        self.grid_index = {code: i for i, code in enumerate(codes)}
-        self.street_index = {code: i for i, code in enumerate(self.scenario.streets)}
-        self._convert = converter(DATA_CRS, self.settings.tile_crs) if self.settings.tile_url else None
-        # Mutable state, touched only under self._lock by _compute.
-        self._open: dict[str, dict] = {}
-        self._markers: dict[str, list] = {}
+        street_index = {code: i for i, code in enumerate(self.scenario.streets)}
+        self.grids = len(codes)
+        self.street_index = street_index
+        convert = converter(DATA_CRS, self.settings.tile_crs) if self.settings.tile_url else None
+        # Mutable state, touched only under self._lock (by _compute), except _closed which the
+        # board thread replaces in one assignment.
+        self._open = OpenCases({code: i for i, code in enumerate(codes)}, street_index, convert)
         self._last_event = 0
         self._seeded_at = float("-inf")
-        self._board_at = float("-inf")
-        self._board: list = []
+        self._closed: dict | None = None
+        self._closed_at = float("-inf")
+        self._board_thread: threading.Thread | None = None
         self._counts: tuple = ()
         self._ticker: list = []
         self._newest_stream_ms: int | None = None
@@ -140,6 +140,10 @@ class LiveSnapshot:
         header = {"v": tick.version, "t": int(tick.at * 1000), "h": tick.health}
         if since == tick.version:
             return header
+        history = self._history
+        oldest = history[0].version - 1 if history else tick.version
+        if not isinstance(since, int) or isinstance(since, bool) or not oldest <= since < tick.version:
+            since = None  # new, too far behind or nonsense: the whole state (one memo entry for all)
         with self._memo_lock:
             memo = self._memo
             if memo.get("v") != tick.version:
@@ -185,182 +189,116 @@ class LiveSnapshot:
             self._probe = q.RedisProbe(self.system.redis_url, self.settings.stream, self.settings.group)
         return self._probe
 
-    def _compute(self) -> None:
-        now = self.clock()
-        self.computations += 1
-        previous = self._tick
-        delta = Delta(version=(previous.version + 1) if previous else 1,
-                      ticker_before=self._ticker[0][0] if self._ticker else 0)
+    def _health(self, now: float, db_ok: bool) -> list:
+        """[age s, redis ok, db ok, stale, newest event age s], measured now."""
         probe = self._probe_client()
-        redis_ok = probe.ping()
-        oldest_ms = None
+        redis_ok, oldest_ms = probe.ping(), None
         if redis_ok:
             try:
                 oldest_ms = probe.oldest_unprocessed_ms()
             except Exception as exc:  # noqa: BLE001 - a probe failure is a health fact, not a crash
                 log.warning("stream backlog probe failed: %s", exc)
                 redis_ok = False
-        try:
-            stages, side = self._refresh(now, delta)
-            db_ok = True
-        except SQLAlchemyError as exc:
-            log.warning("live snapshot: database unreachable: %s", str(exc).splitlines()[0])
-            db_ok = False
-            stages, side = (previous.stages, previous.side) if previous else ([[0, 0, 0] for _ in LOOP], [0, 0, 0, 0])
-        grid_open, grid_overdue = self._grid_numbers(now)
-        if previous is None:
-            delta.grids = {}
-        else:
-            delta.grids = {i: (grid_open[i], grid_overdue[i]) for i in range(len(grid_open))
-                           if grid_open[i] != previous.grid_open[i] or grid_overdue[i] != previous.grid_overdue[i]}
         # Age of the data: zero while the worker keeps up; otherwise how long the oldest
         # unprocessed event has waited.  A quiet stream is not stale data.
         age = max(0.0, now - oldest_ms / 1000.0) if oldest_ms else 0.0
-        newest_age = round(max(0.0, now - self._newest_stream_ms / 1000.0), 1) if self._newest_stream_ms else None
+        newest = round(max(0.0, now - self._newest_stream_ms / 1000.0), 1) if self._newest_stream_ms else None
         stale = (not redis_ok) or (not db_ok) or age > self.settings.stale_seconds
-        health = [round(age, 1), int(redis_ok), int(db_ok), int(stale), newest_age]
-        self._tick = Tick(delta.version, now, health, stages, side, grid_open, grid_overdue, dict(self._markers),
-                          list(self._ticker), list(self._board))
+        return [round(age, 1), int(redis_ok), int(db_ok), int(stale), newest]
+
+    def _compute(self) -> None:
+        now = self.clock()
+        self.computations += 1
+        previous = self._tick
+        delta = Delta(version=(previous.version + 1) if previous else 1,
+                      ticker_before=self._ticker[0][0] if self._ticker else 0)
+        try:
+            counts, flow = self._refresh(now, delta)
+            db_ok = True
+        except SQLAlchemyError as exc:
+            log.warning("live snapshot: database unreachable: %s", str(exc).splitlines()[0])
+            counts, flow, db_ok = None, None, False
+        grid_open, grid_overdue, overdue = self._open.numbers(now, self.grids)
+        if counts is not None:
+            stages = [[counts.get(s, 0), flow.get(s, 0), overdue.get(s, 0)] for s in LOOP]
+            side = [flow.get(kind, 0) for kind in SIDE_EVENTS] + [counts.get("suspended", 0)]
+        else:  # keep showing the last numbers (the banner says they are not live)
+            stages, side = (previous.stages, previous.side) if previous else ([[0, 0, 0] for _ in LOOP], [0, 0, 0, 0])
+        key = (tuple(map(tuple, stages)), tuple(side))
+        delta.counts, self._counts = key != self._counts, key
+        if previous is not None and (grid_open != previous.grid_open or grid_overdue != previous.grid_overdue):
+            delta.grids = {i: (o, d) for i, (o, d, po, pd) in enumerate(zip(grid_open, grid_overdue, previous.grid_open,
+                                                                           previous.grid_overdue)) if o != po or d != pd}
+        board = self._open.board(self._closed, now) if self._closed is not None else []
+        delta.board = previous is None or board != previous.board
+        self._tick = Tick(delta.version, now, self._health(now, db_ok), stages, side, grid_open, grid_overdue,
+                          dict(self._open.markers), list(self._ticker), board)
         self._history.append(delta)
 
-    def _refresh(self, now: float, delta: Delta) -> tuple[list, list]:
+    def _refresh(self, now: float, delta: Delta) -> tuple[dict, dict]:
         """Read what changed since the last tick (all reads first, then update the state)."""
-        engine = self.system.engine
         reseed = now - self._seeded_at >= self.resync_seconds
-        with engine.connect() as c:
+        with self.system.engine.connect() as c:
             newest = q.newest_event(c)
             if newest is not None and newest[0] < self._last_event:  # the database was rebuilt
                 reseed = True
-            if reseed:
-                events = []
-                rows = q.open_cases(c)
-                last = newest[0] if newest else 0
-            else:
+            rows = None
+            if not reseed:
                 events = q.events_after(c, self._last_event, self.event_cap)
-                if len(events) >= self.event_cap:  # far behind (e.g. a backfill): cheaper to reseed
-                    reseed, events, rows = True, [], q.open_cases(c)
-                    last = newest[0] if newest else 0
-                else:
+                if len(events) < self.event_cap:
                     rows = q.cases_by_id(c, {case for _, case, _ in events})
                     last = events[-1][0] if events else self._last_event
+                else:  # far behind (e.g. after a backfill): cheaper to reseed
+                    reseed = True
+            if reseed:
+                rows, last = q.open_cases(c), newest[0] if newest else 0
             ticker = self._ticker
             if newest is not None and (not ticker or ticker[0][0] != newest[0]):
                 ticker = [self._ticker_row(r) for r in q.latest_events(c, self.ticker_size)]
             counts = q.stage_counts(c)
-            today = datetime.fromtimestamp(now, self.scenario.calendar.tz).date()
-            flow = q.flow_of_day(c, today)
-            board_due = now - self._board_at >= self.board_seconds
-            closed = q.closed_since(c, datetime.fromtimestamp(now, timezone.utc) - self.window) if board_due else None
+            flow = q.flow_of_day(c, datetime.fromtimestamp(now, self.scenario.calendar.tz).date())
+            if self._closed is None:  # the first tick waits for the board; later ones refresh it aside
+                self._load_closed(now, c)
         # -- apply (no more I/O below: a failed read above leaves the state untouched) --
         if reseed:
-            before = self._markers
-            self._open = {r["case_id"]: r for r in rows}
-            self._markers = {case: self._marker(row) for case, row in self._open.items()}
+            delta.markers = self._open.reseed(rows)
             self._seeded_at = now
-            delta.markers = {case: m for case, m in self._markers.items() if before.get(case) != m}
-            delta.markers.update({case: None for case in before if case not in self._markers})
         else:
-            for row in rows:
-                case = row["case_id"]
-                if row["stage"] in q.OPEN:
-                    self._open[case] = row
-                    marker = self._marker(row)
-                    if self._markers.get(case) != marker:
-                        self._markers[case] = delta.markers[case] = marker
-                elif case in self._open:
-                    del self._open[case], self._markers[case]
-                    delta.markers[case] = None
+            delta.markers = self._open.update(rows, q.OPEN)
         self._last_event = last
+        self._ticker = ticker
         if newest is not None:
             self._newest_stream_ms = q.stream_ms(newest[1]) or self._newest_stream_ms
-        delta.board = False
-        if closed is not None:
-            board = self._department_board(closed, now)
-            delta.board = board != self._board
-            self._board, self._board_at = board, now
-        if ticker is not self._ticker:
-            self._ticker = ticker
-        stages, side = self._strip(counts, flow, now)
-        key = (tuple(map(tuple, stages)), tuple(side))
-        delta.counts = key != self._counts
-        self._counts = key
-        return stages, side
+        self._refresh_board_aside(now)
+        return counts, flow
 
-    # -- shaping ---------------------------------------------------------------------------
-    def _point(self, lon: float, lat: float) -> tuple[float, float]:
-        if self._convert is not None:
-            lon, lat = self._convert(lon, lat)
-        return round(lon, 5), round(lat, 5)
+    def _load_closed(self, now: float, connection) -> None:
+        self._closed = q.closed_since(connection, datetime.fromtimestamp(now, timezone.utc) - self.window)
+        self._closed_at = now
 
-    def _marker(self, row: dict) -> list:
-        lon, lat = self._point(row["lon"], row["lat"])
-        stage = row["stage"]
-        return [row["case_id"], lon, lat, MARKER_STAGES.index(stage) if stage in MARKER_STAGES else 0,
-                _epoch(row["warn_at"]), _epoch(row["deadline_at"]), row["category_code"],
-                self.street_index.get(row["street_code"], -1), (row["description"] or "")[:DESCRIPTION_CHARS]]
+    def _refresh_board_aside(self, now: float) -> None:
+        """Re-read the department window every ``board_seconds`` in a thread of its own.
+
+        It is the one read that grows with activity (a month of closed cases, though through
+        the ``closed_at`` index); no viewer's request should wait for it."""
+        if now - self._closed_at < self.board_seconds or (self._board_thread and self._board_thread.is_alive()):
+            return
+
+        def load():
+            try:
+                with self.system.engine.connect() as c:
+                    self._load_closed(now, c)
+            except SQLAlchemyError as exc:
+                log.warning("department window not refreshed: %s", str(exc).splitlines()[0])
+
+        self._closed_at = now  # do not start another one before this one is due
+        self._board_thread = threading.Thread(target=load, name="wall-board", daemon=True)
+        self._board_thread.start()
 
     def _ticker_row(self, r: dict) -> list:
         return [r["id"], int(r["at"].timestamp() * 1000), r["case_id"], r["type"], r["category_code"] or "",
                 self.street_index.get(r["street_code"], -1), (r["description"] or "")[:60]]
 
-    @staticmethod
-    def _overdue(row: dict, now: float) -> bool:
-        deadline = row["deadline_at"]
-        return deadline is not None and deadline.timestamp() <= now
-
-    def _strip(self, counts: dict, flow: dict, now: float) -> tuple[list, list]:
-        overdue = Counter(row["stage"] for row in self._open.values() if self._overdue(row, now))
-        stages = [[counts.get(s, 0), flow.get(s, 0), overdue.get(s, 0)] for s in LOOP]
-        side = [flow.get(kind, 0) for kind in SIDE_EVENTS] + [counts.get("suspended", 0)]
-        return stages, side
-
-    def _grid_numbers(self, now: float) -> tuple[list, list]:
-        n = len(self.grid_index)
-        open_, overdue = [0] * n, [0] * n
-        for row in self._open.values():
-            i = self.grid_index.get(row["grid_code"])
-            if i is None:
-                continue
-            open_[i] += 1
-            if self._overdue(row, now):
-                overdue[i] += 1
-        return open_, overdue
-
-    def _department_board(self, closed: dict, now: float) -> list:
-        """DOMAIN §4 department composite over a rolling window, worst first.
-
-        due = cases closed in the window + open cases whose handling deadline has passed;
-        on-time = handled by the deadline / handled; rework = reworks / due."""
-        open_n, overdue_n, due_open = Counter(), Counter(), Counter()
-        handled, on_time, reworks = Counter(), Counter(), Counter()
-        for row in self._open.values():
-            dept = row["department_code"]
-            if not dept or row["stage"] not in DEPARTMENT_STAGES:
-                continue
-            open_n[dept] += 1
-            overdue_n[dept] += self._overdue(row, now)
-            deadline = row["handle_deadline_at"]
-            if deadline is not None and deadline.timestamp() <= now:
-                due_open[dept] += 1
-                reworks[dept] += row["rework_count"] or 0
-            if row["handled_on_time"] is not None:
-                handled[dept] += 1
-                on_time[dept] += bool(row["handled_on_time"])
-        rows = []
-        for dept in open_n:
-            window = closed.get(dept, q.ClosedWindow(0, 0, 0, 0))
-            due = window.closed + due_open[dept]
-            score = department_score(due, window.closed, window.handled + handled[dept],
-                                     window.handled_on_time + on_time[dept], window.reworks + reworks[dept])
-            rows.append([dept, open_n[dept], overdue_n[dept], _pct(score.on_time_rate), _pct(score.rework_rate),
-                         _pct(score.closure_rate), score.composite, score.grade])
-        rows.sort(key=lambda r: (r[6], -r[2], r[0]))
-        return rows
-
     def close(self) -> None:
         if self._probe is not None:
             self._probe.close()
-
-
-def _pct(rate: float | None) -> float | None:
-    return None if rate is None else round(100 * rate, 1)

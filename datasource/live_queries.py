@@ -9,13 +9,13 @@ server makes the wall say so within a second instead of hanging a request for te
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 
 import redis
 from sqlalchemy import case, func, select
 
 from . import schema
+from .live_state import ClosedWindow
 from .redis_server import connect
 
 CHUNK = 900  # bound parameters per IN (…), under every driver's limit
@@ -88,14 +88,6 @@ def flow_of_day(connection, day: date) -> dict[str, int]:
     table = schema.daily_flow
     rows = connection.execute(select(table.c.type, table.c.n).where(table.c.day == day))
     return {kind: int(n) for kind, n in rows}
-
-
-@dataclass(frozen=True)
-class ClosedWindow:
-    closed: int
-    handled: int
-    handled_on_time: int
-    reworks: int
 
 
 def closed_since(connection, since: datetime) -> dict[str | None, ClosedWindow]:

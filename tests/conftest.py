@@ -4,6 +4,7 @@ Services are real.  Outside CI a missing service skips its tests with a visible 
 in CI (``CI`` set) a missing service fails them.
 """
 from __future__ import annotations
+pytest_plugins = ["tests.conftest_browser"]
 
 import os
 import uuid

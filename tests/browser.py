@@ -1,0 +1,157 @@
+"""Helpers for real-browser tests (headless Chromium through Playwright) — reusable by any page.
+
+- :func:`launch` starts the system's Chromium (never a downloaded browser);
+- :class:`PageWatch` records console errors, uncaught page errors, failed requests and any
+  request that leaves the machine (the product must work without internet);
+- :class:`LiveServer` serves a real app with waitress in a thread on a free port;
+- :class:`RedisProcess` runs a ``redis-server`` that the test owns, to kill and restart it;
+- :func:`wait_until` polls a condition with a generous bound instead of sleeping blindly.
+
+The fixtures built on these live in ``tests/conftest_browser.py``.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+CHROMIUM = os.environ.get("CITYGRID_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(condition, timeout: float = 30.0, interval: float = 0.1, message: str = "condition"):
+    """Poll ``condition()`` until it returns something truthy; that value, or AssertionError."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = condition()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {message} (last value: {last!r})")
+
+
+def launch(playwright, **options):
+    """The installed Chromium, headless."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, **options)
+
+
+@dataclass
+class PageWatch:
+    """Everything a page did wrong: console errors, page errors, failed and external requests."""
+
+    console_errors: list = field(default_factory=list)
+    page_errors: list = field(default_factory=list)
+    failed_requests: list = field(default_factory=list)
+    external_requests: list = field(default_factory=list)
+    dialogs: list = field(default_factory=list)
+    server_errors: list = field(default_factory=list)
+
+    def attach(self, page) -> "PageWatch":
+        page.on("console", lambda m: self.console_errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda exc: self.page_errors.append(str(exc)))
+        page.on("requestfailed", lambda r: self.failed_requests.append(f"{r.url} {r.failure}"))
+        page.on("request", self._request)
+        page.on("dialog", self._dialog)
+        page.on("response", lambda r: self.server_errors.append(f"{r.status} {r.url}") if r.status >= 500 else None)
+        return self
+
+    def _request(self, request) -> None:
+        host = urlparse(request.url).hostname
+        if request.url.startswith(("http://", "https://")) and host not in LOCAL_HOSTS:
+            self.external_requests.append(request.url)
+
+    def _dialog(self, dialog) -> None:
+        # An alert() would mean injected script ran; record it and get it out of the way.
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def problems(self, ignore=()) -> list[str]:
+        """Every recorded problem, minus those containing one of ``ignore``."""
+        found = ([f"console: {e}" for e in self.console_errors] + [f"page: {e}" for e in self.page_errors]
+                 + [f"external: {u}" for u in self.external_requests] + [f"dialog: {d}" for d in self.dialogs]
+                 + [f"server: {e}" for e in self.server_errors])
+        return [p for p in found if not any(i in p for i in ignore)]
+
+    def dash_errors(self, page) -> list[str]:
+        """Callback errors Dash shows in the page (dev-tools error list, front-end error boxes)."""
+        return page.evaluate("""() => Array.from(document.querySelectorAll(
+            '.dash-fe-error__title, .dash-fe-error, .dash-error-card, .dash-debug-menu__error-count'))
+            .map(e => e.textContent.trim()).filter(Boolean)""")
+
+
+class LiveServer:
+    """A WSGI app served by waitress in a background thread (``with LiveServer(app) as url``)."""
+
+    def __init__(self, wsgi_app, threads: int = 16):
+        from waitress.server import create_server
+        self.port = free_port()
+        self.server = create_server(wsgi_app, host="127.0.0.1", port=self.port, threads=threads, ident="citygrid-test")
+        self.thread = threading.Thread(target=self.server.run, name=f"waitress-{self.port}", daemon=True)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> "LiveServer":
+        self.thread.start()
+        wait_until(self._answers, timeout=30, message=f"the server on {self.url}")
+        return self
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return True
+        except OSError:
+            return False
+
+    def __exit__(self, *exc) -> None:
+        self.server.close()
+        self.thread.join(timeout=10)
+
+
+class RedisProcess:
+    """A redis-server owned by one test: no persistence, so a restart starts empty."""
+
+    def __init__(self, port: int | None = None):
+        self.binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.port = port or free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "RedisProcess":
+        self.process = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--daemonize", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(self._answers, timeout=20, message=f"redis-server on port {self.port}")
+        return self
+
+    def _answers(self) -> bool:
+        import redis
+        try:
+            return redis.Redis(port=self.port, socket_connect_timeout=0.5).ping()
+        except redis.RedisError:
+            return False
+
+    def kill(self) -> None:
+        """Stop it hard (SIGKILL), as a crash would, and wait until the port is closed."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def __enter__(self) -> "RedisProcess":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.kill()
