@@ -148,7 +148,7 @@ def serve(ctx, host, port, debug):
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8050, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--days", default=30, show_default=True, type=click.IntRange(0, 730), help="History to backfill on a fresh data folder.")
+@click.option("--days", default=14, show_default=True, type=click.IntRange(0, 730), help="History to backfill on a fresh data folder.")
 @click.option("--rate", default=3.0, show_default=True, help="Simulated events per second.")
 @click.pass_context
 @_fail_cleanly
