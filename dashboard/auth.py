@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import threading
+import time
 from urllib.parse import urlparse
 
 from flask import abort, g, redirect, request, session
@@ -24,9 +26,11 @@ def init_app(server, system) -> None:
     manager.init_app(server)
     manager.login_view = None
 
+    users = UserCache(system.engine)
+
     @manager.user_loader
     def load_user(user_id):
-        return accounts.get_user(system.engine, user_id)
+        return users.get(user_id)
 
     @manager.request_loader
     def load_from_request(req):
@@ -64,6 +68,30 @@ def init_app(server, system) -> None:
         logout_user()
         session.clear()
         return redirect("/")
+
+
+class UserCache:
+    """Users by id for a few seconds: every Dash callback request loads its user, and a
+    wall polls every second — one database round trip per request was ~1 ms of each tick.
+    A deactivated user keeps access for at most ``ttl`` seconds."""
+
+    def __init__(self, engine, ttl: float = 5.0):
+        self.engine, self.ttl = engine, ttl
+        self._users: dict[str, tuple[float, object]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, user_id):
+        key = str(user_id)
+        now = time.monotonic()
+        hit = self._users.get(key)
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1]
+        user = accounts.get_user(self.engine, user_id)
+        with self._lock:
+            if len(self._users) > 10_000:
+                self._users.clear()
+            self._users[key] = (now, user)
+        return user
 
 
 def safe_next(target: str | None) -> str:
