@@ -15,7 +15,7 @@ from dashboard.i18n import t
 from datasource.commands import CommandRefused
 from layouts.department import BUTTONS, ROLES, Ids
 from layouts.dispatch import case_details, queue_row, timeline
-from .dispatch import actor, features, message, parse_local, require, shown_state, unchanged
+from .dispatch import actor, features, message, parse_local, picked_case, require, shown_state, unchanged
 
 STAGES = ("dispatched",)
 
@@ -56,15 +56,7 @@ def register(app, services) -> None:
                   prevent_initial_call=True)
     def select(click, _rows):
         require(ROLES)
-        trigger = ctx.triggered_id
-        if isinstance(trigger, dict):
-            if not ctx.triggered[0]["value"]:
-                raise PreventUpdate
-            return trigger["case"], None
-        case_id = ((click or {}).get("properties") or {}).get("case_id")
-        if not case_id:
-            raise PreventUpdate
-        return case_id, None
+        return picked_case(click), None
 
     @app.callback(Output(Ids.PANEL_BODY.value, "children"), Output(Ids.PANEL_TIMELINE.value, "children"),
                   Output(Ids.ACTIONS.value, "className"), Output(Ids.NOTE.value, "value"),

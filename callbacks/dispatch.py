@@ -89,6 +89,19 @@ def describe_limit(limit, lang: str) -> str:
     return t(f"unit.{limit.unit}", lang, n=f"{limit.amount:g}") if limit else "—"
 
 
+def picked_case(click) -> str:
+    """The case a click chose: a queue row (pattern-matched id) or a map marker."""
+    trigger = ctx.triggered_id
+    if isinstance(trigger, dict):
+        if not ctx.triggered[0]["value"]:
+            raise PreventUpdate
+        return trigger["case"]
+    case_id = ((click or {}).get("properties") or {}).get("case_id")
+    if not case_id:
+        raise PreventUpdate
+    return case_id
+
+
 def register(app, services) -> None:
     queries = services.cases
     commands = services.commands

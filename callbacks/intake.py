@@ -13,7 +13,7 @@ from dashboard.i18n import t
 from datasource.commands import CommandRefused
 from layouts.dispatch import case_details, fmt_time, queue_row, timeline
 from layouts.intake import BUTTONS, BY_STAGE, NEEDS_UNTIL, QUEUES, ROLES, Ids
-from .dispatch import actor, features, input_value, message, parse_local, require, shown_state, unchanged
+from .dispatch import actor, features, input_value, message, parse_local, picked_case, require, shown_state, unchanged
 
 QUEUE_STAGES = tuple(stage for stage, _ in QUEUES if stage != "requests")
 
@@ -65,15 +65,7 @@ def register(app, services) -> None:
                   prevent_initial_call=True)
     def select(click, _rows):
         require(ROLES)
-        trigger = ctx.triggered_id
-        if isinstance(trigger, dict):
-            if not ctx.triggered[0]["value"]:
-                raise PreventUpdate
-            return trigger["case"], None
-        case_id = ((click or {}).get("properties") or {}).get("case_id")
-        if not case_id:
-            raise PreventUpdate
-        return case_id, None
+        return picked_case(click), None
 
     @app.callback(Output(Ids.PICKED.value, "data"), Output(Ids.POSITION.value, "children"),
                   Output(Ids.PICKED_LAYER.value, "data"),

@@ -5,7 +5,7 @@ event-type values are the English words of :mod:`dashboard.domain.lifecycle`.
 """
 from __future__ import annotations
 
-from sqlalchemy import (JSON, Boolean, Column, Date, DateTime, Float, ForeignKey, Index, Integer,
+from sqlalchemy import (Boolean, Column, Date, DateTime, Float, ForeignKey, Index, Integer,
                         MetaData, String, Table, Text, BigInteger)
 
 from datetime import timezone

@@ -9,11 +9,10 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 
-import pytest
 from sqlalchemy import func, select
 
 from datasource import schema
-from datasource.database import make_engine, prepare
+from datasource.database import make_engine
 from datasource.rebuild import rebuild
 from tests.helpers import CST, case_ids, cases_table, count, dead_reasons, loop_events, publish
 
