@@ -43,6 +43,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # Random event ids make index inserts random: a 128 MB page cache (instead of 2 MB)
+    # keeps the indexes of months of history in memory.
+    cursor.execute("PRAGMA cache_size=-131072")
+    cursor.execute("PRAGMA mmap_size=268435456")
     cursor.close()
 
 
