@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from dashboard.auth import allowed
 from dashboard.i18n import t
-from datasource.commands import CommandRefused
+from datasource.command_types import CommandRefused
 from layouts.department import BUTTONS, ROLES, Ids
 from layouts.dispatch import case_details, queue_row, timeline
 from .dispatch import actor, features, message, parse_local, picked_case, require, shown_state, unchanged

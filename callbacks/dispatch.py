@@ -15,7 +15,7 @@ from flask_login import current_user
 from dashboard.auth import allowed
 from dashboard.i18n import t
 from datasource.casequeries import IN_PROGRESS
-from datasource.commands import Actor, CommandRefused
+from datasource.command_types import Actor, CommandRefused
 from layouts.dispatch import ROLES, Ids, case_details, fmt_rate, queue_row, timeline
 
 

@@ -10,7 +10,7 @@ from dash.exceptions import PreventUpdate
 
 from dashboard.auth import allowed
 from dashboard.i18n import t
-from datasource.commands import CommandRefused
+from datasource.command_types import CommandRefused
 from layouts.dispatch import case_details, fmt_time, queue_row, timeline
 from layouts.intake import BUTTONS, BY_STAGE, NEEDS_UNTIL, QUEUES, ROLES, Ids
 from .dispatch import actor, features, input_value, message, parse_local, picked_case, require, shown_state, unchanged

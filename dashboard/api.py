@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from datasource import accounts, audit
 from datasource.casequeries import jsonable
-from datasource.commands import ACTIONS, PARAMS, Actor, CommandRefused, CommandResult, Msg, may
+from datasource.command_types import ACTIONS, PARAMS, Actor, CommandRefused, CommandResult, Msg, may
 from .auth import CSRF_KEY
 
 MAX_BODY = 64 * 1024

@@ -2,7 +2,7 @@
 (:data:`datasource.commands.PARAMS` and :data:`PERMISSIONS`), so it cannot drift from the code."""
 from __future__ import annotations
 
-from datasource.commands import ACTIONS, PARAMS, PERMISSIONS
+from datasource.command_types import ACTIONS, PARAMS, PERMISSIONS
 
 DESCRIPTIONS = {
     "report": "Report a new case (上报). Position in GCJ-02 lon/lat inside a unit grid.",
