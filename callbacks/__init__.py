@@ -1,15 +1,7 @@
 """Callbacks: one module per page, each with ``register(app, services)``."""
-import importlib
-
-PAGE_MODULES = ("shell", "wall", "dispatch", "intake", "department", "admin")
 
 
 def register_all(app, services) -> None:
-    for name in PAGE_MODULES:
-        try:
-            module = importlib.import_module(f"callbacks.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"callbacks.{name}":
-                raise
-            continue
+    from . import admin, department, dispatch, intake, shell, wall
+    for module in (shell, wall, dispatch, intake, department, admin):
         module.register(app, services)

@@ -15,7 +15,7 @@ from dashboard.i18n import t
 from datasource.command_types import CommandRefused
 from layouts.department import BUTTONS, ROLES, Ids
 from layouts.dispatch import case_details, queue_row, timeline
-from .dispatch import actor, features, message, parse_local, picked_case, require, shown_state, unchanged
+from .dispatch import actor, case_for_panel, features, message, parse_local, picked_case, require, shown_state
 
 STAGES = ("dispatched",)
 
@@ -65,11 +65,7 @@ def register(app, services) -> None:
                   State(Ids.SHOWN.value, "data"), State(Ids.LANG.value, "data"))
     def show(case_id, _refresh, _tick, shown, lang):
         require(ROLES)
-        if not case_id:
-            raise PreventUpdate
-        if ctx.triggered_id == Ids.TICK.value and unchanged(queries, case_id, shown):
-            raise PreventUpdate
-        case = queries.case(case_id, lang)
+        case = case_for_panel(queries, case_id, shown, lang, Ids.TICK.value)
         department = own_department()
         if case is None or (department and case.get("department_code") != department
                             and commands.state(case_id).get("department") != department):

@@ -94,12 +94,22 @@ def picked_case(click) -> str:
     trigger = ctx.triggered_id
     if isinstance(trigger, dict):
         if not ctx.triggered[0]["value"]:
-            raise PreventUpdate
+            raise PreventUpdate  # the queue was redrawn, nobody clicked
         return trigger["case"]
     case_id = ((click or {}).get("properties") or {}).get("case_id")
     if not case_id:
-        raise PreventUpdate
+        raise PreventUpdate  # a cluster
     return case_id
+
+
+def case_for_panel(queries, case_id, shown, lang: str, tick_id: str) -> dict | None:
+    """The case to draw in the panel; PreventUpdate when none is selected, or when the
+    refresh tick finds it unchanged since it was shown."""
+    if not case_id:
+        raise PreventUpdate
+    if ctx.triggered_id == tick_id and unchanged(queries, case_id, shown):
+        raise PreventUpdate
+    return queries.case(case_id, lang)
 
 
 def register(app, services) -> None:
@@ -136,16 +146,7 @@ def register(app, services) -> None:
     def select(filed_click, active_click, _rows):
         """A marker or a queue row was clicked: that case goes into the panel."""
         require(ROLES)
-        trigger = ctx.triggered_id
-        if isinstance(trigger, dict):
-            if not ctx.triggered[0]["value"]:
-                raise PreventUpdate  # the queue was redrawn, nobody clicked
-            return trigger["case"], None
-        click = filed_click if trigger == Ids.FILED_LAYER.value else active_click
-        case_id = ((click or {}).get("properties") or {}).get("case_id")
-        if not case_id:
-            raise PreventUpdate  # a cluster
-        return case_id, None
+        return picked_case(filed_click if ctx.triggered_id == Ids.FILED_LAYER.value else active_click), None
 
     @app.callback(Output(Ids.PANEL_BODY.value, "children"), Output(Ids.PANEL.value, "children"),
                   Output(Ids.FORM.value, "className"), Output(Ids.DEPARTMENT.value, "options"),
@@ -157,11 +158,7 @@ def register(app, services) -> None:
     def show(case_id, _refresh, _tick, shown, lang):
         """The case panel: details, timeline, recommended department and deadline."""
         require(ROLES)
-        if not case_id:
-            raise PreventUpdate
-        if ctx.triggered_id == Ids.TICK.value and unchanged(queries, case_id, shown):
-            raise PreventUpdate  # nothing happened to the case since it was shown
-        case = queries.case(case_id, lang)
+        case = case_for_panel(queries, case_id, shown, lang, Ids.TICK.value)
         if case is None:
             return (html.P(t("case.not_found", lang), className="msg-error"), None, "dispatch-form hidden",
                     [], None, None, None, "", None, None)

@@ -13,7 +13,8 @@ from dashboard.i18n import t
 from datasource.command_types import CommandRefused
 from layouts.dispatch import case_details, fmt_time, queue_row, timeline
 from layouts.intake import BUTTONS, BY_STAGE, NEEDS_UNTIL, QUEUES, ROLES, Ids
-from .dispatch import actor, features, input_value, message, parse_local, picked_case, require, shown_state, unchanged
+from .dispatch import (actor, case_for_panel, features, input_value, message, parse_local, picked_case, require,
+                       shown_state)
 
 QUEUE_STAGES = tuple(stage for stage, _ in QUEUES if stage != "requests")
 
@@ -116,11 +117,7 @@ def register(app, services) -> None:
     def show(case_id, _refresh, _tick, shown, lang):
         """The case panel with the actions its stage allows."""
         require(ROLES)
-        if not case_id:
-            raise PreventUpdate
-        if ctx.triggered_id == Ids.TICK.value and unchanged(queries, case_id, shown):
-            raise PreventUpdate
-        case = queries.case(case_id, lang)
+        case = case_for_panel(queries, case_id, shown, lang, Ids.TICK.value)
         hidden = [f"{css} hidden" for _, (_, _, _, css) in BUTTONS.items()]
         if case is None:
             return (message(t("case.not_found", lang), False), None, None, "actions hidden", "form-label hidden",

@@ -3,7 +3,6 @@ log-in, the API and every page from one :class:`System`.  It only configures: no
 connects at import time."""
 from __future__ import annotations
 
-import importlib
 import secrets
 from pathlib import Path
 
@@ -32,7 +31,7 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     """Build the whole web app; ``app.server`` is the WSGI application."""
     from callbacks import register_all
     from layouts.shell import layout
-    from . import auth
+    from . import api, auth, static_geo
     from .services import Services
 
     settings = settings or Settings.from_env()
@@ -48,14 +47,8 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     services = Services(system)
     server.extensions["citygrid.services"] = services
     auth.init_app(server, system)
-    importlib.import_module("dashboard.static_geo").init_app(server, system)  # the wall's cached map layers
-    try:
-        api = importlib.import_module("dashboard.api")
-    except ModuleNotFoundError as exc:
-        if exc.name != "dashboard.api":
-            raise
-    else:
-        api.init_app(server, services)
+    static_geo.init_app(server, system)  # the wall's cached map layers
+    api.init_app(server, services)
     app = dash.Dash("citygrid", server=server, assets_folder=str(ROOT / "assets"), title="城市网格化管理指挥中心",
                     suppress_callback_exceptions=True, update_title=None, compress=False)
     app.layout = layout

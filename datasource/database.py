@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, func, insert, inspect, select, text
+from sqlalchemy import create_engine, event, func, insert, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, ArgumentError
 from sqlalchemy.exc import NoSuchModuleError
@@ -109,7 +109,3 @@ def prepare(engine: Engine, scenario: Scenario) -> None:
     """Migrate and load the reference tables: what every process does at start."""
     migrate(engine)
     load_reference(engine, scenario)
-
-
-def table_names(engine: Engine) -> list[str]:
-    return inspect(engine).get_table_names()

@@ -12,7 +12,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import String, any_, bindparam, insert, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 
 from dashboard.domain.events import CaseEvent, InvalidEvent, parse_entry
@@ -140,9 +141,6 @@ class Projector:
         found: set[str] = set()
         column = schema.case_events.c.event_id
         if self.dialect == "postgresql" and event_ids:  # one array parameter, not thousands
-            from sqlalchemy import any_, literal
-            from sqlalchemy.dialects.postgresql import ARRAY
-            from sqlalchemy import String
             ids = literal(event_ids, ARRAY(String))
             return set(connection.execute(select(column).where(column == any_(ids))).scalars())
         for i in range(0, len(event_ids), CHUNK):

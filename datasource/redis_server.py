@@ -7,7 +7,6 @@ shares it; two data folders give two independent instances.
 """
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from pathlib import Path
@@ -92,11 +91,3 @@ def connect(url: str, check: bool = True, **options) -> redis.Redis:
 def resolve_url(settings) -> str:
     """The Redis URL of ``settings``: the configured one, or the embedded server's."""
     return settings.redis_url or ensure_embedded(settings.data_dir)
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    return True

@@ -10,8 +10,6 @@ reason; it is never applied.  Time limits are not decided here (see ``limits``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from datetime import datetime
 from enum import Enum
 
 
@@ -92,30 +90,9 @@ def allowed_from(event_type: EventType) -> frozenset:
     return TRANSITIONS[event_type][0]
 
 
-@dataclass(frozen=True)
-class CaseState:
-    """What the loop needs to know about a case to judge its next event."""
-
-    case_id: str
-    stage: Stage
-    version: int = 1
-    category_code: str = ""
-    department_code: str | None = None
-    stage_entered_at: datetime | None = None
-    suspended_from: Stage | None = None
-    rework_count: int = 0
-    extra: dict = field(default_factory=dict)
-
-
-def check_transition(state: CaseState | None, case_id: str, event_type: EventType) -> Stage:
-    """Return the stage the case moves to, or raise :class:`TransitionRefused`."""
-    if state is None:
-        return check_stage(None, None, case_id, event_type)
-    return check_stage(state.stage, state.suspended_from, case_id, event_type)
-
-
 def check_stage(current: Stage | None, suspended_from: Stage | None, case_id: str, event_type: EventType) -> Stage:
-    """:func:`check_transition` on bare values (the worker's hot path)."""
+    """The stage a case in ``current`` (None: not yet existing) moves to with
+    ``event_type``, or :class:`TransitionRefused` with the reason."""
     sources, target = TRANSITIONS[event_type]
     if current not in sources:
         if current is None:
@@ -130,24 +107,3 @@ def check_stage(current: Stage | None, suspended_from: Stage | None, case_id: st
     if event_type is EventType.RESUMED:
         return suspended_from or Stage.FILED
     return target or current
-
-
-def next_state(state: CaseState | None, case_id: str, event_type: EventType, at: datetime,
-               body: dict) -> CaseState:
-    """Apply one event to a case state (pure): the new state, or TransitionRefused."""
-    stage = check_transition(state, case_id, event_type)
-    if state is None:
-        return CaseState(case_id=case_id, stage=stage, category_code=str(body.get("category", "")),
-                         stage_entered_at=at)
-    changes: dict = {"stage": stage, "version": state.version + 1}
-    if stage is not state.stage:
-        changes["stage_entered_at"] = at
-    if event_type is EventType.DISPATCHED:
-        changes["department_code"] = body["department"]
-    elif event_type is EventType.REWORK:
-        changes["rework_count"] = state.rework_count + 1
-    elif event_type is EventType.SUSPENDED:
-        changes["suspended_from"] = state.stage
-    elif event_type is EventType.RESUMED:
-        changes["suspended_from"] = None
-    return replace(state, **changes)
