@@ -20,6 +20,7 @@ demo: $(STAMP)
 
 ## Set up and run the whole test suite (real Redis, SQLite, PostgreSQL, headless Chromium).
 test: $(STAMP)
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -ra $(PYTEST_ARGS)
 
 ## Benchmarks recorded in the README (run on a quiet machine; they take a few minutes).

@@ -1,7 +1,7 @@
 """WSGI entry point: ``waitress-serve app:server`` or ``python app.py`` (development)."""
-from dashboard.factory import create_app
+from dashboard.web.factory import create_app, start
 
-app = create_app()
+app = start(create_app())
 server = app.server
 
 if __name__ == "__main__":

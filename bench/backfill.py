@@ -16,8 +16,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dashboard.settings import Settings  # noqa: E402
-from datasource.redis_server import stop_embedded  # noqa: E402
-from datasource.simulator import backfill  # noqa: E402
+from datasource.redis.server import stop_embedded  # noqa: E402
+from datasource.simulation.backfill import backfill  # noqa: E402
 from datasource.system import System  # noqa: E402
 
 

@@ -29,7 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dashboard.settings import Settings  # noqa: E402
 from datasource import accounts  # noqa: E402
-from datasource.commands import Actor, CommandService  # noqa: E402
+from datasource.services.command_types import Actor  # noqa: E402
+from datasource.services.commands import CommandService  # noqa: E402
 from datasource.system import System  # noqa: E402
 from bench.worker import fresh_database  # noqa: E402
 from tests.helpers import LAT, LON  # noqa: E402
@@ -90,7 +91,7 @@ def bench_http(app, ids, headers) -> list[float]:
 
 
 def run(kind: str, args, folder: Path) -> dict:
-    from dashboard.factory import create_app
+    from dashboard.web.factory import create_app, start
     url = fresh_database(kind, args.pg, folder, "commands")
     settings = Settings(data_dir=folder, redis_url=args.redis, database_url=url, secret_key="bench",
                         stream=f"bench:{uuid.uuid4().hex[:8]}:events")
@@ -100,7 +101,7 @@ def run(kind: str, args, folder: Path) -> dict:
         accounts.add_user(system.engine, "bench-op", "operator", "bench-password")
         headers = {"Authorization": f"Bearer {accounts.create_token(system.engine, 'bench-op')}"}
         operator = Actor("bench-op", "operator", remote_addr="127.0.0.1")
-        app = create_app(settings, system)
+        app = start(create_app(settings, system))
         client = app.server.test_client()
         ids = filed_cases(service, args.n * 3 + 20)
         bench_service(service, ids[:10], operator)      # warm-up: connections, caches, Lua script load

@@ -138,14 +138,14 @@ def background_traffic(settings: Settings, rate: float, stop: threading.Event) -
     from datasource.system import System
     system = System(settings).start()
     try:
-        from datasource.simulator import simulate
+        from datasource.simulation.traffic import simulate
         simulate(system, 1, 0.01, seed=3)  # does it work on this scenario at all?
     except Exception as exc:  # noqa: BLE001 - any failure: use the built-in generator
         print(f"  (simulator unavailable: {exc}; using the built-in generator)")
         threading.Thread(target=Traffic(system, seed=3).run, args=(rate, stop), daemon=True).start()
         return "built-in generator"
     threading.Thread(target=simulate, args=(system, rate, None), kwargs={"seed": 3, "stop": stop}, daemon=True).start()
-    return "datasource.simulator.simulate"
+    return "datasource.simulation.traffic.simulate"
 
 
 # ---- "the plain Dash way" ------------------------------------------------------------------
@@ -163,7 +163,9 @@ def plain_app(settings: Settings):
     from flask_compress import Compress
     from sqlalchemy import case, func, select
 
-    from datasource import live_queries as q, schema
+    from datasource.services import wall_queries as q
+
+    from datasource.store import schema
     from datasource.system import System
 
     system = System(settings).start()
@@ -218,8 +220,8 @@ def serve(variant: str, port: int) -> None:
     from waitress import serve as waitress_serve
     settings = Settings.from_env()
     if variant == "wall":
-        from dashboard.factory import create_app
-        app = create_app(settings)
+        from dashboard.web.factory import create_app, start
+        app = start(create_app(settings))
     else:
         app = plain_app(settings)
     waitress_serve(app.server, host="127.0.0.1", port=port, threads=16, ident=variant, _quiet=True)
@@ -422,8 +424,8 @@ def main() -> None:
 
     from playwright.sync_api import sync_playwright
 
-    from datasource import accounts
-    from datasource.simulator import backfill
+    from datasource.services import accounts
+    from datasource.simulation.backfill import backfill
     from datasource.system import System
     from tests.browser import free_port, launch
 
@@ -440,7 +442,7 @@ def main() -> None:
         print("  ", backfill(system, args.days), flush=True)
         accounts.add_user(system.engine, "wall-bench", "wall")
         token = accounts.create_token(system.engine, "wall-bench")
-        processes.append(start_process(["-c", "from dashboard.cli import main; main()", "worker"], env))
+        processes.append(start_process(["-c", "from dashboard.cli.commands import main; main()", "worker"], env))
         print(f"live traffic at {args.rate:g} events/s: {background_traffic(settings, args.rate, stop)}", flush=True)
         ports = {"wall": free_port(), "plain": free_port()}
         servers = {}

@@ -25,7 +25,7 @@ from sqlalchemy import insert, text  # noqa: E402
 
 from dashboard.settings import Settings  # noqa: E402
 from datasource import schema  # noqa: E402
-from datasource.database import make_engine, prepare  # noqa: E402
+from datasource.store.database import make_engine, prepare  # noqa: E402
 from datasource.system import System  # noqa: E402
 from tests.helpers import loop_events  # noqa: E402
 

@@ -2,6 +2,6 @@
 
 
 def register_all(app, services) -> None:
-    from . import admin, department, dispatch, intake, shell, wall
+    from callbacks import admin, department, dispatch, intake, shell, wall
     for module in (shell, wall, dispatch, intake, department, admin):
         module.register(app, services)

@@ -6,11 +6,11 @@ from urllib.parse import urlencode
 from dash import Input, Output, State, html
 from dash.exceptions import PreventUpdate
 
-from dashboard.auth import allowed
+from callbacks.common import allowed
 from dashboard.i18n import t
-from datasource import audit
+from datasource.services import audit
 from layouts.admin import ROLES, ROWS, Ids
-from layouts.dispatch import fmt_time
+from layouts.common import fmt_time
 
 COLUMNS = (("at", "admin.at"), ("user_name", "admin.user"), ("role", "admin.role"), ("action", "admin.action"),
            ("case_id", "admin.case"), ("remote_addr", "admin.from"), ("change", "admin.change"),

@@ -3,19 +3,15 @@ department's actions (handled, returned, requests).  The command service checks 
 server that the case was dispatched to the user's own department."""
 from __future__ import annotations
 
-import hashlib
-import time
-
-from dash import ALL, Input, Output, State, ctx, no_update
+from dash import ALL, Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
-from dashboard.auth import allowed
+from callbacks.common import (case_for_panel, clicked_action, features, message, parse_local, picked_case,
+                              queue_signature, require, run_action, shown_state)
 from dashboard.i18n import t
-from datasource.command_types import CommandRefused
+from layouts.common import case_details, queue_row, timeline
 from layouts.department import BUTTONS, ROLES, Ids
-from layouts.dispatch import case_details, queue_row, timeline
-from .dispatch import actor, case_for_panel, features, message, parse_local, picked_case, require, shown_state
 
 STAGES = ("dispatched",)
 
@@ -42,8 +38,7 @@ def register(app, services) -> None:
         if department is None and current_user.role != "admin":
             return [message(t("department.none", lang), False)], "0", no_update, no_update
         rows = queries.queue(STAGES, department=department, limit=1000)
-        digest = hashlib.blake2b(repr(([(r["case_id"], r["stage"], r["version"], r["light"], r["waiting_min"])
-                                        for r in rows], selected, lang)).encode(), digest_size=12).hexdigest()
+        digest = queue_signature(rows, selected, lang)
         if digest == signature:
             raise PreventUpdate
         items = [queue_row(r, lang, queries, Ids.ROW.value, selected) for r in rows]
@@ -83,12 +78,10 @@ def register(app, services) -> None:
                   running=[(Output(b.value, "disabled"), True, False) for b in buttons], prevent_initial_call=True)
     def act(*args):
         case_id, shown, note, until, lang = args[len(buttons):]
-        if not ctx.triggered_id or not ctx.triggered[0]["value"] or not case_id:
-            raise PreventUpdate
-        if not allowed(ROLES):
-            return message(t("page.forbidden", lang), False), no_update
-        action, extra = BUTTONS[Ids(ctx.triggered_id)][:2]
-        params = dict(extra)
+        chosen, refusal = clicked_action(BUTTONS, case_id, ROLES, lang)
+        if refusal:
+            return refusal, no_update
+        action, params = chosen
         if action == "handle":
             params.update(note=note or "", version=(shown or {}).get("version"))
         elif action == "return":
@@ -96,9 +89,5 @@ def register(app, services) -> None:
         else:
             when = parse_local(until, tz)
             params.update(reason=note or "", until=when.isoformat() if when else None)
-        try:
-            commands.execute(actor(), action, case_id, params)
-        except CommandRefused as exc:
-            return message(exc.message(lang), False), time.time()
-        key = "department.requested" if action == "request" else "intake.done"
-        return message(t(key, lang, case=case_id, action=t(f"action.{action}", lang)), True), time.time()
+        return run_action(commands, action, case_id, params, lang,
+                          "department.requested" if action == "request" else "intake.done")

@@ -3,55 +3,18 @@ case or a drawn selection.  Each reads inputs → calls CaseQueries / CommandSer
 formats; every one checks the role on the server first (hiding a button is not security)."""
 from __future__ import annotations
 
-import hashlib
 import time
-from datetime import datetime
 
 from dash import ALL, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
-from flask import request
-from flask_login import current_user
 
-from dashboard.auth import allowed
+from callbacks.common import (actor, allowed, case_for_panel, features, input_value, message, picked_case, require,
+                              queue_signature, shown_state)
 from dashboard.i18n import t
-from datasource.casequeries import IN_PROGRESS
-from datasource.command_types import Actor, CommandRefused
-from layouts.dispatch import ROLES, Ids, case_details, fmt_rate, queue_row, timeline
-
-
-def actor() -> Actor:
-    """The logged-in user as the command service's actor (with the request's address)."""
-    return Actor.of(current_user, request.remote_addr)
-
-
-def require(roles) -> None:
-    if not allowed(roles):
-        raise PreventUpdate
-
-
-def features(rows: list[dict], kind: str, queries, lang: str) -> dict:
-    """Cases as GeoJSON points; properties are plain values the map's JS shows as text."""
-    return {"type": "FeatureCollection", "features": [{
-        "type": "Feature", "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
-        "properties": {"case_id": r["case_id"], "kind": kind, "light": r["light"],
-                       "label": queries.category_name(r["category_code"], lang),
-                       "place": queries.street_name(r["street_code"]),
-                       "stage_label": t(f"stage.{r['stage']}", lang)}} for r in rows]}
-
-
-def parse_local(value: str | None, tz) -> datetime | None:
-    """A ``datetime-local`` input value (no offset) read in the centre's time zone."""
-    if not value:
-        return None
-    try:
-        at = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return at.replace(tzinfo=tz) if at.tzinfo is None else at
-
-
-def input_value(at: datetime | None, tz) -> str | None:
-    return at.astimezone(tz).strftime("%Y-%m-%dT%H:%M") if at else None
+from datasource.services.cases import IN_PROGRESS
+from datasource.services.command_types import CommandRefused
+from layouts.common import case_details, fmt_rate, queue_row, timeline
+from layouts.dispatch import ROLES, Ids
 
 
 def department_options(recommendation: dict, lang: str) -> list[dict]:
@@ -67,49 +30,8 @@ def department_options(recommendation: dict, lang: str) -> list[dict]:
     return options
 
 
-def message(text: str, ok: bool) -> html.Div:
-    return html.Div(text, className="msg-ok" if ok else "msg-error")
-
-
-def shown_state(case: dict) -> dict:
-    """What the panel shows of a case: its command-side version, and whether the reporting
-    database had caught up (if not, the next tick draws the panel again)."""
-    version = case["command"]["version"]
-    return {"version": version, "synced": bool(case.get("projected") and case.get("version") == version)}
-
-
-def unchanged(queries, case_id: str, shown: dict | None) -> bool:
-    """On a tick: whether the panel already shows the case's latest state (one Redis read)."""
-    if not shown or not shown.get("synced"):
-        return False
-    return int(queries.command_state(case_id).get("version") or 0) == shown.get("version")
-
-
 def describe_limit(limit, lang: str) -> str:
     return t(f"unit.{limit.unit}", lang, n=f"{limit.amount:g}") if limit else "—"
-
-
-def picked_case(click) -> str:
-    """The case a click chose: a queue row (pattern-matched id) or a map marker."""
-    trigger = ctx.triggered_id
-    if isinstance(trigger, dict):
-        if not ctx.triggered[0]["value"]:
-            raise PreventUpdate  # the queue was redrawn, nobody clicked
-        return trigger["case"]
-    case_id = ((click or {}).get("properties") or {}).get("case_id")
-    if not case_id:
-        raise PreventUpdate  # a cluster
-    return case_id
-
-
-def case_for_panel(queries, case_id, shown, lang: str, tick_id: str) -> dict | None:
-    """The case to draw in the panel; PreventUpdate when none is selected, or when the
-    refresh tick finds it unchanged since it was shown."""
-    if not case_id:
-        raise PreventUpdate
-    if ctx.triggered_id == tick_id and unchanged(queries, case_id, shown):
-        raise PreventUpdate
-    return queries.case(case_id, lang)
 
 
 def register(app, services) -> None:
@@ -128,9 +50,7 @@ def register(app, services) -> None:
         require(ROLES)
         filed = queries.queue(("filed",), limit=500)
         active = queries.map_points(IN_PROGRESS, limit=1500)
-        digest = hashlib.blake2b(repr(([(r["case_id"], r["stage"], r["version"], r["light"], r["waiting_min"])
-                                        for r in filed], [(r["case_id"], r["light"]) for r in active],
-                                       selected, lang)).encode(), digest_size=12).hexdigest()
+        digest = queue_signature(filed, [(r["case_id"], r["light"]) for r in active], selected, lang)
         if digest == signature:
             raise PreventUpdate
         rows = [queue_row(r, lang, queries, Ids.QUEUE_ROW.value, selected) for r in filed] or \

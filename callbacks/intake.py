@@ -2,19 +2,18 @@
 panel and its actions.  Thin: inputs → CaseQueries / CommandService → components."""
 from __future__ import annotations
 
-import hashlib
 import time
 
-from dash import ALL, Input, Output, State, ctx, html, no_update
+from dash import ALL, Input, Output, State, html, no_update
 from dash.exceptions import PreventUpdate
 
-from dashboard.auth import allowed
+from callbacks.common import (actor, allowed, case_for_panel, clicked_action, current_role, features, input_value,
+                              message, parse_local, picked_case, queue_signature, require, run_action, shown_state)
+from dashboard.domain.permissions import offered_actions
 from dashboard.i18n import t
-from datasource.command_types import CommandRefused
-from layouts.dispatch import case_details, fmt_time, queue_row, timeline
-from layouts.intake import BUTTONS, BY_STAGE, NEEDS_UNTIL, QUEUES, ROLES, Ids
-from .dispatch import (actor, case_for_panel, features, input_value, message, parse_local, picked_case, require,
-                       shown_state)
+from datasource.services.command_types import CommandRefused
+from layouts.common import case_details, fmt_time, queue_row, timeline
+from layouts.intake import BUTTONS, NEEDS_UNTIL, QUEUES, ROLES, Ids
 
 QUEUE_STAGES = tuple(stage for stage, _ in QUEUES if stage != "requests")
 
@@ -42,9 +41,7 @@ def register(app, services) -> None:
         require(ROLES)
         rows = queries.queue(QUEUE_STAGES, limit=1000)
         requests = commands.requests()
-        digest = hashlib.blake2b(repr(([(r["case_id"], r["stage"], r["version"], r["light"]) for r in rows],
-                                       [(r["case_id"], r["at"]) for r in requests], selected, lang)).encode(),
-                                 digest_size=12).hexdigest()
+        digest = queue_signature(rows, [(r["case_id"], r["at"]) for r in requests], selected, lang)
         if digest == signature:
             raise PreventUpdate
         boxes = []
@@ -124,9 +121,10 @@ def register(app, services) -> None:
                     "", None, None, *hidden)
         stage = case["command"]["stage"] or case.get("stage")
         pending = next((r for r in commands.requests() if r["case_id"] == case_id), None)
-        offered = list(BY_STAGE.get(stage, ()))
+        actions = set(offered_actions(stage, current_role()))
         if pending:
-            offered.append(Ids.DECLINE)
+            actions.add("decline")
+        offered = [button for button, (action, *_rest) in BUTTONS.items() if action in actions]
         classes = [css if b in offered else f"{css} hidden" for b, (_, _, _, css) in BUTTONS.items()]
         until_box = "form-label" if any(b in offered for b in NEEDS_UNTIL) else "form-label hidden"
         reason = pending["reason"] if pending else ""
@@ -144,12 +142,10 @@ def register(app, services) -> None:
     def act(*args):
         """Run the clicked action on the case in the panel."""
         case_id, shown, reason, until, lang = args[len(buttons):]
-        if not ctx.triggered_id or not ctx.triggered[0]["value"] or not case_id:
-            raise PreventUpdate
-        if not allowed(ROLES):
-            return message(t("page.forbidden", lang), False), no_update
-        action, extra = BUTTONS[Ids(ctx.triggered_id)][:2]
-        params = dict(extra)
+        chosen, refusal = clicked_action(BUTTONS, case_id, ROLES, lang)
+        if refusal:
+            return refusal, no_update
+        action, params = chosen
         if action in ("reject", "verify", "suspend", "decline", "extend"):
             params["reason"] = reason or ""
         elif action in ("file", "close", "resume"):
@@ -159,8 +155,4 @@ def register(app, services) -> None:
             params["until"] = when.isoformat() if when else None
         if action != "decline":
             params["version"] = (shown or {}).get("version")
-        try:
-            commands.execute(actor(), action, case_id, params)
-        except CommandRefused as exc:
-            return message(exc.message(lang), False), time.time()
-        return message(t("intake.done", lang, case=case_id, action=t(f"action.{action}", lang)), True), time.time()
+        return run_action(commands, action, case_id, params, lang)

@@ -6,7 +6,7 @@ from urllib.parse import parse_qs
 from dash import Input, Output, html
 from flask_login import current_user
 
-from dashboard.auth import allowed
+from callbacks.common import allowed
 from dashboard.i18n import lang_of, t
 from layouts import pages
 from layouts.ids import Shell

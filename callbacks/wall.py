@@ -1,7 +1,7 @@
 """Callbacks of the wall: one thin server callback per tick, the rest in the browser.
 
 The server callback reads the viewer's cursor (the version it has applied), asks the shared
-:class:`datasource.live.LiveSnapshot` for the delta since then and returns it — no query of
+:class:`datasource.services.wall.LiveSnapshot` for the delta since then and returns it — no query of
 its own, so fifty walls cost one snapshot computation per tick.  The page's ROLES are checked
 here too: the router protects the layout, but ``/_dash-update-component`` is reachable
 without it, and a tick carries case data.
@@ -17,7 +17,7 @@ import threading
 from dash import ALL, ClientsideFunction, Input, Output, State
 from dash.exceptions import PreventUpdate
 
-from dashboard.auth import allowed
+from callbacks.common import allowed
 from layouts.wall import ROLES, WallId
 
 

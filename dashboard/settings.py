@@ -1,6 +1,6 @@
 """Settings, read once from the environment (every one documented in README, "Settings").
 
-No setting opens a connection; :func:`dashboard.factory.create_app` and the CLI build the
+No setting opens a connection; :func:`dashboard.web.factory.create_app` and the CLI build the
 resources from a :class:`Settings`.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .domain.scenario import DEFAULT_SCENARIO
+from dashboard.domain.scenario import DEFAULT_SCENARIO
 
 #: name → (attribute, default, description); README's settings table is checked against it.
 DOCUMENTED = {

@@ -10,9 +10,9 @@ from functools import cached_property
 
 from dashboard.domain.scenario import Scenario, ScenarioError
 from dashboard.settings import Settings
-from .database import DatabaseUnavailable, make_engine, prepare
-from .redis_server import RedisUnavailable, connect, resolve_url
-from .stream import EventStream
+from datasource.store.database import DatabaseUnavailable, make_engine, prepare
+from datasource.redis.server import RedisUnavailable, connect, resolve_url
+from datasource.redis.stream import EventStream
 
 
 class StartupError(Exception):
@@ -23,6 +23,7 @@ class System:
     def __init__(self, settings: Settings):
         self.settings = settings
         self._redis_url: str | None = settings.redis_url
+        self._started: set[str] = set()
 
     @cached_property
     def scenario(self) -> Scenario:
@@ -48,25 +49,28 @@ class System:
 
     @cached_property
     def locator(self):
-        from .locator import GridLocator
+        from datasource.follower.locator import GridLocator
         return GridLocator(self.scenario)
 
     def projector(self, engine=None):
-        from .projector import Projector
+        from datasource.follower.projector import Projector
         return Projector(engine or self.engine, self.scenario, self.locator)
 
     def worker(self, **options):
-        from .worker import Worker
+        from datasource.follower.worker import Worker
         return Worker(self.stream, self.settings.group, self.projector(), **options)
 
     def start(self, redis: bool = True, database: bool = True) -> "System":
-        """Check the scenario, reach Redis and prepare the database; StartupError otherwise."""
+        """Check the scenario, reach Redis and prepare the database; StartupError otherwise.
+        Idempotent: what has started once is not started again."""
         try:
             self.scenario
-            if database:
+            if database and "database" not in self._started:
                 prepare(self.engine, self.scenario)
-            if redis:
+                self._started.add("database")
+            if redis and "redis" not in self._started:
                 self.redis
+                self._started.add("redis")
         except (ScenarioError, DatabaseUnavailable, RedisUnavailable) as exc:
             raise StartupError(str(exc)) from None
         return self

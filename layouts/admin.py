@@ -7,10 +7,11 @@ from enum import Enum
 from dash import dcc, html
 
 from dashboard.i18n import t
+from dashboard.domain.permissions import PAGE_ROLES
 
 PATH = "/admin"
 TITLE = "nav.admin"
-ROLES = ("admin",)
+ROLES = PAGE_ROLES[PATH]
 ROWS = 300
 OUTCOMES = ("ok", "refused", "conflict", "error")
 

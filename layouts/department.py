@@ -9,11 +9,12 @@ import dash_leaflet as dl
 from dash import dcc, html
 
 from dashboard.i18n import t
-from .dispatch import JS, base_layers
+from layouts.common import JS, base_layers
+from dashboard.domain.permissions import PAGE_ROLES
 
 PATH = "/department"
 TITLE = "nav.department"
-ROLES = ("department", "admin")
+ROLES = PAGE_ROLES[PATH]
 TICK_MS = 3000
 
 

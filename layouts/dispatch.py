@@ -14,12 +14,13 @@ import dash_leaflet as dl
 from dash import dcc, html
 
 from dashboard.i18n import t
+from layouts.common import JS, base_layers, light_dot, local, timeline
+from dashboard.domain.permissions import PAGE_ROLES
 
 PATH = "/dispatch"
 TITLE = "nav.dispatch"
-ROLES = ("operator", "admin")
+ROLES = PAGE_ROLES[PATH]
 TICK_MS = 3000
-JS = "citygridDispatch"  # namespace of the map functions in assets/dispatch.js
 
 
 class Ids(str, Enum):
@@ -57,151 +58,6 @@ class Ids(str, Enum):
 
 
 # ---------------------------------------------------------------------------- formatting
-def local(value, tz) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.astimezone(tz)
-
-
-def fmt_time(value, tz, seconds: bool = False) -> str:
-    """An instant as the centre reads it: ``11-24 14:05`` (local time)."""
-    at = local(value, tz)
-    if at is None:
-        return "—"
-    return at.strftime("%m-%d %H:%M:%S" if seconds else "%m-%d %H:%M")
-
-
-def fmt_minutes(minutes: int, lang: str) -> str:
-    if minutes < 60:
-        return t("case.minutes", lang, n=minutes)
-    if minutes < 24 * 60:
-        return t("case.hours", lang, h=minutes // 60, m=minutes % 60)
-    return t("case.days", lang, d=minutes // 1440, h=minutes % 1440 // 60)
-
-
-def fmt_rate(rate: float | None, lang: str) -> str:
-    return t("dispatch.no_rate", lang) if rate is None else t("dispatch.on_time", lang, rate=f"{rate:.0%}")
-
-
-def light_dot(light: str, lang: str) -> html.Span:
-    title = t(f"light.{light}", lang) if light in ("green", "yellow", "red") else ""
-    return html.Span(className=f"light light-{light}", title=title)
-
-
-def stage_badge(stage: str | None, lang: str, pending: bool = False) -> html.Span:
-    label = t(f"stage.{stage}", lang) if stage else "—"
-    return html.Span([label, html.Span(" · " + t("case.pending", lang), className="muted") if pending else None],
-                     className=f"stage-badge stage-{stage}", **{"data-stage": stage or ""})
-
-
-# ---------------------------------------------------------------------------- shared pieces
-def queue_row(row: dict, lang: str, queries, row_type: str, selected: str | None = None) -> html.Div:
-    """One line of a work queue: light, case id, category, street, waiting time (all text)."""
-    badges = []
-    if row.get("urgency") == "urgent":
-        badges.append(html.Span(t("dispatch.urgent", lang), className="tag tag-urgent"))
-    if row.get("rework_count"):
-        badges.append(html.Span(t("dispatch.rework", lang, n=row["rework_count"]), className="tag"))
-    if row.get("return_count"):
-        badges.append(html.Span(t("dispatch.returned", lang, n=row["return_count"]), className="tag"))
-    return html.Div([
-        light_dot(row.get("light", "none"), lang),
-        html.Div([
-            html.Div([html.Span(row["case_id"], className="case-id"), *badges], className="row-top"),
-            html.Div(queries.category_name(row["category_code"], lang), className="row-category"),
-            html.Div([html.Span(queries.street_name(row["street_code"])),
-                      html.Span(t("dispatch.waiting", lang, minutes=fmt_minutes(row.get("waiting_min", 0), lang)),
-                                className="muted")], className="row-meta"),
-        ], className="row-body"),
-    ], id={"type": row_type, "case": row["case_id"]}, n_clicks=0, role="button",
-        className="queue-row" + (" selected" if row["case_id"] == selected else ""),
-        **{"data-case": row["case_id"]})
-
-
-def _field(label: str, value) -> html.Div:
-    return html.Div([html.Dt(label), html.Dd(value)], className="field")
-
-
-def case_details(case: dict, lang: str, queries, tz) -> html.Div:
-    """Category, description, location, reporter, times — every user text as plain text."""
-    command = case.get("command") or {}
-    stage = command.get("stage") or case.get("stage")
-    names = case.get("names") or {}
-    pending = case.get("projected") is False or (command.get("stage") and command["stage"] != case.get("stage"))
-    source = case.get("source")
-    return html.Div([
-        html.Div([html.Span(case["case_id"], className="case-id big", id="case-panel-id"),
-                  stage_badge(stage, lang, bool(pending)),
-                  html.Span(t("case.version", lang, v=command.get("version") or case.get("version") or "?"),
-                            className="muted small")], className="panel-title"),
-        html.Dl([
-            _field(t("case.category", lang), [names.get("category") or case.get("category_code") or "—",
-                                              html.Span(f" {case.get('category_code', '')}", className="muted")]),
-            _field(t("case.urgency", lang), t(f"dispatch.{case.get('urgency', 'normal')}", lang)),
-            _field(t("case.description", lang), html.Div(case.get("description") or "—", className="description",
-                                                         id="case-panel-description")),
-            _field(t("case.address", lang), " · ".join(x for x in (names.get("street"), names.get("community")) if x)
-                   or "—"),
-            _field(t("case.grid", lang), case.get("grid_code") or "—"),
-            _field(t("case.reporter", lang), [case.get("reporter") or "—", html.Span(
-                f" · {t(f'source.{source}', lang)}" if source else "", className="muted")]),
-            _field(t("case.reported_at", lang), fmt_time(case.get("reported_at"), tz)),
-            _field(t("case.deadline", lang), [light_dot(case.get("light", "none"), lang),
-                                              fmt_time(case.get("deadline_at"), tz)]),
-            _field(t("case.department", lang), names.get("department") or "—"),
-        ], className="fields"),
-    ], className="case-details")
-
-
-def _event_text(event: dict, lang: str, queries, tz) -> list:
-    body = event.get("body") or {}
-    parts = []
-    if event["type"] == "dispatched" and body.get("department"):
-        parts.append("→ " + queries.department_name(body["department"], lang))
-        if body.get("deadline"):
-            parts.append(f"{t('dispatch.deadline', lang)} {fmt_time(body['deadline'], tz)}")
-    if event["type"] == "extended" and body.get("until"):
-        parts.append(f"→ {fmt_time(body['until'], tz)}")
-    for key in ("note", "reason"):
-        if body.get(key):
-            parts.append(str(body[key]))
-    return parts
-
-
-def timeline(case: dict, lang: str, queries, tz) -> html.Div:
-    events = case.get("timeline") or []
-    items = [html.Li([
-        html.Span(fmt_time(e["at"], tz, seconds=True), className="tl-time"),
-        html.Span(t(f"verb.{e['type']}", lang), className=f"tl-type tl-{e['type']}"),
-        html.Span(e.get("actor") or "", className="tl-actor"),
-        *[html.Div(text, className="tl-text") for text in _event_text(e, lang, queries, tz)],
-    ], className="tl-item") for e in events]
-    return html.Div([html.H4(t("case.timeline", lang)),
-                     html.Ol(items, className="timeline") if items else html.P(t("case.pending", lang), className="muted")],
-                    className="timeline-box")
-
-
-def base_layers(queries) -> list:
-    """The project's own vector map (street polygons, district outline); optional intranet tiles."""
-    layers = []
-    tile_url = queries.system.settings.tile_url
-    if tile_url:
-        layers.append(dl.TileLayer(url=tile_url, maxZoom=19))
-    base = queries.base_layers
-    # In a pane of their own below the overlay pane, and deaf to the mouse: a click goes to a
-    # case marker or to the map (position picking), never to a street polygon.
-    layers.append(dl.Pane([
-        dl.GeoJSON(data=base["streets"], options={"interactive": False},
-                   style={"color": "#3a4f78", "weight": 1, "fillColor": "#16233f", "fillOpacity": 0.55}),
-        dl.GeoJSON(data=base["district"], options={"interactive": False},
-                   style={"color": "#5b8def", "weight": 2, "fill": False}),
-    ], name="citygrid-base", style={"zIndex": 350}))
-    return layers
-
-
-# ---------------------------------------------------------------------------- the page
 def layout(lang: str, query: dict, services) -> html.Div:
     queries = services.cases
     return html.Div([

@@ -4,10 +4,11 @@ from __future__ import annotations
 from dash import html
 
 from dashboard.i18n import t
+from dashboard.domain.permissions import PAGE_ROLES
 
 PATH = "/"
 TITLE = "nav.home"
-ROLES = None
+ROLES = PAGE_ROLES[PATH]
 
 CARDS = (("/wall", "nav.wall", "home.wall.desc"), ("/dispatch", "nav.dispatch", "home.dispatch.desc"),
          ("/intake", "nav.intake", "home.intake.desc"), ("/department", "nav.department", "home.department.desc"))

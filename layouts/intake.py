@@ -9,11 +9,12 @@ import dash_leaflet as dl
 from dash import dcc, html
 
 from dashboard.i18n import t
-from .dispatch import JS, base_layers
+from layouts.common import JS, base_layers
+from dashboard.domain.permissions import PAGE_ROLES
 
 PATH = "/intake"
 TITLE = "nav.intake"
-ROLES = ("supervision", "admin")
+ROLES = PAGE_ROLES[PATH]
 TICK_MS = 3000
 #: queue boxes: stage (or "requests") → title key
 QUEUES = (("reported", "intake.reported"), ("handled", "intake.handled"), ("verified", "intake.verified"),
@@ -61,7 +62,8 @@ class Ids(str, Enum):
     ROW = "intake-row"  # pattern-matching type
 
 
-#: button id → (command, extra parameters, i18n label, css class)
+#: button id → (command, extra parameters, i18n label, css class); which of them a case's
+#: stage offers comes from :func:`dashboard.domain.permissions.offered_actions`.
 BUTTONS = {
     Ids.FILE: ("file", {}, "intake.file", "primary"),
     Ids.REJECT: ("reject", {}, "intake.reject", "danger"),
@@ -73,16 +75,6 @@ BUTTONS = {
     Ids.RESUME: ("resume", {}, "intake.resume", "primary"),
     Ids.DECLINE: ("decline", {}, "intake.decline", "ghost"),
 }
-#: stage → buttons offered (a pending request adds DECLINE)
-BY_STAGE = {
-    "reported": (Ids.FILE, Ids.REJECT),
-    "filed": (Ids.EXTEND, Ids.SUSPEND),
-    "dispatched": (Ids.EXTEND, Ids.SUSPEND),
-    "handled": (Ids.PASS, Ids.FAIL, Ids.EXTEND),
-    "verified": (Ids.CLOSE, Ids.EXTEND),
-    "suspended": (Ids.RESUME,),
-}
-NEEDS_REASON = (Ids.REJECT, Ids.FAIL, Ids.SUSPEND, Ids.EXTEND, Ids.DECLINE, Ids.FILE, Ids.CLOSE, Ids.RESUME, Ids.PASS)
 NEEDS_UNTIL = (Ids.EXTEND,)
 
 

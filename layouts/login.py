@@ -3,22 +3,23 @@ from __future__ import annotations
 
 from dash import dcc, html
 
-from dashboard.auth import CSRF_KEY, csrf_token, safe_next
+from flask_wtf.csrf import generate_csrf
 from dashboard.i18n import t
+from dashboard.domain.permissions import PAGE_ROLES
 
 PATH = "/login"
 TITLE = "nav.login"
-ROLES = None
+ROLES = PAGE_ROLES[PATH]
 
 
 def layout(lang: str, query: dict, services) -> html.Div:
-    failed = query.get("failed") == "1"
+    failed = query.get("failed") in ("1", "csrf")
     return html.Div([
         html.H1(t("nav.login", lang)),
         html.Div(t("login.failed", lang), className="error", id="login-error") if failed else None,
         html.Form([
-            dcc.Input(type="hidden", name=CSRF_KEY, value=csrf_token()),
-            dcc.Input(type="hidden", name="next", value=safe_next(query.get("next"))),
+            dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
+            dcc.Input(type="hidden", name="next", value=query.get("next") or "/"),
             html.Label([t("login.user", lang), dcc.Input(name="name", id="login-name", type="text", autoComplete="username")]),
             html.Label([t("login.password", lang), dcc.Input(name="password", id="login-password", type="password",
                                                              autoComplete="current-password")]),

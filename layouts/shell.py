@@ -4,7 +4,7 @@ from __future__ import annotations
 from dash import dcc, html
 
 from dashboard.i18n import t
-from .ids import Shell
+from layouts.ids import Shell
 
 NAV = (("/", "nav.home"), ("/wall", "nav.wall"), ("/dispatch", "nav.dispatch"), ("/intake", "nav.intake"),
        ("/department", "nav.department"))

@@ -7,7 +7,7 @@ street (and between open and overdue colouring) every 60 s.
 
 The layout is a static skeleton: every label comes from :func:`dashboard.i18n.t` here, and
 the numbers are slots the browser fills from each tick's delta (``assets/wall.js``).  The
-map geometry is loaded once from ``/geo/*.geojson`` (see :mod:`dashboard.static_geo`);
+map geometry is loaded once from ``/geo/*.geojson`` (served by :mod:`dashboard.web.geo`);
 ``CONFIG`` hands the browser the names, colours, view boxes and text templates it needs.
 """
 from __future__ import annotations
@@ -16,15 +16,14 @@ from enum import Enum
 
 import dash_leaflet as dl
 from dash import dcc, html
-from flask import current_app
 
 from dashboard.i18n import t
-from dashboard.static_geo import assets
-from datasource.live import LOOP, MARKER_STAGES
+from dashboard.domain.lifecycle import LOOP_STAGE_NAMES, OPEN_STAGE_NAMES
+from dashboard.domain.permissions import PAGE_ROLES
 
 PATH = "/wall"
 TITLE = "nav.wall"
-ROLES = ("wall", "supervisor", "leader", "operator", "supervision", "admin")
+ROLES = PAGE_ROLES[PATH]
 
 
 class WallId(str, Enum):
@@ -57,7 +56,7 @@ class WallId(str, Enum):
 #: Choropleth classes: a grid with at least ``threshold`` cases takes that colour.
 OPEN_CLASSES = ((1, "#1f4f80"), (2, "#2a74b0"), (3, "#38a3d1"), (5, "#48c9a0"), (8, "#f0cc4a"), (12, "#ff7043"))
 OVERDUE_CLASSES = ((1, "#8a2a36"), (2, "#b8323f"), (3, "#e0404a"), (5, "#ff6b5e"), (8, "#ffb199"))
-STAGE_COLOURS = ("#60a5fa", "#a78bfa", "#22d3ee", "#f472b6", "#e2e8f0", "#94a3b8")  # MARKER_STAGES order
+STAGE_COLOURS = ("#60a5fa", "#a78bfa", "#22d3ee", "#f472b6", "#e2e8f0", "#94a3b8")  # OPEN_STAGE_NAMES order
 LIGHT_COLOURS = {"green": "#2ecc71", "yellow": "#f1c40f", "red": "#ff4d4f"}
 BOARD_ROWS, TICKER_ROWS = 16, 8    # rows that fit their panel at any 16:9 size (the CSS grids match)
 SIDE_KEYS = ("wall.side.rejected", "wall.side.returned", "wall.side.rework", "wall.side.suspended")
@@ -82,7 +81,7 @@ def _fn(name: str) -> dict:
 def config(lang: str, query: dict, services) -> dict:
     """Everything the browser needs to render a tick without asking again (static per page)."""
     scenario, settings = services.scenario, services.settings
-    layers = assets(current_app).layers
+    layers = services.geo.layers
     en = lang == "en"
     try:
         rotate = max(10, int(query.get("rotate", 0))) if query.get("rotate") else 0
@@ -92,9 +91,9 @@ def config(lang: str, query: dict, services) -> dict:
         "lang": lang, "locale": "en-GB" if en else "zh-CN", "tz": str(scenario.calendar.tz),
         "tickMs": settings.tick_ms, "staleMs": int(settings.stale_seconds * 1000), "rotateMs": rotate * 1000,
         "text": {key.split(".", 1)[1]: t(key, lang) for key in TEMPLATES},
-        "stages": [t(f"stage.{s}", lang) for s in LOOP],
-        "markerStages": [t(f"stage.{s}", lang) for s in MARKER_STAGES],
-        "events": {**{s: t(f"stage.{s}", lang) for s in LOOP}, **{k: t(v, lang) for k, v in EVENT_KEYS.items()}},
+        "stages": [t(f"stage.{s}", lang) for s in LOOP_STAGE_NAMES],
+        "markerStages": [t(f"stage.{s}", lang) for s in OPEN_STAGE_NAMES],
+        "events": {**{s: t(f"stage.{s}", lang) for s in LOOP_STAGE_NAMES}, **{k: t(v, lang) for k, v in EVENT_KEYS.items()}},
         "lights": {k: t(f"light.{k}", lang) for k in LIGHT_COLOURS},
         "categories": {c.code: (c.name_en if en else c.name_zh) for c in scenario.categories.values()},
         "departments": {d.code: (d.name_en if en else d.name_zh) for d in scenario.departments.values()},
@@ -164,7 +163,7 @@ def _legends(lang: str) -> html.Div:
               for k in LIGHT_COLOURS]
     cluster = html.Span([html.I(className="cluster-swatch"), t("wall.map.cluster", lang)], className="wall-legend-item")
     stages = [html.Span([html.I(style={"background": c}), t(f"stage.{s}", lang)], className="wall-legend-item")
-              for s, c in zip(MARKER_STAGES, STAGE_COLOURS)]
+              for s, c in zip(OPEN_STAGE_NAMES, STAGE_COLOURS)]
     return html.Div([
         html.Div([html.Button(t("wall.map.open", lang), id=WallId.MODE_OPEN.value, className="wall-mode active"),
                   html.Button(t("wall.map.overdue", lang), id=WallId.MODE_OVERDUE.value, className="wall-mode")],
@@ -179,7 +178,7 @@ def _legends(lang: str) -> html.Div:
 
 def _strip(lang: str) -> html.Section:
     cards = []
-    for i, stage in enumerate(LOOP):
+    for i, stage in enumerate(LOOP_STAGE_NAMES):
         closed = stage == "closed"
         slot = lambda k: {"type": WallId.STAGE.value, "slot": 3 * i + k}  # noqa: E731 - the slot of a number
         cards.append(html.Div([
@@ -215,7 +214,7 @@ def _board_head(lang: str) -> html.Div:
 
 def layout(lang: str, query: dict, services) -> html.Div:
     settings = services.settings
-    geo = assets(current_app)
+    geo = services.geo
     urls = geo.urls()
     cfg = config(lang, query, services)
     kiosk = query.get("kiosk") == "1"

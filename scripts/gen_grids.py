@@ -15,7 +15,7 @@ sys.path.insert(0, str(ROOT))
 
 from tqdm import tqdm  # noqa: E402
 
-from datasource.gridgen import generate  # noqa: E402
+from datasource.tools.gridgen import generate  # noqa: E402
 
 
 def main() -> None:

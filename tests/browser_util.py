@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from datasource import accounts
-from datasource.commands import Actor
+from datasource.services import accounts
+from datasource.services.command_types import Actor
 from tests.browser import LiveServer, PageWatch
 
 PASSWORD = "correct-horse-9"
@@ -48,11 +48,11 @@ class LiveApp:
 
 
 def start_live_app(system) -> LiveApp:
-    from dashboard.factory import create_app
+    from dashboard.web.factory import create_app, start
     for name, role, department in USERS:
         if accounts.find_user(system.engine, name) is None:
             accounts.add_user(system.engine, name, role, PASSWORD, department)
-    app = create_app(system.settings, system)
+    app = start(create_app(system.settings, system))
     server = LiveServer(app.server).__enter__()
     stop = threading.Event()
     worker = system.worker(consumer="browser-test")

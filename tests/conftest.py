@@ -116,6 +116,38 @@ def system(settings):
     system.close()
 
 
+@pytest.fixture
+def app(system):
+    """The real web app, built by the same factory as ``citygrid serve`` and started."""
+    from dashboard.web.factory import create_app, start
+    return start(create_app(system.settings, system))
+
+
+@pytest.fixture
+def client(app):
+    """Flask's test client of :func:`app` (the pages' callbacks, the API, log-in)."""
+    return app.server.test_client()
+
+
+class CliRunner:
+    """Runs ``citygrid`` in-process with one test's settings (Flask's ``runner`` habit)."""
+
+    def __init__(self, settings: Settings):
+        from click.testing import CliRunner as ClickRunner
+        self.settings, self._runner = settings, ClickRunner()
+
+    def invoke(self, *args: str):
+        from dashboard.cli.commands import cli
+        env = {"CITYGRID_DATA_DIR": str(self.settings.data_dir), "CITYGRID_REDIS_URL": self.settings.redis_url or "",
+               "CITYGRID_DATABASE_URL": self.settings.database_url or "", "CITYGRID_STREAM": self.settings.stream}
+        return self._runner.invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+@pytest.fixture
+def runner(settings) -> CliRunner:
+    return CliRunner(settings)
+
+
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from dashboard.domain.events import CaseEvent
 from dashboard.domain.lifecycle import EventType
-from datasource import schema
+from datasource.store import schema
 
 CST = timezone(timedelta(hours=8))
 # A point inside Dongcheng (near 东华门).

@@ -10,23 +10,14 @@ import json
 import pytest
 import redis as redis_lib
 
-from dashboard.factory import create_app
-from datasource import accounts, audit
-from datasource.commands import ACTIONS, PARAMS
+from datasource.services import accounts
+from datasource.services import audit
+from dashboard.domain.permissions import ACTIONS
+from datasource.services.command_types import PARAMS
 from tests.helpers import LAT, LON
 
 ROLE_USERS = (("sup", "supervision", None), ("op", "operator", None), ("sani", "department", "sanitation"),
               ("adm", "admin", None), ("wall", "wall", None))
-
-
-@pytest.fixture
-def app(system):
-    return create_app(system.settings, system)
-
-
-@pytest.fixture
-def client(app):
-    return app.server.test_client()
 
 
 @pytest.fixture
@@ -180,17 +171,29 @@ def test_messages_in_chinese_on_request(system, client, tokens):
     assert f"already dispatched by op at" in english.json["message"]
 
 
-def test_session_requests_need_the_csrf_header(system, client, tokens):
+def _session_csrf(app) -> tuple[str, str]:
+    """A CSRF token as a page would hold it, and the raw value its session keeps."""
+    from flask import session
+    from flask_wtf.csrf import generate_csrf
+    with app.server.test_request_context():
+        token = generate_csrf()
+        return token, session["csrf_token"]
+
+
+def test_session_requests_need_the_csrf_header(system, app, client, tokens):
     case_id = filed_case(client, tokens)
     user = accounts.find_user(system.engine, "op")
+    token, raw = _session_csrf(app)
+    other_token, _ = _session_csrf(app)  # a token bound to another session
     with client.session_transaction() as session:
-        session["_user_id"], session["_fresh"], session["_csrf"] = str(user.id), True, "the-token"
+        session["_user_id"], session["_fresh"], session["csrf_token"] = str(user.id), True, raw
     url = f"/api/v1/cases/{case_id}/dispatch"
     assert client.post(url, json={"department": "sanitation"}).status_code == 403
     assert client.post(url, json={"department": "sanitation"}, headers={"X-CSRF-Token": "wrong"}).status_code == 403
+    assert client.post(url, json={"department": "sanitation"}, headers={"X-CSRF-Token": other_token}).status_code == 403
     assert system.stream.case_state(case_id)["stage"] == "filed"
     assert client.get(f"/api/v1/cases/{case_id}").status_code == 200  # reads need no CSRF header
-    answer = client.post(url, json={"department": "sanitation"}, headers={"X-CSRF-Token": "the-token"})
+    answer = client.post(url, json={"department": "sanitation"}, headers={"X-CSRF-Token": token})
     assert answer.status_code == 200 and answer.json["after"] == "dispatched"
 
 

@@ -9,8 +9,8 @@ import pytest
 import redis
 from click.testing import CliRunner
 
-from dashboard.cli import cli
-from datasource.redis_server import ensure_embedded, stop_embedded
+from dashboard.cli.commands import cli
+from datasource.redis.server import ensure_embedded, stop_embedded
 
 COMMANDS = ["demo", "serve", "worker", "simulate", "backfill", "rebuild", "grids", "users", "tokens"]
 
@@ -23,7 +23,7 @@ def test_every_command_has_help(command):
 
 def _run(*args, env=None):
     full_env = dict(os.environ, **(env or {}))
-    return subprocess.run([sys.executable, "-m", "dashboard.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "dashboard.cli.commands", *args], capture_output=True, text=True,
                           timeout=120, env=full_env)
 
 

@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from datasource import audit
-from datasource.commands import Actor, CommandRefused, CommandService
+from datasource.services import audit
+from datasource.services.command_types import Actor, CommandRefused
+from datasource.services.commands import CommandService
 from tests.helpers import LAT, LON
 
 SUP = Actor("sup", "supervision", remote_addr="10.0.0.7")

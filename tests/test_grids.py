@@ -25,8 +25,8 @@ SOURCE = SCENARIO / "source"
 if str(ROOT) not in sys.path:  # so `datasource` imports however pytest is started
     sys.path.insert(0, str(ROOT))
 
-from datasource.geo import to_metric  # noqa: E402
-from datasource.gridgen import generate  # noqa: E402
+from datasource.tools.geometry import to_metric  # noqa: E402
+from datasource.tools.gridgen import generate  # noqa: E402
 
 STREET_CODES = {f"110101{n:03d}" for n in range(1, 18)}
 GRID_ROW_BAND_DEG = 0.001       # documented numbering rule, restated here on purpose

@@ -8,9 +8,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from dashboard.factory import create_app
-from datasource import accounts
-from datasource.commands import ACTIONS, Actor, CommandService
+from datasource.services import accounts
+from dashboard.domain.permissions import ACTIONS
+from datasource.services.command_types import Actor
+from datasource.services.commands import CommandService
 from tests.helpers import LAT, LON
 
 ROLES = ("wall", "operator", "supervision", "department", "supervisor", "leader", "admin")
@@ -62,11 +63,6 @@ def prepare(service: CommandService, action: str) -> tuple[str | None, dict]:
         return case_id, {"result": "pass"}
     service.verify(ADMIN, case_id, "pass")
     return case_id, {}
-
-
-@pytest.fixture
-def client(system):
-    return create_app(system.settings, system).server.test_client()
 
 
 @pytest.fixture

@@ -19,13 +19,14 @@ from sqlalchemy import func, select
 from dashboard.domain.events import parse_entry
 from dashboard.domain.lifecycle import EventType
 from dashboard.settings import Settings
-from datasource import schema
+from datasource.store import schema
 from datasource.simulation.backfill import OPEN_STAGES, event_types_by_case, generate_history
 from datasource.simulation.clock import TimeText, WorkClock
 from datasource.simulation.inspectors import generate_inspectors
-from datasource.simulation.live import LiveSimulator
-from datasource.simulator import backfill, simulate
-from datasource.stream import Conflict
+from datasource.simulation.traffic import LiveSimulator
+from datasource.simulation.backfill import backfill
+from datasource.simulation.traffic import simulate
+from datasource.redis.stream import Conflict
 from tests.helpers import event
 
 
@@ -138,7 +139,7 @@ def test_backfill_refuses_a_stream_that_holds_events(backfilled):
 
 
 def test_generation_is_deterministic(scenario):
-    from datasource.locator import GridLocator
+    from datasource.follower.locator import GridLocator
     locator, now = GridLocator(scenario), datetime(2026, 11, 24, 2, 30, tzinfo=timezone.utc)
     first = generate_history(scenario, locator, 0.5, seed=4, now=now)
     again = generate_history(scenario, locator, 0.5, seed=4, now=now)

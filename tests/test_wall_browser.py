@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from dashboard.settings import Settings
-from datasource import accounts
+from datasource.services import accounts
 from tests.browser import LiveServer, RedisProcess, wait_until
 from tests.helpers import event, loop_events, publish
 
@@ -26,7 +26,7 @@ class Wall:
     """A running wall: system, worker thread, app served by waitress, and a display token."""
 
     def __init__(self, settings: Settings):
-        from dashboard.factory import create_app
+        from dashboard.web.factory import create_app, start
         from datasource.system import System
         self.system = System(settings).start()
         self.today = datetime.now(TZ).strftime("%Y%m%d")
@@ -34,7 +34,7 @@ class Wall:
         self.token = accounts.create_token(self.system.engine, "wall1")
         self.worker = self.system.worker(consumer="wall-test")
         self.thread = threading.Thread(target=self.worker.run, kwargs={"block_ms": 200}, daemon=True)
-        self.server = LiveServer(create_app(settings, self.system).server)
+        self.server = LiveServer(start(create_app(settings, self.system)).server)
         points = [p.representative_point() for p in self.system.locator.polygons]
         self.places = [(round(p.x, 6), round(p.y, 6)) for p in points[::max(1, len(points) // 150)]]
 

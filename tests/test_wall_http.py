@@ -11,7 +11,7 @@ import pytest
 
 from dashboard.i18n import CATALOGUE
 from dashboard.settings import Settings
-from datasource import accounts
+from datasource.services import accounts
 from tests.helpers import loop_events, publish
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,17 +19,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def wall_app(tmp_path, stream_key, redis_server_url):
-    from dashboard.factory import create_app
+    from dashboard.web.factory import create_app, start
     from datasource.system import System
     settings = Settings(data_dir=tmp_path, redis_url=redis_server_url, stream=stream_key,
                         database_url=f"sqlite:///{tmp_path / 'http.db'}")
     system = System(settings).start()
-    start = datetime.now(timezone.utc) - timedelta(hours=1)
-    publish(system.stream, [e for i in range(12) for e in loop_events(f"DC20261101{i + 1:06d}", start, stages=1 + i % 6)])
+    begin = datetime.now(timezone.utc) - timedelta(hours=1)
+    publish(system.stream, [e for i in range(12) for e in loop_events(f"DC20261101{i + 1:06d}", begin, stages=1 + i % 6)])
     system.worker().drain()
     accounts.add_user(system.engine, "wall1", "wall")
     accounts.add_user(system.engine, "crew", "department", department="sanitation")
-    app = create_app(settings, system)
+    app = start(create_app(settings, system))
     app.tokens = {name: accounts.create_token(system.engine, name) for name in ("wall1", "crew")}
     yield app
     system.close()

@@ -14,9 +14,10 @@ import pytest
 from sqlalchemy import func, select
 
 from dashboard.domain.indicators import department_score
-from datasource import schema
-from datasource.live import LOOP, MARKER_STAGES, LiveSnapshot
-from datasource.live_geo import grid_codes
+from datasource.store import schema
+from dashboard.domain.lifecycle import LOOP_STAGE_NAMES as LOOP, OPEN_STAGE_NAMES as MARKER_STAGES
+from datasource.services.wall import LiveSnapshot
+from datasource.tools.map_layers import grid_codes
 from tests.helpers import event, publish
 
 NOW = datetime.now(timezone.utc)

@@ -11,9 +11,9 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
-from datasource import schema
-from datasource.database import make_engine
-from datasource.rebuild import rebuild
+from datasource.store import schema
+from datasource.store.database import make_engine
+from datasource.follower.rebuild import rebuild
 from tests.helpers import CST, case_ids, cases_table, count, dead_reasons, loop_events, publish
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=CST)
@@ -127,7 +127,7 @@ def test_worker_killed_mid_batch_loses_nothing_and_applies_nothing_twice(system)
     events = [e for cid in case_ids(3000) for e in loop_events(cid, START)]
     publish(system.stream, events)
     env = _worker_env(system)
-    process = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "worker", "--batch-size", "500"], env=env,
+    process = subprocess.Popen([sys.executable, "-m", "dashboard.cli.commands", "worker", "--batch-size", "500"], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     # Wait until it has committed some batches, then kill it without warning.
     deadline = time.monotonic() + 120
@@ -140,7 +140,7 @@ def test_worker_killed_mid_batch_loses_nothing_and_applies_nothing_twice(system)
     applied_before = count(system.engine, schema.case_events)
     assert applied_before < len(events)          # it really died mid-way
     # Restart with the same consumer name: its pending entries are re-read, duplicates skipped.
-    result = subprocess.run([sys.executable, "-m", "dashboard.cli", "worker", "--drain"], env=env,
+    result = subprocess.run([sys.executable, "-m", "dashboard.cli.commands", "worker", "--drain"], env=env,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert count(system.engine, schema.case_events) == len(events)
@@ -167,8 +167,8 @@ def test_another_consumer_reclaims_pending_entries_of_a_dead_one(system):
 
 def test_a_poisonous_entry_is_isolated_and_the_rest_applied(system):
     """An entry that makes the projector fail unexpectedly is dead-lettered alone."""
-    from datasource.projector import Projector
-    from datasource.worker import Worker
+    from datasource.follower.projector import Projector
+    from datasource.follower.worker import Worker
 
     class Fragile(Projector):
         def apply(self, entries, now=None):

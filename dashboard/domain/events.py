@@ -13,8 +13,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from .codes import is_case_id
-from .lifecycle import REQUIRED_BODY, EventType
+from dashboard.domain.codes import is_case_id
+from dashboard.domain.lifecycle import REQUIRED_BODY, EventType
 
 ENVELOPE = ("event_id", "case_id", "type", "at", "actor", "body")
 EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)

@@ -31,6 +31,10 @@ class Stage(str, Enum):
 #: The six stages of the loop, in order (what the wall's stage strip shows).
 LOOP_STAGES = (Stage.REPORTED, Stage.FILED, Stage.DISPATCHED, Stage.HANDLED, Stage.VERIFIED, Stage.CLOSED)
 OPEN_STAGES = tuple(s for s in Stage if s.is_open)
+#: The same as plain names (what pages and JSON carry); the wall's marker colours follow
+#: the order of :data:`OPEN_STAGE_NAMES`.
+LOOP_STAGE_NAMES = tuple(s.value for s in LOOP_STAGES)
+OPEN_STAGE_NAMES = tuple(s.value for s in OPEN_STAGES)
 
 
 class EventType(str, Enum):

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .calendar import WorkingCalendar
-from .lifecycle import Stage
+from dashboard.domain.calendar import WorkingCalendar
+from dashboard.domain.lifecycle import Stage
 
 WARN_SHARE = 0.8
 UNITS = ("minutes", "hours", "work_hours", "work_days")

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .events import MAX_DEADLINE, CaseEvent, InvalidEvent, parse_time
-from .lifecycle import EventType, Stage, TransitionRefused, check_stage
-from .limits import warn_point
-from .scenario import Scenario
+from dashboard.domain.events import MAX_DEADLINE, CaseEvent, InvalidEvent, parse_time
+from dashboard.domain.lifecycle import EventType, Stage, TransitionRefused, check_stage
+from dashboard.domain.limits import warn_point
+from dashboard.domain.scenario import Scenario
 
 STAGE_TIME_COLUMN = {
     Stage.FILED: "filed_at", Stage.DISPATCHED: "dispatched_at", Stage.HANDLED: "handled_at",

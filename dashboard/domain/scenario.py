@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from .calendar import WorkingCalendar
-from .limits import TimeLimits
+from dashboard.domain.calendar import WorkingCalendar
+from dashboard.domain.limits import TimeLimits
 
 DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "dongcheng"
 

@@ -31,10 +31,10 @@ except ImportError:  # pragma: no cover - hiredis is a declared dependency
 from sqlalchemy import func, select
 
 from dashboard.domain.codes import case_id as make_case_id
-from datasource import schema
-from .inspectors import inspector_by_grid, inspectors_for
-from .places import PlaceSampler
-from .story import StoryModel, uuid4_hex
+from datasource.store import schema
+from datasource.simulation.inspectors import inspector_by_grid, inspectors_for
+from datasource.simulation.places import PlaceSampler
+from datasource.simulation.story import StoryModel, uuid4_hex
 
 CASES_PER_DAY = 1330
 #: relative arrival intensity per local hour: quiet nights, peaks mid-morning and mid-afternoon.

@@ -20,7 +20,7 @@ import shapely
 from shapely.geometry import shape
 
 from dashboard.domain.scenario import ScenarioError
-from .texts import person_name
+from datasource.simulation.texts import person_name
 
 log = logging.getLogger("citygrid.simulator")
 

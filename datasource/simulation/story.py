@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import accumulate
 
-from .clock import TimeText, WorkClock
-from .places import Place
-from .texts import REJECT_REASONS, RETURN_REASONS, REWORK_REASONS, SUSPEND_REASONS, description
+from datasource.simulation.clock import TimeText, WorkClock
+from datasource.simulation.places import Place
+from datasource.simulation.texts import REJECT_REASONS, RETURN_REASONS, REWORK_REASONS, SUSPEND_REASONS, description
 
 DISPATCHERS = tuple(f"dispatcher-{i:02d}" for i in range(1, 7))
 SUPERVISORS = tuple(f"supervisor-{i:02d}" for i in range(1, 7))

@@ -1,0 +1,77 @@
+"""``citygrid demo`` / ``make demo``: the whole product on the embedded default.
+
+Starts the embedded Redis, prepares the SQLite database, backfills history on a fresh
+data folder, seeds one user per role, then runs the worker and the simulator in
+background threads and the web server (waitress) in the foreground.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import threading
+import time
+from pathlib import Path
+
+import click
+
+from datasource.services import accounts
+from datasource.system import System
+from dashboard.settings import Settings
+
+log = logging.getLogger("citygrid.demo")
+DEMO_USERS = (("wall", "wall", None), ("operator", "operator", None), ("supervision", "supervision", None),
+              ("sanitation", "department", "sanitation"), ("supervisor", "supervisor", None),
+              ("leader", "leader", None), ("admin", "admin", None))
+
+
+def seed_users(system: System) -> dict:
+    """One user per role with a random password, kept in DATA_DIR/demo-credentials.json."""
+    path = Path(system.settings.data_dir) / "demo-credentials.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    credentials = {"users": [], "wall_token": None}
+    for name, role, department in DEMO_USERS:
+        password = secrets.token_urlsafe(9)
+        if accounts.find_user(system.engine, name) is None:
+            accounts.add_user(system.engine, name, role, password, department)
+        credentials["users"].append({"name": name, "role": role, "password": password})
+    credentials["wall_token"] = accounts.create_token(system.engine, "wall")
+    path.write_text(json.dumps(credentials, indent=1))
+    path.chmod(0o600)
+    return credentials
+
+
+def run_demo(settings: Settings, host: str, port: int, days: int, rate: float) -> None:
+    from waitress import serve
+    from datasource.simulation.backfill import backfill
+    from datasource.simulation.traffic import simulate
+    from dashboard.web.factory import create_app, start
+
+    click.echo(f"data folder: {Path(settings.data_dir).resolve()}")
+    system = System(settings).start()
+    click.echo(f"Redis: {system.redis_url}\ndatabase: {system.engine.url.render_as_string()}")
+    if days and system.stream.length() == 0:
+        click.echo(f"backfilling {days} days of history through the stream …")
+        started = time.perf_counter()
+        figures = backfill(system, days)
+        click.echo(f"  {figures.get('cases')} cases, {figures.get('events')} events in "
+                   f"{time.perf_counter() - started:.1f} s")
+    credentials = seed_users(system)
+    stop = threading.Event()
+    worker = system.worker()
+    threading.Thread(target=worker.run, name="worker", daemon=True).start()
+    threading.Thread(target=lambda: simulate(System(settings).start(), rate, None, stop=stop),
+                     name="simulator", daemon=True).start()
+    app = start(create_app(settings, system))
+    base = f"http://{host}:{port}"
+    click.echo("\nusers (name / role / password):")
+    for user in credentials["users"]:
+        click.echo(f"  {user['name']:<12} {user['role']:<12} {user['password']}")
+    click.echo(f"\nwall display: {base}/wall?token={credentials['wall_token']}&kiosk=1")
+    click.echo(f"CityGrid Command Centre on {base}/   (Ctrl-C to stop)")
+    try:
+        serve(app.server, host=host, port=port, threads=16, ident="citygrid")
+    finally:
+        stop.set()
+        worker.stop()

@@ -1,0 +1,88 @@
+"""Who may do what: the roles, the command table, the pages each role opens, and the actions
+a case's stage offers to a role.
+
+This is the one place these rules live.  The command service checks them on every command
+(:func:`may`), the API and its OpenAPI description list them, the router checks
+:func:`may_open` before it draws a page, and the work pages show exactly the buttons
+:func:`offered_actions` returns — derived from the lifecycle's transition table, so a stage
+never offers an action the state machine would refuse.
+"""
+from __future__ import annotations
+
+from .lifecycle import TRANSITIONS, EventType, Stage
+
+#: Every role a user can have (``citygrid users add --role``).
+ROLES = ("wall", "operator", "supervision", "department", "supervisor", "leader", "admin")
+
+#: action → roles allowed (admin may do everything).
+PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "report": ("supervision",), "file": ("supervision",), "reject": ("supervision",),
+    "dispatch": ("operator",), "return": ("department",), "handle": ("department",),
+    "verify": ("supervision",), "close": ("supervision",), "extend": ("supervision",),
+    "suspend": ("supervision",), "resume": ("supervision",), "request": ("department",),
+    "decline": ("supervision",),
+}
+ACTIONS = tuple(PERMISSIONS)
+
+#: action → event type it appends (verify: VERIFIED on pass, REWORK on fail).
+EVENT_OF: dict[str, EventType] = {
+    "file": EventType.FILED, "reject": EventType.REJECTED, "dispatch": EventType.DISPATCHED,
+    "return": EventType.RETURNED, "handle": EventType.HANDLED, "verify": EventType.VERIFIED,
+    "close": EventType.CLOSED, "extend": EventType.EXTENDED, "suspend": EventType.SUSPENDED,
+    "resume": EventType.RESUMED,
+}
+
+#: Actions a department may take only on cases dispatched to it.
+OWN_CASE_ACTIONS = ("handle", "return", "request")
+
+#: Actions that are not events: a department's request waits in a list for the supervision
+#: centre, which grants it (extend / suspend) or declines it.  stage → actions.
+REQUEST_STAGES = {"request": (Stage.DISPATCHED,)}
+
+#: Roles that may read case data through the API (a wall reads only what the wall shows).
+READ_ROLES = ("operator", "supervision", "department", "supervisor", "leader", "admin")
+
+#: page path → roles that may open it (``None``: anyone, logged in or not).
+PAGE_ROLES: dict[str, tuple[str, ...] | None] = {
+    "/": None,
+    "/login": None,
+    "/wall": ("wall", "supervisor", "leader", "operator", "supervision", "admin"),
+    "/dispatch": ("operator", "admin"),
+    "/intake": ("supervision", "admin"),
+    "/department": ("department", "admin"),
+    "/admin": ("admin",),
+}
+
+
+def may(role: str | None, action: str) -> bool:
+    """Whether ``role`` may run ``action`` at all (ownership is checked per case)."""
+    return role == "admin" or role in PERMISSIONS.get(action, ())
+
+
+def may_open(role: str | None, roles: tuple[str, ...] | None) -> bool:
+    """Whether ``role`` (None: nobody logged in) may open a page or callback limited to ``roles``."""
+    if roles is None:
+        return True
+    return role is not None and (role in roles or role == "admin")
+
+
+def stages_for(action: str) -> frozenset:
+    """The stages in which ``action`` can be taken (from the lifecycle's transition table)."""
+    if action in REQUEST_STAGES:
+        return frozenset(REQUEST_STAGES[action])
+    event_type = EVENT_OF.get(action)
+    if event_type is None:
+        return frozenset()
+    return frozenset(s for s in TRANSITIONS[event_type][0] if s is not None)
+
+
+def offered_actions(stage: str | Stage | None, role: str | None) -> tuple[str, ...]:
+    """The actions a case in ``stage`` offers to ``role``, in the command table's order.
+
+    ``decline`` is not tied to a stage (it answers a pending request) and ``report`` creates
+    a case, so neither is offered here."""
+    if stage is None:
+        return ()
+    stage = Stage(stage)
+    return tuple(action for action in ACTIONS
+                 if may(role, action) and stage in stages_for(action))

@@ -1,0 +1,305 @@
+"""The command API under ``/api/v1`` (JSON), and the audit-log export for admins.
+
+Requests authenticate with ``Authorization: Bearer TOKEN`` (tokens from ``citygrid tokens
+create``) or with the browser session; a session's POST must carry the page's CSRF token
+in ``X-CSRF-Token``.  Every command goes through :class:`datasource.services.commands.CommandService`,
+so the API, the pages and the tests share one set of rules; the API only turns HTTP into
+calls and :class:`CommandRefused` into status codes.  The OpenAPI description is built from
+the same parameter table (:mod:`dashboard.web.openapi`).
+"""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from datasource.services import accounts
+
+from datasource.services import audit
+from datasource.services.cases import jsonable
+from dashboard.domain.permissions import ACTIONS, READ_ROLES, may
+from datasource.services.command_types import PARAMS, Actor, CommandRefused, CommandResult, Msg
+from dashboard.web.auth import check_csrf
+
+MAX_BODY = 64 * 1024
+JSON_TYPES = {"string": (str,), "number": (int, float), "integer": (int,)}
+
+api = Blueprint("api_v1", __name__, url_prefix="/api/v1")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, msg: Msg, error: str | None = None):
+        self.status, self.msg = status, msg
+        self.error = error or {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+                               405: "method_not_allowed", 409: "conflict", 413: "too_large",
+                               415: "unsupported_media_type"}.get(status, "error")
+        super().__init__(msg.render("en"))
+
+
+# ---------------------------------------------------------------------------- plumbing
+def _services():
+    return current_app.extensions["citygrid.services"]
+
+
+def _lang() -> str:
+    asked = request.args.get("lang")
+    if asked in ("zh", "en"):
+        return asked
+    return "zh" if request.headers.get("Accept-Language", "").lower().startswith("zh") else "en"
+
+
+def _error(status: int, msg: Msg, error: str | None = None, **extra):
+    err = ApiError(status, msg, error)
+    body = {"error": err.error, "status": status, "message": msg.render(_lang()), **extra}
+    return jsonify(body), status
+
+
+def _user(write: bool):
+    """The caller (bearer token first, then the session); ApiError 401/403 otherwise."""
+    engine = current_app.extensions["citygrid"].engine
+    header = request.headers.get("Authorization")
+    if header is not None:
+        if not header.startswith("Bearer "):
+            raise ApiError(401, Msg("api.unauthenticated"))
+        user = accounts.user_for_token(engine, header[7:].strip())
+        if user is None:
+            raise ApiError(401, Msg("api.unauthenticated"))
+        return user
+    if getattr(current_user, "is_authenticated", False):
+        if write:
+            if not check_csrf():
+                raise ApiError(403, Msg("api.csrf"), "csrf")
+        return current_user._get_current_object()
+    raise ApiError(401, Msg("api.unauthenticated"))
+
+
+def _reject_nan(name):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _params(action: str) -> dict:
+    """The JSON body checked against :data:`PARAMS` (size, syntax, types, unknown fields)."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise ApiError(413, Msg("api.too_large", limit=MAX_BODY))
+    try:
+        data = request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        raise ApiError(413, Msg("api.too_large", limit=MAX_BODY)) from None
+    if len(data) > MAX_BODY:
+        raise ApiError(413, Msg("api.too_large", limit=MAX_BODY))
+    if not data.strip():
+        body = {}
+    else:
+        if request.mimetype != "application/json":
+            raise ApiError(415, Msg("api.content_type"))
+        try:
+            body = json.loads(data.decode("utf-8"), parse_constant=_reject_nan)
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            reason = getattr(exc, "msg", None) or str(exc)
+            raise ApiError(400, Msg("api.bad_json", reason=str(reason)[:120])) from None
+    if not isinstance(body, dict):
+        raise ApiError(400, Msg("api.not_object"))
+    spec = PARAMS[action]
+    unknown = sorted(set(body) - set(spec))
+    if unknown:
+        raise ApiError(400, Msg("api.unknown_fields", fields=", ".join(str(u)[:40] for u in unknown[:10])))
+    for name, value in body.items():
+        kind = spec[name][0]
+        if value is None and not spec[name][1]:
+            continue
+        if isinstance(value, bool) or not isinstance(value, JSON_TYPES[kind]):
+            raise ApiError(400, Msg("api.wrong_type", field=name, expected=kind))
+    # a missing reason is left to the command service, whose message says why it is needed
+    missing = [name for name, (_, required) in spec.items()
+               if required and name != "reason" and body.get(name) in (None, "")]
+    if missing:
+        raise ApiError(400, Msg("api.required", fields=", ".join(missing)))
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def _actor(user) -> Actor:
+    return Actor.of(user, request.remote_addr)
+
+
+def _command(action: str, case_id: str | None):
+    """Authenticate, check the role, parse the body, run the command, answer."""
+    services = _services()
+    try:
+        user = _user(write=True)
+    except ApiError as exc:
+        audit.record(services.system.engine, user="-", role=None, action=action, outcome="refused",
+                     case_id=case_id if isinstance(case_id, str) else None, remote_addr=request.remote_addr,
+                     message=exc.msg.render("en"))
+        return _error(exc.status, exc.msg, exc.error)
+    actor = _actor(user)
+    commands = services.commands
+    try:
+        if not may(actor.role, action):
+            raise commands.refuse_input(actor, action, case_id, 403, Msg("cmd.forbidden", role=actor.role,
+                                                                          action=Msg(f"action.{action}")))
+        try:
+            params = _params(action)
+        except ApiError as exc:
+            commands.refuse_input(actor, action, case_id, exc.status, exc.msg)
+            return _error(exc.status, exc.msg, exc.error)
+        result = commands.execute(actor, action, case_id, params)
+    except CommandRefused as exc:
+        error = {400: "bad_request", 403: "forbidden", 404: "not_found", 409: "conflict"}.get(exc.status, "error")
+        return _error(exc.status, exc.msg, error, stage=exc.stage)
+    if isinstance(result, CommandResult):
+        body = result.as_dict()
+        status = 201 if action == "report" else 200
+        response = jsonify(body)
+        response.status_code = status
+        if status == 201:
+            response.headers["Location"] = f"/api/v1/cases/{result.case_id}"
+        return response
+    return jsonify(result)
+
+
+def _reader(roles=READ_ROLES):
+    user = _user(write=False)
+    if user.role not in roles and user.role != "admin":
+        raise ApiError(403, Msg("api.forbidden"))
+    return user
+
+
+# ---------------------------------------------------------------------------- routes
+@api.errorhandler(ApiError)
+def _api_error(exc: ApiError):
+    return _error(exc.status, exc.msg, exc.error)
+
+
+@api.post("/cases")
+def report_case():
+    """Report a new case; 201 with its case id."""
+    return _command("report", None)
+
+
+@api.post("/cases/<case_id>/<action>")
+def case_action(case_id: str, action: str):
+    """One action on one case (see ACTIONS)."""
+    if action not in ACTIONS or action == "report":
+        return _error(404, Msg("cmd.unknown_action", action=action[:30]))
+    return _command(action, case_id)
+
+
+@api.get("/cases/<case_id>")
+def get_case(case_id: str):
+    """A case with its timeline (reporting DB) and the command side's stage and version."""
+    _reader()
+    found = _services().cases.case(case_id, _lang())
+    if found is None:
+        return _error(404, Msg("cmd.unknown_case", case=case_id[:40]))
+    return jsonify(jsonable(found))
+
+
+@api.get("/cases/<case_id>/recommendation")
+def get_recommendation(case_id: str):
+    """Departments to dispatch to (routing first) with load and on-time rate, and the deadline."""
+    _reader(("operator",))
+    cases = _services().cases
+    row = cases.row(case_id)
+    if row is None:
+        return _error(404, Msg("cmd.unknown_case", case=case_id[:40]))
+    return jsonify(jsonable(cases.recommend(row)))
+
+
+@api.get("/cases")
+def list_cases():
+    """Open cases in one or more stages (``?stage=filed&stage=dispatched``), most pressing first."""
+    user = _reader()
+    stages = request.args.getlist("stage") or ["filed"]
+    department = request.args.get("department")
+    if user.role == "department":
+        department = user.department_code
+    try:
+        limit = max(1, min(int(request.args.get("limit", 200)), 2000))
+    except ValueError:
+        return _error(400, Msg("api.wrong_type", field="limit", expected="integer"))
+    rows = _services().cases.queue(tuple(stages), department=department, limit=limit)
+    return jsonify({"cases": jsonable(rows), "count": len(rows)})
+
+
+@api.get("/stages")
+def get_stages():
+    """Number of cases per stage."""
+    _reader(READ_ROLES + ("wall",))
+    return jsonify(_services().cases.stage_counts())
+
+
+@api.get("/requests")
+def get_requests():
+    """Pending extension / suspension requests."""
+    user = _reader(("supervision", "department"))
+    items = _services().commands.requests()
+    if user.role == "department":
+        items = [r for r in items if r.get("department") == user.department_code]
+    return jsonify({"requests": items})
+
+
+@api.get("/health")
+def health():
+    """Redis, database, worker lag and dead letters; 200 when Redis and the database answer, else 503."""
+    report = _services().cases.health()
+    return jsonify(report), (200 if report["ok"] else 503)
+
+
+@api.get("/audit")
+def get_audit():
+    """The audit log (admin): ``?limit=&case_id=&user=&outcome=&action=&format=csv``."""
+    _reader(("admin",))
+    return _audit_answer(request.args.get("format") == "csv")
+
+
+@api.get("/openapi.json")
+def openapi():
+    from dashboard.web.openapi import build_spec
+    return jsonify(build_spec())
+
+
+@api.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def unknown(rest: str):
+    """Anything else under /api/v1 is a JSON 404 (not the Dash page the catch-all route would serve)."""
+    return _error(404, Msg("api.not_found"))
+
+
+def _audit_answer(as_csv: bool):
+    try:
+        limit = max(1, min(int(request.args.get("limit", 1000 if not as_csv else 100_000)), 100_000))
+    except ValueError:
+        return _error(400, Msg("api.wrong_type", field="limit", expected="integer"))
+    rows = audit.query(_services().system.engine, limit=limit, case_id=request.args.get("case_id") or None,
+                       user=request.args.get("user") or None, outcome=request.args.get("outcome") or None,
+                       action=request.args.get("action") or None)
+    if as_csv:
+        return Response(audit.to_csv(rows), mimetype="text/csv",
+                        headers={"Content-Disposition": "attachment; filename=citygrid-audit.csv"})
+    return jsonify({"rows": jsonable(rows), "count": len(rows)})
+
+
+def init_app(server, services) -> None:
+    """Register the API blueprint, the CSV export and JSON error pages under /api/."""
+    server.register_blueprint(api)
+
+    @server.get("/admin/audit.csv")
+    def audit_csv():
+        try:
+            _reader(("admin",))
+        except ApiError as exc:
+            return _error(exc.status, exc.msg, exc.error)
+        return _audit_answer(True)
+
+    @server.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if not request.path.startswith("/api/"):
+            return exc
+        if exc.code == 413:
+            return _error(413, Msg("api.too_large", limit=MAX_BODY))
+        if exc.code == 404:
+            return _error(404, Msg("api.not_found"))
+        if exc.code == 405:
+            return _error(405, Msg("api.method"))
+        return jsonify({"error": "error", "status": exc.code, "message": exc.description}), exc.code

@@ -1,0 +1,79 @@
+"""The application factory and the start-up step.
+
+``create_app(settings)`` builds the Flask server, the Dash app, log-in, the API and every
+page from one :class:`~datasource.system.System`.  It only builds: nothing connects, nothing
+is written, no thread starts.  :func:`start` is the separate start-up step — check the
+scenario, reach Redis, run the migrations, settle the secret key, warm the map layers —
+that ``citygrid serve``, ``citygrid demo``, ``app.py`` and the tests call; it fails with a
+one-line :class:`~datasource.system.StartupError`.
+"""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dash
+from flask import Flask
+from flask_compress import Compress
+
+from dashboard.settings import Settings
+from datasource.system import System
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+COMPRESS_TYPES = ["text/html", "text/css", "application/json", "application/javascript", "application/geo+json",
+                  "text/javascript"]
+
+
+def create_app(settings: Settings | None = None, system: System | None = None) -> dash.Dash:
+    """Build the whole web app (``app.server`` is the WSGI application); call :func:`start`
+    before serving it."""
+    from callbacks import register_all
+    from dashboard.web import api, auth, geo
+    from dashboard.web.services import Services
+    from layouts.shell import layout
+
+    settings = settings or (system.settings if system else Settings.from_env())
+    system = system or System(settings)
+    server = Flask("citygrid")
+    server.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", MAX_CONTENT_LENGTH=256 * 1024,
+                         COMPRESS_MIMETYPES=COMPRESS_TYPES, COMPRESS_MIN_SIZE=500)
+    if settings.secret_key:
+        server.config["SECRET_KEY"] = settings.secret_key
+    server.extensions["citygrid"] = system
+    Compress(server)
+    layers = geo.init_app(server, settings)
+    services = Services(system, layers)
+    server.extensions["citygrid.services"] = services
+    auth.init_app(server, system)
+    api.init_app(server, services)
+    app = dash.Dash("citygrid", server=server, assets_folder=str(ROOT / "assets"), title="城市网格化管理指挥中心",
+                    suppress_callback_exceptions=True, update_title=None, compress=False)
+    app.layout = layout
+    register_all(app, services)
+    return app
+
+
+def start(app: dash.Dash) -> dash.Dash:
+    """Start what :func:`create_app` built: the system (Redis, migrations, reference data),
+    the session secret and the map layers' warm-up.  Idempotent."""
+    import threading
+
+    from dashboard.web.geo import assets
+
+    server = app.server
+    system: System = server.extensions["citygrid"]
+    system.start()
+    if not server.config.get("SECRET_KEY"):
+        server.config["SECRET_KEY"] = _secret_key(system.settings)
+    threading.Thread(target=assets(server).encoded, name="geo-warmup", daemon=True).start()
+    return app
+
+
+def _secret_key(settings: Settings) -> str:
+    """The secret from the settings, else one generated once into ``DATA_DIR/secret_key``."""
+    path = Path(settings.data_dir) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,35 @@
+"""What the pages' callbacks are given: plain-data services built on one :class:`System`.
+
+Each page's ``register(app, services)`` takes this object; services return dataclasses,
+dicts and lists, never ORM rows or Redis clients.
+"""
+from __future__ import annotations
+
+from functools import cached_property
+
+
+class Services:
+    def __init__(self, system, geo=None):
+        self.system = system
+        #: the map layers (:class:`dashboard.web.geo.GeoAssets`): bounds and URLs for layouts
+        self.geo = geo
+        self.settings = system.settings
+        self.scenario = system.scenario
+
+    @cached_property
+    def live(self):
+        """The shared per-tick snapshot of the wall (one computation for all viewers)."""
+        from datasource.services.wall import LiveSnapshot
+        return LiveSnapshot(self.system)
+
+    @cached_property
+    def commands(self):
+        """The command service: every action on a case, checked and appended to the stream."""
+        from datasource.services.commands import CommandService
+        return CommandService(self.system)
+
+    @cached_property
+    def cases(self):
+        """Read queries about cases (queues, one case with its timeline)."""
+        from datasource.services.cases import CaseQueries
+        return CaseQueries(self.system)

@@ -1,0 +1,99 @@
+"""What commands are made of: their parameters, actors, refusals and results.
+
+Who may do what lives in :mod:`dashboard.domain.permissions`.  Kept apart from
+:mod:`datasource.services.commands` (the service that runs them) so that the API and its
+OpenAPI description can share the parameter table without the service.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from dashboard.domain.permissions import EVENT_OF
+from dashboard.i18n import t
+
+#: action → {parameter: (JSON type, required)}; the API and its OpenAPI description use it.
+PARAMS: dict[str, dict[str, tuple[str, bool]]] = {
+    "report": {"category": ("string", True), "lon": ("number", True), "lat": ("number", True),
+               "description": ("string", False), "source": ("string", False), "urgency": ("string", False)},
+    "file": {"note": ("string", False)},
+    "reject": {"reason": ("string", True)},
+    "dispatch": {"department": ("string", True), "deadline": ("string", False), "note": ("string", False)},
+    "return": {"reason": ("string", True)},
+    "handle": {"note": ("string", False)},
+    "verify": {"result": ("string", True), "reason": ("string", False)},
+    "close": {"note": ("string", False)},
+    "extend": {"until": ("string", True), "reason": ("string", False)},
+    "suspend": {"reason": ("string", True)},
+    "resume": {"note": ("string", False)},
+    "request": {"kind": ("string", True), "until": ("string", False), "reason": ("string", True)},
+    "decline": {"reason": ("string", False)},
+}
+for _action in EVENT_OF:
+    PARAMS[_action]["version"] = ("integer", False)  # expected version: optimistic concurrency
+DESCRIPTION_MAX = 2000
+TEXT_MAX = 1000
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a user's name, role and department, and where the request came from."""
+
+    name: str
+    role: str
+    department_code: str | None = None
+    remote_addr: str | None = None
+
+    @classmethod
+    def of(cls, user, remote_addr: str | None = None) -> "Actor":
+        return cls(user.name, user.role, getattr(user, "department_code", None), remote_addr)
+
+
+class Msg:
+    """A message key with values; values that are Msg are translated too."""
+
+    def __init__(self, key: str, **values):
+        self.key, self.values = key, values
+
+    def render(self, lang: str = "en") -> str:
+        return t(self.key, lang, **{k: _render(v, lang) for k, v in self.values.items()})
+
+
+def _render(value, lang: str):
+    if isinstance(value, Msg):
+        return value.render(lang)
+    if isinstance(value, (list, tuple)):
+        return " / ".join(str(_render(v, lang)) for v in value)
+    return value
+
+
+class CommandRefused(Exception):
+    """A command that was not carried out; ``status`` is the HTTP status the API answers."""
+
+    def __init__(self, status: int, msg: Msg, outcome: str = "refused", stage: str | None = None):
+        self.status, self.msg, self.outcome, self.stage = status, msg, outcome, stage
+        super().__init__(msg.render("en"))
+
+    def message(self, lang: str = "en") -> str:
+        return self.msg.render(lang)
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    case_id: str
+    action: str
+    before: str | None
+    after: str
+    version: int
+    entry_id: str
+    at: str
+    event: str
+    department: str | None = None
+    deadline: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+
+def _stage_name(stage: str | None) -> Msg:
+    return Msg(f"stage.{stage}") if stage else Msg("cmd.no_stage")

@@ -1,0 +1,302 @@
+"""The wall's live snapshot: computed a bounded number of times per tick, shared by every viewer.
+
+Why one object: fifty wall displays polling every second must not cost fifty times the
+database work.  :meth:`LiveSnapshot.get` returns the current :class:`Tick`; when it is older
+than its interval (half a wall tick), the first caller recomputes it under a lock while the
+others keep reading the previous one (never older than one interval), so the cost per tick
+is independent of the number of viewers.  It is also independent of history: the snapshot keeps the
+*open* cases in memory, seeded once from the stage index and then updated from the events
+applied since the last tick (``case_events.id > last``), and reads the stage strip from the
+worker's incremental aggregates (see :mod:`datasource.services.wall_queries`).
+
+What a viewer receives is a *delta*: :meth:`LiveSnapshot.payload` answers "what changed
+since version N" with only the changed markers, the grids whose numbers moved, the new
+ticker rows and the counts when they changed — or the whole state for a new viewer.  The
+last ``history`` deltas are kept, and each answer is memoised per (from, to) version.
+The payload is plain JSON-able data; its keys are documented in :func:`LiveSnapshot.payload`.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from dashboard.domain.crs import converter
+from dashboard.domain.lifecycle import LOOP_STAGE_NAMES
+from datasource.services import wall_queries as q
+from datasource.tools.map_layers import DATA_CRS, grid_codes
+from datasource.services.wall_state import OpenCases
+
+log = logging.getLogger("citygrid.live")
+
+SIDE_EVENTS = ("rejected", "returned", "rework")
+
+
+@dataclass
+class Delta:
+    """What changed from ``version - 1`` to ``version``."""
+
+    version: int
+    markers: dict = field(default_factory=dict)     # case id → encoded marker, or None = removed
+    grids: dict = field(default_factory=dict)       # grid index → (open, overdue)
+    counts: bool = False
+    board: bool = False
+    ticker_before: int = 0                         # newest ticker event id before this tick
+
+
+@dataclass
+class Tick:
+    """One computed snapshot (the current state, and how old it is)."""
+
+    version: int
+    at: float                                      # epoch seconds of the computation
+    health: list                                   # [age s, redis ok, db ok, stale, newest event age s]
+    stages: list                                   # per LOOP_STAGE_NAMES stage: [now, today, overdue]
+    side: list                                     # [rejected today, returned today, rework today, suspended now]
+    grid_open: list
+    grid_overdue: list
+    markers: dict                                  # case id → encoded marker
+    ticker: list                                   # newest first: [event id, at ms, case, type, cat, street, text]
+    board: list                                    # worst first: [dept, open, overdue, on-time, rework, closure, score, grade]
+
+
+class LiveSnapshot:
+    """The shared per-tick state of the wall (thread-safe; bounded computations per tick).
+
+    ``interval`` defaults to half the wall's tick: a viewer polling once per tick then
+    always finds a snapshot younger than its own period (with exactly one tick, polls and
+    recomputations alias and a viewer can see data a whole tick old).  Either way the
+    number of computations per second is bounded and independent of the number of viewers.
+    """
+
+    def __init__(self, system, interval: float | None = None, history: int = 120, ticker_size: int = 12,
+                 board_seconds: float = 15.0, resync_seconds: float = 300.0, window_days: int = 30,
+                 event_cap: int = 20_000, clock=time.time):
+        self.system, self.settings, self.scenario = system, system.settings, system.scenario
+        self.interval = interval if interval is not None else self.settings.tick_ms / 2000.0
+        self.ticker_size, self.board_seconds = ticker_size, board_seconds
+        self.resync_seconds, self.window = resync_seconds, timedelta(days=window_days)
+        self.event_cap, self.clock = event_cap, clock
+        self.computations = 0
+        self._lock = threading.Lock()
+        self._memo_lock = threading.Lock()
+        self._tick: Tick | None = None
+        self._history: deque[Delta] = deque(maxlen=history)
+        self._memo: dict = {}
+        self._probe: q.RedisProbe | None = None
+        codes = grid_codes(self.scenario)
+        street_index = {code: i for i, code in enumerate(self.scenario.streets)}
+        self.grids = len(codes)
+        self.street_index = street_index
+        convert = converter(DATA_CRS, self.settings.tile_crs) if self.settings.tile_url else None
+        # Mutable state, touched only under self._lock (by _compute), except _closed which the
+        # board thread replaces in one assignment.
+        self._open = OpenCases({code: i for i, code in enumerate(codes)}, street_index, convert)
+        self._last_event = 0
+        self._seeded_at = float("-inf")
+        self._closed: dict | None = None
+        self._closed_at = float("-inf")
+        self._board_thread: threading.Thread | None = None
+        self._counts: tuple = ()
+        self._ticker: list = []
+        self._newest_stream_ms: int | None = None
+
+    # -- reading ---------------------------------------------------------------------------
+    def get(self) -> Tick:
+        """The current snapshot, recomputed if older than the interval (once for all callers)."""
+        tick = self._tick
+        if tick is not None and self.clock() - tick.at < self.interval:
+            return tick
+        # Only one caller computes; the others carry on with the previous snapshot rather than
+        # queue behind the lock (no viewer waits for a tick it does not need).
+        if self._lock.acquire(blocking=tick is None):
+            try:
+                tick = self._tick
+                if tick is None or self.clock() - tick.at >= self.interval:
+                    self._compute()
+            finally:
+                self._lock.release()
+        return self._tick
+
+    def payload(self, since: int | None = None) -> dict:
+        """What a viewer at version ``since`` needs to reach the current version.
+
+        Keys: ``v`` version; ``t`` server time (ms, for the client's clock); ``h`` health
+        [age s, redis ok, db ok, stale, newest event age s]; ``full`` 1 when the whole
+        state follows.  Then, only when changed: ``s`` stage strip [[now, today, overdue]
+        ×6], ``x`` side counts, ``b`` department board, ``k`` ticker rows (newest first);
+        ``g`` grids — full: {"o": [open…], "d": [overdue…]} by grid index, delta:
+        [[index, open, overdue]…]; ``m`` markers — full: [marker…], delta: {"u": [marker…],
+        "r": [case id…]}.  A marker is [case id, lon, lat, stage index, warn s, deadline s,
+        category, street index, description]."""
+        tick = self.get()
+        header = {"v": tick.version, "t": int(tick.at * 1000), "h": tick.health}
+        if since == tick.version:
+            return header
+        history = self._history
+        oldest = history[0].version - 1 if history else tick.version
+        if not isinstance(since, int) or isinstance(since, bool) or not oldest <= since < tick.version:
+            since = None  # new, too far behind or nonsense: the whole state (one memo entry for all)
+        with self._memo_lock:
+            memo = self._memo
+            if memo.get("v") != tick.version:
+                if memo.get("v", 0) > tick.version:  # a reader still holding an older tick: no memo
+                    return {**header, **self._body(tick, since)}
+                memo = self._memo = {"v": tick.version}
+            body = memo.get(since)
+            if body is None:
+                body = memo[since] = self._body(tick, since)
+        return {**header, **body}
+
+    def _body(self, tick: Tick, since: int | None) -> dict:
+        # tuple() copies the deque in one C call, atomic under the GIL while _compute appends.
+        deltas = [d for d in tuple(self._history)
+                  if isinstance(since, int) and since < d.version <= tick.version]
+        complete = bool(deltas) and deltas[0].version == since + 1 and deltas[-1].version == tick.version
+        if not complete:
+            return {"full": 1, "s": tick.stages, "x": tick.side, "b": tick.board, "k": tick.ticker,
+                    "g": {"o": tick.grid_open, "d": tick.grid_overdue}, "m": list(tick.markers.values())}
+        markers: dict = {}
+        grids: dict = {}
+        for d in deltas:
+            markers.update(d.markers)
+            grids.update(d.grids)
+        body: dict = {}
+        if any(d.counts for d in deltas):
+            body["s"], body["x"] = tick.stages, tick.side
+        if any(d.board for d in deltas):
+            body["b"] = tick.board
+        newer = [row for row in tick.ticker if row[0] > deltas[0].ticker_before]
+        if newer:
+            body["k"] = newer
+        if grids:
+            body["g"] = [[i, o, v] for i, (o, v) in sorted(grids.items())]
+        if markers:
+            body["m"] = {"u": [m for m in markers.values() if m is not None],
+                         "r": [case for case, m in markers.items() if m is None]}
+        return body
+
+    # -- computing -------------------------------------------------------------------------
+    def _probe_client(self) -> q.RedisProbe:
+        if self._probe is None:
+            self._probe = q.RedisProbe(self.system.redis_url, self.settings.stream, self.settings.group)
+        return self._probe
+
+    def _health(self, now: float, db_ok: bool) -> list:
+        """[age s, redis ok, db ok, stale, newest event age s], measured now."""
+        probe = self._probe_client()
+        redis_ok, oldest_ms = probe.ping(), None
+        if redis_ok:
+            try:
+                oldest_ms = probe.oldest_unprocessed_ms()
+            except Exception as exc:  # noqa: BLE001 - a probe failure is a health fact, not a crash
+                log.warning("stream backlog probe failed: %s", exc)
+                redis_ok = False
+        # Age of the data: zero while the worker keeps up; otherwise how long the oldest
+        # unprocessed event has waited.  A quiet stream is not stale data.
+        age = max(0.0, now - oldest_ms / 1000.0) if oldest_ms else 0.0
+        newest = round(max(0.0, now - self._newest_stream_ms / 1000.0), 1) if self._newest_stream_ms else None
+        stale = (not redis_ok) or (not db_ok) or age > self.settings.stale_seconds
+        return [round(age, 1), int(redis_ok), int(db_ok), int(stale), newest]
+
+    def _compute(self) -> None:
+        now = self.clock()
+        self.computations += 1
+        previous = self._tick
+        delta = Delta(version=(previous.version + 1) if previous else 1,
+                      ticker_before=self._ticker[0][0] if self._ticker else 0)
+        try:
+            counts, flow = self._refresh(now, delta)
+            db_ok = True
+        except SQLAlchemyError as exc:
+            log.warning("live snapshot: database unreachable: %s", str(exc).splitlines()[0])
+            counts, flow, db_ok = None, None, False
+        grid_open, grid_overdue, overdue = self._open.numbers(now, self.grids)
+        if counts is not None:
+            stages = [[counts.get(s, 0), flow.get(s, 0), overdue.get(s, 0)] for s in LOOP_STAGE_NAMES]
+            side = [flow.get(kind, 0) for kind in SIDE_EVENTS] + [counts.get("suspended", 0)]
+        else:  # keep showing the last numbers (the banner says they are not live)
+            stages, side = (previous.stages, previous.side) if previous else ([[0, 0, 0] for _ in LOOP_STAGE_NAMES], [0, 0, 0, 0])
+        key = (tuple(map(tuple, stages)), tuple(side))
+        delta.counts, self._counts = key != self._counts, key
+        if previous is not None and (grid_open != previous.grid_open or grid_overdue != previous.grid_overdue):
+            delta.grids = {i: (o, d) for i, (o, d, po, pd) in enumerate(zip(grid_open, grid_overdue, previous.grid_open,
+                                                                           previous.grid_overdue)) if o != po or d != pd}
+        board = self._open.board(self._closed, now) if self._closed is not None else []
+        delta.board = previous is None or board != previous.board
+        self._tick = Tick(delta.version, now, self._health(now, db_ok), stages, side, grid_open, grid_overdue,
+                          dict(self._open.markers), list(self._ticker), board)
+        self._history.append(delta)
+
+    def _refresh(self, now: float, delta: Delta) -> tuple[dict, dict]:
+        """Read what changed since the last tick (all reads first, then update the state)."""
+        reseed = now - self._seeded_at >= self.resync_seconds
+        with self.system.engine.connect() as c:
+            newest = q.newest_event(c)
+            if newest is not None and newest[0] < self._last_event:  # the database was rebuilt
+                reseed = True
+            rows = None
+            if not reseed:
+                events = q.events_after(c, self._last_event, self.event_cap)
+                if len(events) < self.event_cap:
+                    rows = q.cases_by_id(c, {case for _, case, _ in events})
+                    last = events[-1][0] if events else self._last_event
+                else:  # far behind (e.g. after a backfill): cheaper to reseed
+                    reseed = True
+            if reseed:
+                rows, last = q.open_cases(c), newest[0] if newest else 0
+            ticker = self._ticker
+            if newest is not None and (not ticker or ticker[0][0] != newest[0]):
+                ticker = [self._ticker_row(r) for r in q.latest_events(c, self.ticker_size)]
+            counts = q.stage_counts(c)
+            flow = q.flow_of_day(c, datetime.fromtimestamp(now, self.scenario.calendar.tz).date())
+            if self._closed is None:  # the first tick waits for the board; later ones refresh it aside
+                self._load_closed(now, c)
+        # -- apply (no more I/O below: a failed read above leaves the state untouched) --
+        if reseed:
+            delta.markers = self._open.reseed(rows)
+            self._seeded_at = now
+        else:
+            delta.markers = self._open.update(rows, q.OPEN)
+        self._last_event = last
+        self._ticker = ticker
+        if newest is not None:
+            self._newest_stream_ms = q.stream_ms(newest[1]) or self._newest_stream_ms
+        self._refresh_board_aside(now)
+        return counts, flow
+
+    def _load_closed(self, now: float, connection) -> None:
+        self._closed = q.closed_since(connection, datetime.fromtimestamp(now, timezone.utc) - self.window)
+        self._closed_at = now
+
+    def _refresh_board_aside(self, now: float) -> None:
+        """Re-read the department window every ``board_seconds`` in a thread of its own.
+
+        It is the one read that grows with activity (a month of closed cases, though through
+        the ``closed_at`` index); no viewer's request should wait for it."""
+        if now - self._closed_at < self.board_seconds or (self._board_thread and self._board_thread.is_alive()):
+            return
+
+        def load():
+            try:
+                with self.system.engine.connect() as c:
+                    self._load_closed(now, c)
+            except SQLAlchemyError as exc:
+                log.warning("department window not refreshed: %s", str(exc).splitlines()[0])
+
+        self._closed_at = now  # do not start another one before this one is due
+        self._board_thread = threading.Thread(target=load, name="wall-board", daemon=True)
+        self._board_thread.start()
+
+    def _ticker_row(self, r: dict) -> list:
+        return [r["id"], int(r["at"].timestamp() * 1000), r["case_id"], r["type"], r["category_code"] or "",
+                self.street_index.get(r["street_code"], -1), (r["description"] or "")[:60]]
+
+    def close(self) -> None:
+        if self._probe is not None:
+            self._probe.close()
