@@ -8,8 +8,8 @@ import time
 from dash import ALL, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
-from callbacks.common import (actor, allowed, case_for_panel, features, input_value, message, picked_case, require,
-                              queue_signature, shown_state)
+from callbacks.common import (actor, allowed, case_for_panel, features, input_value, message, parse_local, picked_case,
+                              queue_signature, require, shown_state)
 from dashboard.i18n import t
 from datasource.services.cases import IN_PROGRESS
 from datasource.services.command_types import CommandRefused
@@ -88,7 +88,7 @@ def register(app, services) -> None:
         stage = case["command"]["stage"] or case.get("stage")
         if stage != "filed" or not case.get("projected"):
             return details, history, "dispatch-form hidden", [], None, None, None, "", version, None
-        advice = queries.recommend(case)
+        advice = services.recommendation.recommend(case)
         deadline = input_value(advice["deadline"], tz)
         limit = services.scenario.limits.limit("dispatched", case["category_code"], case["urgency"])
         hint = t("dispatch.deadline_hint", lang, limit=describe_limit(limit, lang))
@@ -125,7 +125,7 @@ def register(app, services) -> None:
         """Cases waiting for dispatch inside the drawn rectangles/polygons."""
         require(ROLES)
         rows = queries.queue(("filed",), limit=500)
-        chosen = queries.select_inside((geojson or {}).get("features") or [], rows)
+        chosen = services.maps.select_inside((geojson or {}).get("features") or [], rows)
         by_id = {r["case_id"]: r for r in rows}
         items = [html.Li([html.Span(c, className="case-id"), " ",
                           html.Span(queries.category_name(by_id[c]["category_code"], lang), className="muted")])
@@ -150,7 +150,7 @@ def register(app, services) -> None:
         for case_id in chosen:
             state = queries.command_state(case_id)
             row = queries.row(case_id)
-            target = department or (queries.recommend(row)["department"] if row else None)
+            target = department or (services.recommendation.recommend(row)["department"] if row else None)
             try:
                 commands.dispatch(who, case_id, target, None, "", expect_version=int(state.get("version") or 0) or None)
                 ok += 1

@@ -139,13 +139,13 @@ def timeline(case: dict, lang: str, queries, tz) -> html.Div:
                     className="timeline-box")
 
 
-def base_layers(queries) -> list:
+def base_layers(maps) -> list:
     """The project's own vector map (street polygons, district outline); optional intranet tiles."""
     layers = []
-    tile_url = queries.system.settings.tile_url
+    tile_url = maps.system.settings.tile_url
     if tile_url:
         layers.append(dl.TileLayer(url=tile_url, maxZoom=19))
-    base = queries.base_layers
+    base = maps.base_layers
     # In a pane of their own below the overlay pane, and deaf to the mouse: a click goes to a
     # case marker or to the map (position picking), never to a street polygon.
     layers.append(dl.Pane([
@@ -157,4 +157,25 @@ def base_layers(queries) -> list:
     return layers
 
 
-# ---------------------------------------------------------------------------- the page
+def page_state(ids, lang: str, query: dict, tick_ms: int, *extra) -> list:
+    """The stores every work page keeps (language, the selected case, a refresh stamp, the
+    last drawn queue's signature, page-specific ones) and its refresh interval."""
+    return [dcc.Store(id=ids.LANG.value, data=lang), dcc.Store(id=ids.SELECTED.value, data=query.get("case")),
+            dcc.Store(id=ids.REFRESH.value, data=0), dcc.Store(id=ids.SIGNATURE.value), *extra,
+            dcc.Interval(id=ids.TICK.value, interval=tick_ms)]
+
+
+def cases_layer(layer_id: str, **options) -> dl.GeoJSON:
+    """An (initially empty) layer of case markers drawn by ``assets/dispatch.js``."""
+    return dl.GeoJSON(id=layer_id, data={"type": "FeatureCollection", "features": []},
+                      pointToLayer={"variable": f"{JS}.pointToLayer"},
+                      onEachFeature={"variable": f"{JS}.onEachFeature"}, **options)
+
+
+def work_map(map_id: str, maps, layers: list, **style) -> dl.Map:
+    """A work page's map: the base layers, the page's ``layers``, a scale; fitted to the district."""
+    return dl.Map([*base_layers(maps), *layers, dl.ScaleControl(position="bottomleft", imperial=False)],
+                  id=map_id, center=maps.center, zoom=13, viewport={"bounds": maps.bounds, "transition": "fitBounds"},
+                  zoomSnap=0.25, minZoom=11, maxZoom=19, style={"height": "100%", "width": "100%", **style},
+                  attributionControl=False)
+

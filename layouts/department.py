@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from enum import Enum
 
-import dash_leaflet as dl
 from dash import dcc, html
 
 from dashboard.i18n import t
-from layouts.common import JS, base_layers
+from layouts.common import cases_layer, page_state, work_map
 from dashboard.domain.permissions import PAGE_ROLES
 
 PATH = "/department"
@@ -57,26 +56,14 @@ def layout(lang: str, query: dict, services) -> html.Div:
     department = getattr(current_user, "department_code", None)
     title = queries.department_name(department, lang) if department else t("department.queue", lang)
     return html.Div([
-        dcc.Store(id=Ids.LANG.value, data=lang),
-        dcc.Store(id=Ids.SELECTED.value, data=query.get("case")),
-        dcc.Store(id=Ids.SHOWN.value),
-        dcc.Store(id=Ids.REFRESH.value, data=0),
-        dcc.Store(id=Ids.SIGNATURE.value),
-        dcc.Interval(id=Ids.TICK.value, interval=TICK_MS),
+        *page_state(Ids, lang, query, TICK_MS, dcc.Store(id=Ids.SHOWN.value)),
         html.Aside([
             html.Div([html.H2(title), html.Span("0", id=Ids.QUEUE_COUNT.value, className="count")],
                      className="section-head"),
             html.P(t("department.queue", lang), className="muted small"),
             html.Div(id=Ids.QUEUE.value, className="queue"),
         ], className="console-queue"),
-        html.Section(dl.Map([
-            *base_layers(queries),
-            dl.GeoJSON(id=Ids.CASES_LAYER.value, data={"type": "FeatureCollection", "features": []},
-                       pointToLayer={"variable": f"{JS}.pointToLayer"},
-                       onEachFeature={"variable": f"{JS}.onEachFeature"}),
-            dl.ScaleControl(position="bottomleft", imperial=False),
-        ], id=Ids.MAP.value, center=queries.center, zoom=13, viewport={"bounds": queries.bounds, "transition": "fitBounds"}, zoomSnap=0.25, minZoom=11,
-            maxZoom=19, style={"height": "100%", "width": "100%"}, attributionControl=False), className="console-map"),
+        html.Section(work_map(Ids.MAP.value, services.maps, [cases_layer(Ids.CASES_LAYER.value)]), className="console-map"),
         html.Aside([
             html.Div(html.P(t("dispatch.pick", lang), className="muted"), id=Ids.PANEL_BODY.value),
             html.Div([

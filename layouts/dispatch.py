@@ -7,14 +7,13 @@ never as HTML — and the map's tooltips are built with ``textContent`` (assets/
 """
 from __future__ import annotations
 
-from datetime import datetime
 from enum import Enum
 
 import dash_leaflet as dl
 from dash import dcc, html
 
 from dashboard.i18n import t
-from layouts.common import JS, base_layers, light_dot, local, timeline
+from layouts.common import JS, cases_layer, light_dot, page_state, work_map
 from dashboard.domain.permissions import PAGE_ROLES
 
 PATH = "/dispatch"
@@ -57,18 +56,10 @@ class Ids(str, Enum):
     QUEUE_ROW = "dispatch-row"  # pattern-matching type: {"type": QUEUE_ROW, "case": id}
 
 
-# ---------------------------------------------------------------------------- formatting
 def layout(lang: str, query: dict, services) -> html.Div:
-    queries = services.cases
     return html.Div([
-        dcc.Store(id=Ids.LANG.value, data=lang),
-        dcc.Store(id=Ids.SELECTED.value, data=query.get("case")),
-        dcc.Store(id=Ids.VERSION.value),
-        dcc.Store(id=Ids.DEFAULT_DEADLINE.value),
-        dcc.Store(id=Ids.REFRESH.value, data=0),
-        dcc.Store(id=Ids.SIGNATURE.value),
-        dcc.Store(id=Ids.SELECTION.value, data=[]),
-        dcc.Interval(id=Ids.TICK.value, interval=TICK_MS),
+        *page_state(Ids, lang, query, TICK_MS, dcc.Store(id=Ids.VERSION.value), dcc.Store(id=Ids.DEFAULT_DEADLINE.value),
+                    dcc.Store(id=Ids.SELECTION.value, data=[])),
         html.Aside([
             html.Div([html.H2(t("dispatch.queue", lang)), html.Span("0", id=Ids.QUEUE_COUNT.value, className="count")],
                      className="section-head"),
@@ -89,27 +80,18 @@ def layout(lang: str, query: dict, services) -> html.Div:
             ], id=Ids.BATCH.value, className="batch"),
         ], className="console-queue"),
         html.Section([
-            dl.Map([
-                *base_layers(queries),
-                dl.GeoJSON(id=Ids.ACTIVE_LAYER.value, data={"type": "FeatureCollection", "features": []},
-                           cluster=True, superClusterOptions={"radius": 70, "maxZoom": 16},
-                           pointToLayer={"variable": f"{JS}.pointToLayer"},
-                           onEachFeature={"variable": f"{JS}.onEachFeature"},
-                           clusterToLayer={"variable": f"{JS}.clusterToLayer"}),
+            work_map(Ids.MAP.value, services.maps, [
+                cases_layer(Ids.ACTIVE_LAYER.value, cluster=True, superClusterOptions={"radius": 70, "maxZoom": 16},
+                            clusterToLayer={"variable": f"{JS}.clusterToLayer"}),
                 # the cases waiting for dispatch are the point of this page: above the clusters
-                dl.Pane(dl.GeoJSON(id=Ids.FILED_LAYER.value, data={"type": "FeatureCollection", "features": []},
-                                   pointToLayer={"variable": f"{JS}.pointToLayer"},
-                                   onEachFeature={"variable": f"{JS}.onEachFeature"}),
-                        name="citygrid-filed", style={"zIndex": 620}),
+                dl.Pane(cases_layer(Ids.FILED_LAYER.value), name="citygrid-filed", style={"zIndex": 620}),
                 dl.FeatureGroup([dl.EditControl(
                     id=Ids.DRAW.value, position="topright",
                     draw={"polyline": False, "circle": False, "circlemarker": False, "marker": False,
                           "rectangle": {"shapeOptions": {"color": "#3ea6ff", "weight": 2}},
                           "polygon": {"shapeOptions": {"color": "#3ea6ff", "weight": 2}}},
                     edit={"edit": False})]),
-                dl.ScaleControl(position="bottomleft", imperial=False),
-            ], id=Ids.MAP.value, center=queries.center, zoom=13, viewport={"bounds": queries.bounds, "transition": "fitBounds"}, zoomSnap=0.25, minZoom=11, maxZoom=19,
-                style={"height": "100%", "width": "100%"}, attributionControl=False),
+            ]),
             html.Div([html.Span([html.Span(className="legend-dot filed"), t("dispatch.legend_filed", lang)]),
                       html.Span([html.Span(className="legend-dot active"), t("dispatch.legend_active", lang),
                                  " ", html.Span("0", id=Ids.ACTIVE_COUNT.value, className="muted")]),

@@ -9,7 +9,7 @@ import dash_leaflet as dl
 from dash import dcc, html
 
 from dashboard.i18n import t
-from layouts.common import JS, base_layers
+from layouts.common import JS, cases_layer, page_state, work_map
 from dashboard.domain.permissions import PAGE_ROLES
 
 PATH = "/intake"
@@ -79,29 +79,16 @@ NEEDS_UNTIL = (Ids.EXTEND,)
 
 
 def layout(lang: str, query: dict, services) -> html.Div:
-    queries = services.cases
     categories = [{"label": f"{c.code} {c.name_en if lang == 'en' else c.name_zh}", "value": c.code}
                   for c in services.scenario.categories.values()]
     return html.Div([
-        dcc.Store(id=Ids.LANG.value, data=lang),
-        dcc.Store(id=Ids.SELECTED.value, data=query.get("case")),
-        dcc.Store(id=Ids.SHOWN.value),
-        dcc.Store(id=Ids.REFRESH.value, data=0),
-        dcc.Store(id=Ids.SIGNATURE.value),
-        dcc.Store(id=Ids.PICKED.value),
-        dcc.Interval(id=Ids.TICK.value, interval=TICK_MS),
+        *page_state(Ids, lang, query, TICK_MS, dcc.Store(id=Ids.SHOWN.value), dcc.Store(id=Ids.PICKED.value)),
         html.Div([
-            html.Div(dl.Map([
-                *base_layers(queries),
-                dl.GeoJSON(id=Ids.CASES_LAYER.value, data={"type": "FeatureCollection", "features": []},
-                           pointToLayer={"variable": f"{JS}.pointToLayer"},
-                           onEachFeature={"variable": f"{JS}.onEachFeature"}),
+            html.Div(work_map(Ids.MAP.value, services.maps, [
+                cases_layer(Ids.CASES_LAYER.value),
                 dl.GeoJSON(id=Ids.PICKED_LAYER.value, data={"type": "FeatureCollection", "features": []},
                            pointToLayer={"variable": f"{JS}.pickedToLayer"}, interactive=False),
-                dl.ScaleControl(position="bottomleft", imperial=False),
-            ], id=Ids.MAP.value, center=queries.center, zoom=13, viewport={"bounds": queries.bounds, "transition": "fitBounds"}, zoomSnap=0.25, minZoom=11,
-                maxZoom=19, style={"height": "100%", "width": "100%", "cursor": "crosshair"},
-                attributionControl=False), className="work-map"),
+            ], cursor="crosshair"), className="work-map"),
             html.Div(id=Ids.QUEUES.value, className="work-queues"),
         ], className="work-left"),
         html.Aside([

@@ -12,6 +12,7 @@ import pytest
 from datasource.services import audit
 from datasource.services.command_types import Actor, CommandRefused
 from datasource.services.commands import CommandService
+from datasource.services.recommendation import Recommender
 from tests.helpers import LAT, LON
 
 SUP = Actor("sup", "supervision", remote_addr="10.0.0.7")
@@ -236,7 +237,7 @@ def test_recommendation_routing_load_rate_and_deadline(system, service):
     system.worker().drain()
     row = service.queries.row(case_id)
     now = datetime.now(service.tz)
-    advice = service.queries.recommend(row, now)
+    advice = Recommender(system).recommend(row, now)
     first, second = advice["candidates"][:2]
     assert advice["department"] == first["code"] == "sanitation" and first["why"] == "routing"
     assert first["load"] == 3 and first["on_time_rate"] is None

@@ -62,7 +62,7 @@ def test_operator_dispatches_a_case_from_the_map(live_app, tabs, artifacts):
     marker.click()  # a filed case on the map opens the case panel
     page.wait_for_function(f"document.querySelector('#case-panel-id')?.textContent === '{target}'")
     page.wait_for_selector("#dispatch-form:not(.hidden)")
-    recommended = live_app.services.cases.recommend(live_app.services.cases.row(target))["department"]
+    recommended = live_app.services.recommendation.recommend(live_app.services.cases.row(target))["department"]
     assert page.is_checked(f"#dispatch-department input[value='{recommended}']")  # the routing table's choice
     assert page.locator(".dept-label").first.inner_text().count("%") + page.locator(
         ".dept-label").first.inner_text().count("—") >= 1  # on-time rate shown beside it
@@ -246,7 +246,7 @@ def test_dispatch_a_selection_drawn_on_the_map_in_english(live_app, tabs, artifa
     assert page.locator("#dispatch-batch-result .msg-ok").count() == len(selected)
     wait_until(lambda: all(live_app.system.stream.case_state(c)["stage"] == "dispatched" for c in selected))
     for case_id in selected:  # each to its own recommended department
-        expected = live_app.services.cases.recommend(live_app.services.cases.row(case_id))["department"]
+        expected = live_app.services.recommendation.recommend(live_app.services.cases.row(case_id))["department"]
         assert live_app.system.stream.case_state(case_id)["department"] == expected
         assert dispatched_events(live_app, case_id) == 1
     page.wait_for_function(f"document.querySelectorAll('.queue-row').length === {len(ids) - len(selected)}")

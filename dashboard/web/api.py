@@ -204,7 +204,7 @@ def get_recommendation(case_id: str):
     row = cases.row(case_id)
     if row is None:
         return _error(404, Msg("cmd.unknown_case", case=case_id[:40]))
-    return jsonify(jsonable(cases.recommend(row)))
+    return jsonify(jsonable(_services().recommendation.recommend(row)))
 
 
 @api.get("/cases")
@@ -243,7 +243,7 @@ def get_requests():
 @api.get("/health")
 def health():
     """Redis, database, worker lag and dead letters; 200 when Redis and the database answer, else 503."""
-    report = _services().cases.health()
+    report = _services().health.report()
     return jsonify(report), (200 if report["ok"] else 503)
 
 

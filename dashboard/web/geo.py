@@ -75,18 +75,20 @@ def _accepts_gzip() -> bool:
 
 @blueprint.route("/geo/<name>.geojson")
 def layer(name: str):
+    """One layer, gzip-compressed when the client accepts it, with a strong ETag per encoding;
+    ``If-None-Match`` is answered 304 by Werkzeug's conditional-response handling."""
     if name not in LAYERS:
         abort(404)
     item = assets().encoded()[name]
     gz = _accepts_gzip()
-    etag = item.etag + ("-gz" if gz else "")
-    headers = {"ETag": f'"{etag}"', "Cache-Control": f"public, max-age={MAX_AGE}", "Vary": "Accept-Encoding"}
-    if etag in {tag.strip().strip('"').removeprefix("W/").strip('"')
-                for tag in request.headers.get("If-None-Match", "").split(",")}:
-        return Response(status=304, headers=headers)
+    response = Response(item.gz if gz else item.raw, mimetype=MIMETYPE)
     if gz:
-        headers["Content-Encoding"] = "gzip"
-    return Response(item.gz if gz else item.raw, mimetype=MIMETYPE, headers=headers)
+        response.headers["Content-Encoding"] = "gzip"
+    response.headers["Vary"] = "Accept-Encoding"
+    response.cache_control.public = True
+    response.cache_control.max_age = MAX_AGE
+    response.set_etag(item.etag + ("-gz" if gz else ""))
+    return response.make_conditional(request)
 
 
 def init_app(server, settings) -> GeoAssets:

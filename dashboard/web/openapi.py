@@ -1,5 +1,5 @@
 """The OpenAPI 3 description of ``/api/v1``, built from the command service's own tables
-(:data:`datasource.services.commands.PARAMS` and :data:`PERMISSIONS`), so it cannot drift from the code."""
+(:data:`datasource.services.command_types.PARAMS` and :data:`dashboard.domain.permissions.PERMISSIONS`), so it cannot drift from the code."""
 from __future__ import annotations
 
 from dashboard.domain.permissions import ACTIONS, PERMISSIONS

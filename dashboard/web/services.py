@@ -33,3 +33,21 @@ class Services:
         """Read queries about cases (queues, one case with its timeline)."""
         from datasource.services.cases import CaseQueries
         return CaseQueries(self.system)
+
+    @cached_property
+    def health(self):
+        """Redis, database and backlog probes (the same rules for the API and the wall)."""
+        from datasource.services.health import Health
+        return Health(self.system)
+
+    @cached_property
+    def recommendation(self):
+        """The dispatch recommendation (department, alternatives, deadline)."""
+        from datasource.services.recommendation import Recommender
+        return Recommender(self.system)
+
+    @cached_property
+    def maps(self):
+        """Map geometry of the work pages (outlines, centre, bounds, drawn selections)."""
+        from datasource.services.maps import MapGeometry
+        return MapGeometry(self.system)

@@ -17,6 +17,7 @@ import redis
 from sqlalchemy.exc import SQLAlchemyError
 
 from datasource.follower.projector import BatchResult, Projector
+from datasource.redis.backlog import group_lag
 from datasource.redis.stream import EventStream
 
 log = logging.getLogger("citygrid.worker")
@@ -61,19 +62,8 @@ class Worker:
         self._stop = True
 
     def lag(self) -> int | None:
-        """Entries not yet delivered to the group plus those pending (None if unknown)."""
-        try:
-            for group in self.client.xinfo_groups(self.stream.key):
-                name = group["name"].decode() if isinstance(group["name"], bytes) else group["name"]
-                if name == self.group:
-                    lag = group.get("lag")
-                    pending = group.get("pending", 0)
-                    if lag is None:
-                        return None
-                    return int(lag) + int(pending)
-        except redis.ResponseError:
-            return None
-        return None
+        """Entries not yet processed by the group (see :func:`datasource.redis.backlog.group_lag`)."""
+        return group_lag(self.client, self.stream.key, self.group)
 
     def _apply_isolating(self, entries: list) -> BatchResult:
         """Apply a batch; if it fails for a reason other than the database, apply its

@@ -1,5 +1,7 @@
 """Read queries about cases for the pages and the API: queues, one case with its timeline,
-stage counts, department load and on-time rate, the dispatch recommendation, health.
+stage counts, and the names of codes.  (The dispatch recommendation lives in
+:mod:`datasource.services.recommendation`, map geometry in :mod:`datasource.services.maps`,
+health in :mod:`datasource.services.health`.)
 
 Answers are plain data (dicts and lists with aware datetimes).  The reporting database
 may lag the stream by a moment, so queue rows are overlaid with the command side's stage
@@ -10,15 +12,10 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from functools import cached_property
 
-import redis
-import shapely
-from redis.backoff import NoBackoff
-from redis.retry import Retry
-from shapely.geometry import Point, shape
-from sqlalchemy import and_, case as sql_case, func, select, text
+from sqlalchemy import case as sql_case, select
 
 from dashboard.domain.lifecycle import Stage
 from dashboard.domain.limits import traffic_light
@@ -26,7 +23,6 @@ from datasource.store import schema
 
 LIGHT_ORDER = {"red": 0, "yellow": 1, "green": 2, "none": 3}
 IN_PROGRESS = ("dispatched", "handled")
-STATS_TTL = 10.0  # seconds department statistics are reused (they change slowly)
 POINTS_TTL = 2.0  # seconds the in-progress map points are shared between consoles
 
 
@@ -196,151 +192,3 @@ class CaseQueries:
         with self.engine.connect() as c:
             counts = dict(c.execute(select(table.c.stage, table.c.n).where(table.c.scope == "all")).all())
         return {stage.value: int(counts.get(stage.value, 0)) for stage in Stage}
-
-    # ------------------------------------------------------------------ departments
-    def department_stats(self, days: int = 30) -> dict[str, dict]:
-        """Per department: open dispatched cases (load) and the on-time rate over ``days`` days."""
-        if self._stats and time.monotonic() - self._stats[0] < STATS_TTL:
-            return self._stats[1]
-        since = datetime.now(timezone.utc) - timedelta(days=days)
-        counts, cases = schema.live_counts, schema.cases
-        with self.engine.connect() as c:
-            load = dict(c.execute(select(counts.c.key, counts.c.n).where(
-                and_(counts.c.scope == "dept", counts.c.stage == "dispatched"))).all())
-            rates = c.execute(select(cases.c.department_code, func.count(),
-                                     func.sum(sql_case((cases.c.handled_on_time.is_(True), 1), else_=0)))
-                              .where(cases.c.handled_at >= since, cases.c.handled_on_time.is_not(None))
-                              .group_by(cases.c.department_code)).all()
-        stats = {code: {"load": int(load.get(code, 0)), "handled": 0, "on_time_rate": None}
-                 for code in self.scenario.departments}
-        for code, handled, on_time in rates:
-            if code in stats and handled:
-                stats[code].update(handled=int(handled), on_time_rate=float(on_time or 0) / handled)
-        self._stats = (time.monotonic(), stats)
-        return stats
-
-    def recommend(self, row: dict, now: datetime | None = None) -> dict:
-        """Recommended department and deadline for dispatching ``row``, with the alternatives.
-
-        The routing table's department comes first (the owner department of the nearest
-        matching component is approximated by the routing owner), then the case's street
-        office, then the professional departments by on-time rate and load."""
-        now = now or datetime.now(self.tz)
-        default = self.scenario.department_for(row["category_code"], row.get("street_code"))
-        street = f"street-{row.get('street_code')}"
-        stats = self.department_stats()
-        order = [default]
-        if street in self.scenario.departments and street != default:
-            order.append(street)
-        others = [d.code for d in self.scenario.departments.values() if d.kind == "professional" and d.code not in order]
-        others.sort(key=lambda code: (-(stats[code]["on_time_rate"] or 0), stats[code]["load"]))
-        order += others
-        _, deadline = self.scenario.limits.deadline("dispatched", row["category_code"], row.get("urgency", "normal"), now)
-        candidates = [{"code": code, "name_zh": self.scenario.departments[code].name_zh,
-                       "name_en": self.scenario.departments[code].name_en, **stats[code],
-                       "recommended": code == default, "why": "routing" if code == default else
-                       ("street" if code == street else "")} for code in order]
-        return {"department": default, "deadline": deadline, "candidates": candidates}
-
-    # ------------------------------------------------------------------ map helpers
-    @staticmethod
-    def select_inside(features: list[dict], rows: list[dict]) -> list[str]:
-        """Case ids of ``rows`` whose position lies inside any drawn polygon/rectangle."""
-        shapes = []
-        for feature in features or []:
-            geometry = (feature or {}).get("geometry") or {}
-            if geometry.get("type") in ("Polygon", "MultiPolygon"):
-                try:
-                    shapes.append(shape(geometry))
-                except (ValueError, TypeError, KeyError):
-                    continue
-        if not shapes:
-            return []
-        area = shapely.union_all(shapes)
-        return [r["case_id"] for r in rows if area.covers(Point(r["lon"], r["lat"]))]
-
-    @cached_property
-    def base_layers(self) -> dict:
-        """District outline and street polygons, simplified for the browser (GCJ-02)."""
-        def light(collection, tolerance=0.00004):
-            features = []
-            for f in collection["features"]:
-                geom = shapely.set_precision(shape(f["geometry"]).simplify(tolerance), 0.00001)
-                props = {k: v for k, v in f["properties"].items() if k in ("code", "name")}
-                features.append({"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(geom)})
-            return {"type": "FeatureCollection", "features": features}
-        return {"district": light(self.scenario.source_geojson("district")),
-                "streets": light(self.scenario.source_geojson("streets"))}
-
-    @property
-    def center(self) -> tuple[float, float]:
-        west, south, east, north = self.system.locator.bbox
-        return (south + north) / 2, (west + east) / 2
-
-    @property
-    def bounds(self) -> list[list[float]]:
-        west, south, east, north = self.system.locator.bbox
-        return [[south, west], [north, east]]
-
-    # ------------------------------------------------------------------ health
-    def _probe(self):
-        """A client on the same Redis that fails at once (no retries, short timeouts): a health
-        check must answer "down" in a second, not after the client's reconnection back-off."""
-        client = self.system.redis
-        cached = self.__dict__.get("_probe_client")
-        if cached is None or cached[0] is not client:
-            kwargs = dict(client.connection_pool.connection_kwargs)
-            kwargs.update(socket_connect_timeout=1, socket_timeout=2, retry=Retry(NoBackoff(), 0),
-                          health_check_interval=0)
-            pool = redis.ConnectionPool(connection_class=client.connection_pool.connection_class, **kwargs)
-            cached = (client, redis.Redis(connection_pool=pool))
-            self.__dict__["_probe_client"] = cached
-        return cached[1]
-
-    def worker_lag(self, client=None) -> int | None:
-        """Entries the worker's consumer group has not processed yet (delivered or not)."""
-        client = client or self.system.redis
-        key, group = self.system.stream.key, self.system.settings.group
-        try:
-            groups = client.xinfo_groups(key)
-        except redis.ResponseError:  # no stream yet
-            return 0
-        for g in groups:
-            name = g["name"].decode() if isinstance(g["name"], bytes) else g["name"]
-            if name == group:
-                lag = g.get("lag")
-                if lag is None:
-                    return None
-                return int(lag) + int(g.get("pending", 0))
-        return int(client.xlen(key))
-
-    def health(self) -> dict:
-        """Redis, database, worker lag and dead letters; ``ok`` is False when a service is down."""
-        out: dict = {"ok": True}
-        probe = self._probe()
-        try:
-            started = time.perf_counter()
-            probe.ping()
-            out["redis"] = {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 2),
-                            "stream_length": int(probe.xlen(self.system.stream.key))}
-        except (redis.RedisError, OSError) as exc:
-            out["ok"] = False
-            out["redis"] = {"ok": False, "error": str(exc).splitlines()[0][:200]}
-        try:
-            started = time.perf_counter()
-            with self.engine.connect() as c:
-                c.execute(text("SELECT 1"))
-                dead = c.execute(select(func.count()).select_from(schema.dead_letters)).scalar()
-            out["database"] = {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 2),
-                               "dialect": self.engine.dialect.name}
-            out["dead_letters"] = int(dead)
-        except Exception as exc:  # noqa: BLE001
-            out["ok"] = False
-            out["database"] = {"ok": False, "error": str(exc).splitlines()[0][:200]}
-            out["dead_letters"] = None
-        try:
-            lag = self.worker_lag(probe) if out["redis"]["ok"] else None
-            out["worker"] = {"group": self.system.settings.group, "lag": lag}
-        except (redis.RedisError, OSError) as exc:
-            out["worker"] = {"group": self.system.settings.group, "lag": None, "error": str(exc)[:200]}
-        return out

@@ -32,7 +32,7 @@ from dashboard.domain.projection import SOURCES
 from datasource.services import audit
 from datasource.redis.stream import Conflict
 
-from dashboard.domain.permissions import EVENT_OF, OWN_CASE_ACTIONS, may
+from dashboard.domain.permissions import OWN_CASE_ACTIONS, may
 from datasource.services.command_types import (DESCRIPTION_MAX, TEXT_MAX, Actor, CommandRefused, CommandResult, Msg,
                                                _stage_name)
 

@@ -28,7 +28,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.domain.crs import converter
 from dashboard.domain.lifecycle import LOOP_STAGE_NAMES
+from datasource.redis.backlog import stream_ms
 from datasource.services import wall_queries as q
+from datasource.services.health import Health
 from datasource.tools.map_layers import DATA_CRS, grid_codes
 from datasource.services.wall_state import OpenCases
 
@@ -88,7 +90,7 @@ class LiveSnapshot:
         self._tick: Tick | None = None
         self._history: deque[Delta] = deque(maxlen=history)
         self._memo: dict = {}
-        self._probe: q.RedisProbe | None = None
+        self._health_probe: Health | None = None
         codes = grid_codes(self.scenario)
         street_index = {code: i for i, code in enumerate(self.scenario.streets)}
         self.grids = len(codes)
@@ -182,26 +184,25 @@ class LiveSnapshot:
         return body
 
     # -- computing -------------------------------------------------------------------------
-    def _probe_client(self) -> q.RedisProbe:
-        if self._probe is None:
-            self._probe = q.RedisProbe(self.system.redis_url, self.settings.stream, self.settings.group)
-        return self._probe
+    def _health_probe_of(self) -> Health:
+        if self._health_probe is None:
+            self._health_probe = Health(self.system)
+        return self._health_probe
 
     def _health(self, now: float, db_ok: bool) -> list:
-        """[age s, redis ok, db ok, stale, newest event age s], measured now."""
-        probe = self._probe_client()
-        redis_ok, oldest_ms = probe.ping(), None
+        """[age s, redis ok, db ok, stale, newest event age s], measured now (the rules are
+        :class:`~datasource.services.health.Health`'s, shared with ``/api/v1/health``)."""
+        health = self._health_probe_of()
+        redis_ok, oldest_ms = health.redis_ok(), None
         if redis_ok:
             try:
-                oldest_ms = probe.oldest_unprocessed_ms()
+                oldest_ms = health.oldest_unprocessed_ms()
             except Exception as exc:  # noqa: BLE001 - a probe failure is a health fact, not a crash
                 log.warning("stream backlog probe failed: %s", exc)
                 redis_ok = False
-        # Age of the data: zero while the worker keeps up; otherwise how long the oldest
-        # unprocessed event has waited.  A quiet stream is not stale data.
-        age = max(0.0, now - oldest_ms / 1000.0) if oldest_ms else 0.0
+        age = health.data_age(now, oldest_ms)
         newest = round(max(0.0, now - self._newest_stream_ms / 1000.0), 1) if self._newest_stream_ms else None
-        stale = (not redis_ok) or (not db_ok) or age > self.settings.stale_seconds
+        stale = health.is_stale(redis_ok, db_ok, age)
         return [round(age, 1), int(redis_ok), int(db_ok), int(stale), newest]
 
     def _compute(self) -> None:
@@ -266,7 +267,7 @@ class LiveSnapshot:
         self._last_event = last
         self._ticker = ticker
         if newest is not None:
-            self._newest_stream_ms = q.stream_ms(newest[1]) or self._newest_stream_ms
+            self._newest_stream_ms = stream_ms(newest[1]) or self._newest_stream_ms
         self._refresh_board_aside(now)
         return counts, flow
 
@@ -298,5 +299,5 @@ class LiveSnapshot:
                 self.street_index.get(r["street_code"], -1), (r["description"] or "")[:60]]
 
     def close(self) -> None:
-        if self._probe is not None:
-            self._probe.close()
+        if self._health_probe is not None:
+            self._health_probe.close()

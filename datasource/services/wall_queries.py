@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-import redis
 from sqlalchemy import case, func, select
 
 from datasource.store import schema
 from datasource.services.wall_state import ClosedWindow
-from datasource.redis.server import connect
 
 CHUNK = 900  # bound parameters per IN (…), under every driver's limit
 OPEN = schema.OPEN_STAGES
@@ -99,59 +97,3 @@ def closed_since(connection, since: datetime) -> dict[str | None, ClosedWindow]:
                func.sum(table.c.rework_count))
         .where(table.c.closed_at >= since).group_by(table.c.department_code))
     return {dept: ClosedWindow(int(n), int(h or 0), int(t or 0), int(r or 0)) for dept, n, h, t, r in rows}
-
-
-class RedisProbe:
-    """Health and backlog of the event stream, with its own short-timeout client."""
-
-    def __init__(self, url: str, stream: str, group: str, timeout: float = 1.0):
-        self.client = connect(url, check=False, socket_connect_timeout=timeout, socket_timeout=timeout,
-                              health_check_interval=0)
-        self.stream, self.group = stream, group
-
-    def ping(self) -> bool:
-        try:
-            return bool(self.client.ping())
-        except (redis.RedisError, OSError):
-            return False
-
-    def oldest_unprocessed_ms(self) -> int | None:
-        """Publish time (ms) of the oldest entry the worker has not yet committed, or None.
-
-        Pending entries (delivered, not yet acknowledged: the worker acknowledges after its
-        commit) and entries after the group's last-delivered id are the backlog.  Dead
-        letters are acknowledged, so they never count as backlog."""
-        try:
-            groups = self.client.xinfo_groups(self.stream)
-        except redis.ResponseError:  # no such stream yet: nothing published, nothing behind
-            return None
-        group = next((g for g in groups if _s(g.get("name")) == self.group), None)
-        if group is None:
-            first = self.client.xrange(self.stream, count=1)
-            return _ms(first[0][0]) if first else None
-        oldest: list[int] = []
-        if int(group.get("pending") or 0):
-            summary = self.client.xpending(self.stream, self.group)
-            if summary and summary.get("min"):
-                oldest.append(_ms(summary["min"]))
-        if group.get("lag") is None or int(group.get("lag") or 0):
-            after = self.client.xrange(self.stream, min="(" + _s(group["last-delivered-id"]), count=1)
-            if after:
-                oldest.append(_ms(after[0][0]))
-        return min(oldest) if oldest else None
-
-    def close(self) -> None:
-        self.client.close()
-
-
-def _s(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _ms(stream_id) -> int:
-    """Milliseconds since the epoch encoded in a Redis stream id (``<ms>-<seq>``)."""
-    return int(_s(stream_id).split("-", 1)[0])
-
-
-def stream_ms(stream_id: str | None) -> int | None:
-    return _ms(stream_id) if stream_id else None

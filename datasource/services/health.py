@@ -1,0 +1,102 @@
+"""Health of the system, computed once for everyone who asks: the API's ``/api/v1/health``
+and the wall's freshness banner read the same facts, so they cannot disagree.
+
+A probe has its own Redis client with short timeouts and no retries: a health check must
+answer "down" within a second, not after the client's reconnection back-off.
+"""
+from __future__ import annotations
+
+import time
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+from sqlalchemy import func, select, text
+
+from datasource.redis import backlog
+from datasource.redis.server import connect
+from datasource.store import schema
+
+
+class Health:
+    """Probes of Redis, the stream's backlog and the reporting database for one system."""
+
+    def __init__(self, system, timeout: float = 1.0):
+        self.system, self.timeout = system, timeout
+        self._client: redis.Redis | None = None
+
+    @property
+    def client(self) -> redis.Redis:
+        if self._client is None:
+            self._client = connect(self.system.redis_url, check=False, socket_connect_timeout=self.timeout,
+                                   socket_timeout=2 * self.timeout, health_check_interval=0,
+                                   retry=Retry(NoBackoff(), 0))
+        return self._client
+
+    @property
+    def key(self) -> str:
+        return self.system.settings.stream
+
+    @property
+    def group(self) -> str:
+        return self.system.settings.group
+
+    def redis_ok(self) -> bool:
+        try:
+            return bool(self.client.ping())
+        except (redis.RedisError, OSError):
+            return False
+
+    def oldest_unprocessed_ms(self) -> int | None:
+        """Publish time of the oldest entry the worker has not committed (see :mod:`backlog`)."""
+        return backlog.oldest_unprocessed_ms(self.client, self.key, self.group)
+
+    def data_age(self, now: float, oldest_ms: int | None) -> float:
+        """Seconds the oldest unprocessed entry has waited (0 while the worker keeps up)."""
+        return max(0.0, now - oldest_ms / 1000.0) if oldest_ms else 0.0
+
+    def is_stale(self, redis_ok: bool, db_ok: bool, age: float) -> bool:
+        """The one rule for "the data shown is not live" (wall banner, API)."""
+        return (not redis_ok) or (not db_ok) or age > self.system.settings.stale_seconds
+
+    def report(self) -> dict:
+        """Redis, database, worker lag and data age, dead letters; ``ok`` is False when a
+        service is down, ``stale`` as the wall shows it."""
+        out: dict = {"ok": True}
+        try:
+            started = time.perf_counter()
+            self.client.ping()
+            out["redis"] = {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 2),
+                            "stream_length": int(self.client.xlen(self.key))}
+        except (redis.RedisError, OSError) as exc:
+            out["ok"] = False
+            out["redis"] = {"ok": False, "error": str(exc).splitlines()[0][:200]}
+        engine = self.system.engine
+        try:
+            started = time.perf_counter()
+            with engine.connect() as c:
+                c.execute(text("SELECT 1"))
+                dead = c.execute(select(func.count()).select_from(schema.dead_letters)).scalar()
+            out["database"] = {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 2),
+                               "dialect": engine.dialect.name}
+            out["dead_letters"] = int(dead)
+        except Exception as exc:  # noqa: BLE001 - any failure of the database is a health fact
+            out["ok"] = False
+            out["database"] = {"ok": False, "error": str(exc).splitlines()[0][:200]}
+            out["dead_letters"] = None
+        age = 0.0
+        worker = {"group": self.group, "lag": None}
+        if out["redis"]["ok"]:
+            try:
+                worker["lag"] = backlog.group_lag(self.client, self.key, self.group)
+                age = self.data_age(time.time(), self.oldest_unprocessed_ms())
+            except (redis.RedisError, OSError) as exc:
+                worker["error"] = str(exc)[:200]
+        worker["age_s"] = round(age, 1)
+        out["worker"] = worker
+        out["stale"] = self.is_stale(out["redis"]["ok"], out["database"]["ok"], age)
+        return out
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
