@@ -164,7 +164,6 @@ def plain_app(settings: Settings):
     from sqlalchemy import case, func, select
 
     from datasource.services import wall_queries as q
-
     from datasource.store import schema
     from datasource.system import System
 
