@@ -102,9 +102,11 @@ class System:
         self._started.add("calendar")
         official = china_holidays().years
         for year, reason in calendar.confirmed_years:
-            # Running on a year vouched for by hand is allowed, but never quietly (once per start-up).
+            # Vouched for by hand, with a reason: allowed, and logged once per start-up (INFO, not
+            # WARNING: the CLI prints warnings, and a deliberate setting is not worth a line on
+            # every command).
             if year in (today.year, today.year + 1) and year not in official:
-                log.warning("calendar: %s holidays confirmed by calendar.json, not by the holidays package: %s",
+                log.info("calendar: %s holidays confirmed by calendar.json, not by the holidays package: %s",
                             year, reason)
 
     def close(self) -> None:

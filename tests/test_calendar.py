@@ -215,7 +215,7 @@ def test_startup_refuses_a_year_without_holidays_in_one_line(tmp_path):
 
 
 def test_startup_runs_on_a_confirmed_year_and_says_so(tmp_path, caplog):
-    with caplog.at_level(logging.WARNING, logger="datasource.system"):
+    with caplog.at_level(logging.INFO, logger="datasource.system"):
         System(Settings(data_dir=tmp_path)).start(redis=False, database=False, today=date(2026, 11, 30))
     assert "2027 holidays confirmed by calendar.json" in caplog.text
     root = _scenario_copy(tmp_path, confirmed_years={"2027": "typed in", "2028": "typed in"})
