@@ -73,12 +73,13 @@ class WorkingCalendar:
     timezone: str = "Asia/Shanghai"
     periods: tuple[tuple[time, time], ...] = ((time(8, 30), time(12, 0)), (time(13, 0), time(17, 30)))
     weekend: frozenset[int] = frozenset({5, 6})          # Monday = 0
-    holidays: frozenset[date] = field(default_factory=frozenset)
-    workdays: frozenset[date] = field(default_factory=frozenset)  # 调休: weekend days worked
+    # A century of dates: left out of repr so an assertion message stays readable.
+    holidays: frozenset[date] = field(default_factory=frozenset, repr=False)
+    workdays: frozenset[date] = field(default_factory=frozenset, repr=False)  # 调休: weekend days worked
     #: years whose holidays are known (official source or confirmed by hand) — see years_without_holidays
-    holiday_years: frozenset[int] = field(default_factory=frozenset)
+    holiday_years: frozenset[int] = field(default_factory=frozenset, repr=False)
     #: (year, reason) for the years calendar.json vouches for itself
-    confirmed_years: tuple[tuple[int, str], ...] = ()
+    confirmed_years: tuple[tuple[int, str], ...] = field(default=(), repr=False)
 
     @classmethod
     def from_config(cls, config: dict, source: HolidayData = HolidayData()) -> "WorkingCalendar":
