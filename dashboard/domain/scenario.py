@@ -3,7 +3,8 @@
 ``categories.json``  component (部件) and event (事件) classes with their codes;
 ``departments.json`` departments and street offices; ``routing.json`` category → default
 department; ``time_limits.json`` limits per stage / category / urgency; ``calendar.json``
-the working calendar; ``streets.json``/``communities.geojson``/``grids.geojson`` the
+the working calendar's hours and local adjustments (the national holidays come from outside,
+see :class:`Scenario`); ``streets.json``/``communities.geojson``/``grids.geojson`` the
 territory; ``inspectors.json`` grid inspectors and the grids they cover.
 """
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from dashboard.domain.calendar import WorkingCalendar
+from dashboard.domain.calendar import HolidayData, WorkingCalendar
 from dashboard.domain.limits import TimeLimits
 
 DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "dongcheng"
@@ -43,9 +44,15 @@ class Department:
 
 
 class Scenario:
-    """Loaded scenario files with lookups; geometry stays as plain GeoJSON dicts."""
+    """Loaded scenario files with lookups; geometry stays as plain GeoJSON dicts.
 
-    def __init__(self, root: Path = DEFAULT_SCENARIO):
+    ``holidays`` are the national public holidays and make-up working days the calendar starts
+    from; the domain cannot read them (it imports the standard library only), so
+    ``datasource.store.holiday_source.load_scenario`` passes the ``holidays`` package's.  Without
+    them the calendar knows only calendar.json's own days — fine for geometry, not for deadlines.
+    """
+
+    def __init__(self, root: Path = DEFAULT_SCENARIO, holidays: HolidayData | None = None):
         self.root = Path(root)
         if not self.root.is_dir():
             raise ScenarioError(f"scenario folder {self.root} does not exist")
@@ -57,7 +64,10 @@ class Scenario:
                                                   float(d.get("speed", 1)))
                             for d in self._json("departments.json")}
         self.routing: dict[str, str] = self._json("routing.json")
-        self.calendar = WorkingCalendar.from_config(self._json("calendar.json"))
+        try:
+            self.calendar = WorkingCalendar.from_config(self._json("calendar.json"), holidays or HolidayData())
+        except ValueError as exc:
+            raise ScenarioError(f"{self.root / 'calendar.json'}: {exc}") from None
         try:
             self.limits = TimeLimits(self._json("time_limits.json"), self.calendar)
         except ValueError as exc:

@@ -38,7 +38,8 @@ class WorkerStats:
 
 
 def default_consumer() -> str:
-    return os.environ.get("CITYGRID_CONSUMER") or f"{socket.gethostname()}-worker"
+    """The consumer name when neither --consumer nor CITYGRID_CONSUMER (Settings.consumer) gives one."""
+    return f"{socket.gethostname()}-worker"
 
 
 class Worker:
