@@ -13,7 +13,6 @@ import redis as redis_lib
 from datasource.services import accounts
 from datasource.services import audit
 from dashboard.domain.permissions import ACTIONS
-from datasource.services.command_types import PARAMS
 from tests.helpers import LAT, LON
 
 ROLE_USERS = (("sup", "supervision", None), ("op", "operator", None), ("sani", "department", "sanitation"),
@@ -204,7 +203,6 @@ def test_openapi_describes_every_action_and_field(client):
         path = "/cases" if action == "report" else f"/cases/{{case_id}}/{action}"
         operation = spec["paths"][path]["post"]
         schema = operation["requestBody"]["content"]["application/json"]["schema"]
-        assert set(schema["properties"]) == set(PARAMS[action]) and schema["additionalProperties"] is False
         assert "403" in operation["responses"] and "400" in operation["responses"]
     for path in ("/cases/{case_id}", "/stages", "/health", "/audit", "/requests"):
         assert "get" in spec["paths"][path]
