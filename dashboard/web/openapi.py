@@ -14,7 +14,7 @@ from functools import cache
 
 from pydantic.json_schema import models_json_schema
 
-from dashboard.domain.permissions import ACTIONS, PERMISSIONS
+from dashboard.domain.permissions import ACTIONS, PERMISSIONS, ROLES
 from dashboard.web import api_models as m
 
 REF = "#/components/schemas/{model}"
@@ -90,7 +90,8 @@ def _command(action: str) -> dict:
         codes = ("400", "401", "403", "409", "413", "415")
     else:
         ok = {"200": _json(*(answer or (m.CommandResult, "Done.")))}
-        codes = ("400", "401", "403", "404", "409", "413", "415")
+        # decline answers a pending request, not a stage: nothing it does can conflict
+        codes = ("400", "401", "403", "404", *(() if action == "decline" else ("409",)), "413", "415")
     required = any(f.is_required() for f in body.model_fields.values())
     return {
         "summary": summary, "description": f"{description}\n\n{roles['description']}", "operationId": action,
@@ -104,6 +105,8 @@ def _command(action: str) -> dict:
 def _read(operation: str, summary: str, answer: dict, codes=("401", "403"), parameters=()) -> dict:
     """A GET operation callable by :data:`~dashboard.web.api_models.READ_ACCESS` ``[operation]``."""
     roles = _roles(m.READ_ACCESS[operation])
+    if set(roles["x-roles"]) >= set(ROLES):  # every role may: no 403 to document
+        codes = tuple(code for code in codes if code != "403")
     return {"summary": summary, "description": f"{summary}\n\n{roles['description']}", "operationId": operation,
             "x-roles": roles["x-roles"], "security": READ, "parameters": [*parameters, LANG],
             "responses": {"200": answer, **_errors(*codes)}}
