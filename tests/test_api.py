@@ -244,7 +244,7 @@ def test_messages_in_chinese_on_request(system, client, tokens):
     assert again.json["message"].startswith(f"案件 {case_id} 已被 op 于 ") and again.json["message"].endswith("派遣")
     english = client.post(f"/api/v1/cases/{case_id}/dispatch", json={"department": "sanitation"},
                           headers={**tokens["operator"], "Accept-Language": "en-GB"})
-    assert f"already dispatched by op at" in english.json["message"]
+    assert "already dispatched by op at" in english.json["message"]
 
 
 def _session_csrf(app) -> tuple[str, str]:
@@ -345,6 +345,22 @@ def test_every_documented_answer_of_every_operation(system, client, tokens):
     documented = {(op["operationId"], st) for item in client.spec["paths"].values() for op in item.values()
                   for st in op["responses"]}
     assert provoked == documented
+
+
+def test_read_roles_are_as_documented(system, client, tokens):
+    """Every role on every read: 200 if the operation's ``x-roles`` lists it, else 403."""
+    case_id = filed_case(client, tokens)
+    system.worker().drain()
+    wrong = []
+    for path, item in client.spec["paths"].items():
+        operation = item.get("get")
+        if not operation or "x-roles" not in operation:
+            continue
+        for role, headers in tokens.items():
+            answer = client.get("/api/v1" + path.replace("{case_id}", case_id), headers=headers)
+            if answer.status_code != (200 if role in operation["x-roles"] else 403):
+                wrong.append(f"{role} {path}: {answer.status_code}")
+    assert wrong == []
 
 
 def test_documented_bodies_are_what_the_api_enforces(system, client, tokens):

@@ -391,10 +391,16 @@ def _json_type(value) -> str:
 
 
 @cache
+def _properties(model: type[BaseModel]) -> dict[str, dict]:
+    """field → its JSON schema, as documented (built once per model)."""
+    return model.model_json_schema()["properties"]
+
+
+@cache
 def _field_types(model: type[BaseModel]) -> dict[str, tuple[str, ...]]:
     """field → the JSON types its schema allows (first = the one to name in a message)."""
     out = {}
-    for name, prop in model.model_json_schema()["properties"].items():
+    for name, prop in _properties(model).items():
         options = prop.get("anyOf", [prop])
         out[name] = tuple(o["type"] for o in options if "type" in o) or ("object",)
     return out
@@ -406,7 +412,7 @@ def _wrong_type(types: tuple[str, ...], value) -> bool:
 
 
 def _message(model: type[BaseModel], errors: list[dict]) -> Msg:
-    """The one message for pydantic's ``errors``, the first thing to fix first."""
+    """The one message for pydantic's ``errors``: the thing to fix first."""
     types = _field_types(model)
     unknown = sorted(str(e["loc"][0])[:40] for e in errors if e["type"] == "extra_forbidden")
     if unknown:
@@ -431,11 +437,12 @@ def _message(model: type[BaseModel], errors: list[dict]) -> Msg:
 
 
 def _value_message(model: type[BaseModel], error: dict) -> Msg:
+    """The message for a value of the right JSON type that the model still refuses."""
     name, kind, ctx = error["loc"][0], error["type"], error.get("ctx") or {}
     if kind.startswith("cmd."):  # raised by our own validators with the catalogue's key
         return Msg(kind, field=name, **ctx)
     if kind == "literal_error":
-        prop = model.model_json_schema()["properties"][name]
+        prop = _properties(model)[name]
         prop = prop.get("items", prop)  # a list of choices (?stage=…&stage=…)
         choices = next(o["enum"] for o in prop.get("anyOf", [prop]) if "enum" in o)
         return Msg("cmd.bad_choice", field=name, choices=", ".join(choices))
