@@ -1,23 +1,98 @@
 """The command API in-process over HTTP (the real app from ``create_app``), on real Redis and
 both databases: the whole loop, reads, health, bad input that appends nothing, sessions
-with CSRF, the OpenAPI description and the audit export."""
+with CSRF, the OpenAPI document and the audit export.
+
+Every answer of ``/api/v1`` in this module is checked against the served OpenAPI document
+(:class:`DocumentedClient`): its status must be documented for the operation and its body must
+match the documented schema — so a test about anything also tests the document."""
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
 
 import pytest
 import redis as redis_lib
+from flask.testing import FlaskClient
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate as validate_openapi
 
 from datasource.services import accounts
 from datasource.services import audit
+from datasource.services.commands import CommandService
 from dashboard.domain.permissions import ACTIONS
-from datasource.services.command_types import PARAMS
+from dashboard.web.api_models import Error
 from tests.helpers import LAT, LON
+from tests.test_permissions import ADMIN, ROLES, future, prepare
 
 ROLE_USERS = (("sup", "supervision", None), ("op", "operator", None), ("sani", "department", "sanitation"),
-              ("adm", "admin", None), ("wall", "wall", None))
+              ("adm", "admin", None), ("wall", "wall", None), ("boss", "leader", None))
+UNKNOWN_CASE = "DC20990101000001"
+
+
+# ---------------------------------------------------------------------------- the document as referee
+def answer_problem(spec: dict, method: str, path: str, answer) -> str | None:
+    """What is wrong with ``answer`` by the OpenAPI document (None: it is as documented)."""
+    found = operation_of(spec, method, path)
+    where = f"{method} {path} → {answer.status_code}"
+    if found is None:  # not in the document: must be a JSON 404/405 error
+        if answer.status_code not in (404, 405):
+            return f"{where}: undocumented route answered"
+        return schema_problem(spec, {"$ref": "#/components/schemas/Error"}, answer.get_json(silent=True), where)
+    _, operation = found
+    response = operation["responses"].get(str(answer.status_code))
+    if response is None:
+        return f"{where}: status not documented for {operation['operationId']}"
+    content = response.get("content", {})
+    if answer.mimetype not in content:
+        return f"{where}: {answer.mimetype} not documented ({', '.join(content) or 'no body'})"
+    if answer.mimetype == "application/json":
+        return schema_problem(spec, content[answer.mimetype]["schema"], answer.get_json(silent=True), where)
+    return None
+
+
+def operation_of(spec: dict, method: str, path: str):
+    """(path template, operation) of the document serving ``method path``, or None."""
+    local = path.removeprefix(spec["servers"][0]["url"])
+    for template, item in spec["paths"].items():
+        if re.fullmatch(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)), local) and method.lower() in item:
+            return template, item[method.lower()]
+    return None
+
+
+def schema_problem(spec: dict, schema: dict, body, where: str) -> str | None:
+    validator = Draft202012Validator({**schema, "components": spec["components"]},
+                                     format_checker=Draft202012Validator.FORMAT_CHECKER)
+    errors = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
+    return f"{where}: body {errors[0].message[:200]} at {list(errors[0].absolute_path)}" if errors else None
+
+
+class DocumentedClient(FlaskClient):
+    """Flask's test client that checks every ``/api/v1`` answer against the served document."""
+
+    spec: dict
+    problems: list[str]
+
+    def open(self, *args, **kwargs):
+        answer = super().open(*args, **kwargs)
+        path = answer.request.path
+        if path.startswith("/api/v1/") and hasattr(self, "spec"):
+            problem = answer_problem(self.spec, answer.request.method, path, answer)
+            if problem:
+                self.problems.append(problem)
+        return answer
+
+
+@pytest.fixture
+def client(app):
+    """The checking client (overrides conftest's): a test fails if any answer strays from the document."""
+    app.server.test_client_class = DocumentedClient
+    checked = app.server.test_client()
+    checked.problems = []
+    checked.spec = checked.get("/api/v1/openapi.json").json
+    yield checked
+    assert checked.problems == []
 
 
 @pytest.fixture
@@ -159,6 +234,7 @@ def test_bad_requests_get_a_message_and_append_nothing(system, client, tokens):
         body = answer.json or {}
         if answer.status_code != status or text not in body.get("message", "") or system.stream.length() != length:
             failures.append(f"{name}: {answer.status_code} {body} (stream {length} → {system.stream.length()})")
+        Error.model_validate(body)  # the documented error body, nothing more or less (raises otherwise)
     assert failures == []
 
 
@@ -171,7 +247,7 @@ def test_messages_in_chinese_on_request(system, client, tokens):
     assert again.json["message"].startswith(f"案件 {case_id} 已被 op 于 ") and again.json["message"].endswith("派遣")
     english = client.post(f"/api/v1/cases/{case_id}/dispatch", json={"department": "sanitation"},
                           headers={**tokens["operator"], "Accept-Language": "en-GB"})
-    assert f"already dispatched by op at" in english.json["message"]
+    assert "already dispatched by op at" in english.json["message"]
 
 
 def _session_csrf(app) -> tuple[str, str]:
@@ -200,17 +276,140 @@ def test_session_requests_need_the_csrf_header(system, app, client, tokens):
     assert answer.status_code == 200 and answer.json["after"] == "dispatched"
 
 
-def test_openapi_describes_every_action_and_field(client):
-    spec = client.get("/api/v1/openapi.json").json
-    assert spec["openapi"].startswith("3.")
+def test_openapi_document_is_valid_and_lists_every_route(app, client):
+    spec = client.spec
+    validate_openapi(spec)  # the real OpenAPI 3.1 validator (raises on any fault)
+    served = set()
+    for rule in app.server.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/") or "<path:" in rule.rule:
+            continue
+        template = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api/v1"))
+        templates = [template.replace("{action}", a) for a in ACTIONS if a != "report"] if "{action}" in template \
+            else [template]
+        served |= {(t, m.lower()) for t in templates for m in rule.methods - {"HEAD", "OPTIONS"}}
+    documented = {(path, method) for path, item in spec["paths"].items() for method in item}
+    assert documented == served
+    adapter = app.server.url_map.bind("localhost")
+    for path, method in documented:  # and each one reaches its own view, not the JSON 404 catch-all
+        endpoint, _ = adapter.match("/api/v1" + path.replace("{case_id}", UNKNOWN_CASE), method.upper())
+        assert endpoint != "api_v1.unknown", (path, method)
+
+
+def test_every_documented_answer_of_every_operation(system, client, tokens):
+    """Each operation of the document, driven into each status it documents; the checking
+    client validates every body against the documented schema."""
+    service = CommandService(system)
+    rejected = service.report(ADMIN, "E0102", LON, LAT, "for 409s").case_id
+    service.reject(ADMIN, rejected, "无效")
+    readable = filed_case(client, tokens)
+    system.worker().drain()
+    service.dispatch(ADMIN, readable, "sanitation")
+    service.request(ADMIN, readable, "suspend", "等待")
+    json_post = {"content_type": "application/json"}
+    provoked = set()
+    for path, item in client.spec["paths"].items():
+        for method, operation in item.items():
+            action = operation["operationId"]
+            for status in operation["responses"]:
+                headers, kw, url = tokens["admin"], {}, path
+                case_id = readable
+                if method == "post":
+                    case_id, body = prepare(service, action)
+                    kw = {"json": body}
+                if status == "401" and path not in ("/health", "/openapi.json"):
+                    headers = {}
+                elif status == "403":
+                    headers = tokens[next(r for r in ROLES if r not in operation["x-roles"] and r in tokens)]
+                elif status == "400":
+                    kw = {"json": {**kw["json"], "bogus": 1}} if method == "post" else {"query_string": {"limit": "x"}}
+                elif status == "404":
+                    case_id = UNKNOWN_CASE
+                    if action == "decline":
+                        case_id = service.report(ADMIN, "E0102", LON, LAT, "no request").case_id
+                elif status == "409":
+                    case_id = rejected
+                    if action == "report":  # wind the day's id counter back: the next id is taken
+                        for key in system.stream.client.scan_iter(match=system.stream.prefix + "seq:*"):
+                            system.stream.client.decr(key)
+                elif status == "413":
+                    kw = {"data": json.dumps({"note": "x" * 70_000}), **json_post}
+                elif status == "415":
+                    kw = {"data": "note=x", "content_type": "application/x-www-form-urlencoded"}
+                elif status == "503":
+                    system.__dict__["redis"] = redis_lib.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+                if path == "/audit" and status == "200":
+                    kw = {"query_string": {"format": "csv"}}  # the CSV answer; JSON is asked for elsewhere
+                url = "/api/v1" + path.replace("{case_id}", case_id or "")
+                answer = getattr(client, method)(url, headers=headers, **kw)
+                assert str(answer.status_code) == status, (method, url, status, answer.get_data(as_text=True)[:300])
+                provoked.add((action, status))
+                if status == "503":
+                    del system.__dict__["redis"]
+    documented = {(op["operationId"], st) for item in client.spec["paths"].values() for op in item.values()
+                  for st in op["responses"]}
+    assert provoked == documented
+
+
+def test_read_roles_are_as_documented(system, client, tokens):
+    """Every role on every read: 200 if the operation's ``x-roles`` lists it, else 403."""
+    case_id = filed_case(client, tokens)
+    system.worker().drain()
+    wrong = []
+    for path, item in client.spec["paths"].items():
+        operation = item.get("get")
+        if not operation or "x-roles" not in operation:
+            continue
+        for role, headers in tokens.items():
+            answer = client.get("/api/v1" + path.replace("{case_id}", case_id), headers=headers)
+            if answer.status_code != (200 if role in operation["x-roles"] else 403):
+                wrong.append(f"{role} {path}: {answer.status_code}")
+    assert wrong == []
+
+
+def test_documented_bodies_are_what_the_api_enforces(system, client, tokens):
+    """For every command, from its schema in the document: a field it does not list is refused,
+    each required field is required, each type, choice and length limit holds — refused with
+    400 and nothing appended; and a body with every listed field is accepted."""
+    spec, service = client.spec, CommandService(system)
+    failures, checked = [], []
     for action in ACTIONS:
         path = "/cases" if action == "report" else f"/cases/{{case_id}}/{action}"
-        operation = spec["paths"][path]["post"]
-        schema = operation["requestBody"]["content"]["application/json"]["schema"]
-        assert set(schema["properties"]) == set(PARAMS[action]) and schema["additionalProperties"] is False
-        assert "403" in operation["responses"] and "400" in operation["responses"]
-    for path in ("/cases/{case_id}", "/stages", "/health", "/audit", "/requests"):
-        assert "get" in spec["paths"][path]
+        ref = spec["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        schema = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]
+        case_id, valid = prepare(service, action)
+        url = "/api/v1" + path.replace("{case_id}", case_id or "")
+        wrong = {"extra field": ({**valid, "bogus": 1}, "unknown fields: bogus")} if \
+            schema["additionalProperties"] is False else {}
+        for name in schema.get("required", []):
+            wrong[f"no {name}"] = ({k: v for k, v in valid.items() if k != name},
+                                   "a reason is required" if name == "reason" else f"missing fields: {name}")
+        for name, prop in schema["properties"].items():
+            options = [o for o in prop.get("anyOf", [prop]) if o.get("type") != "null"]
+            kind = options[0]["type"]
+            wrong[f"{name} as bool"] = ({**valid, name: True}, f"{name} must be {kind}")
+            wrong[f"{name} as text"] = ({**valid, name: "1"}, f"{name} must be {kind}") if kind != "string" else \
+                ({**valid, name: 1}, f"{name} must be string")
+            if "enum" in options[0]:
+                wrong[f"{name} choice"] = ({**valid, name: "nonsense"}, f"{name} must be one of")
+            if "maxLength" in options[0]:
+                wrong[f"{name} long"] = ({**valid, name: "x" * (options[0]["maxLength"] + 1)}, "longer than")
+        checked.append(len(wrong))
+        for what, (body, text) in wrong.items():
+            length = system.stream.length()
+            answer = client.post(url, json=body, headers=tokens["admin"])
+            if answer.status_code != 400 or text not in answer.json["message"] or system.stream.length() != length:
+                failures.append(f"{action} {what}: {answer.status_code} {answer.json}")
+        full = {**{name: FULL[name] for name in schema["properties"] if name in FULL}, **valid}
+        if "version" in full:
+            full["version"] = int(system.stream.case_state(case_id)["version"])
+        answer = client.post(url, json=full, headers=tokens["admin"])
+        if answer.status_code not in (200, 201):
+            failures.append(f"{action} with every field {full}: {answer.status_code} {answer.json}")
+    assert failures == [] and sum(checked) > 100, checked
+
+
+FULL = {"note": "全部字段", "reason": "原因", "description": "描述", "source": "app", "urgency": "urgent",
+        "deadline": future(3), "version": 0}
 
 
 def test_audit_log_api_and_csv_export(system, client, tokens):
@@ -232,3 +431,61 @@ def test_csv_cells_cannot_become_formulas():
     text = audit.to_csv([{"id": 1, "user_name": "=HYPERLINK(\"http://x\")", "message": "+1", "action": "-x"}])
     row = next(csv.DictReader(io.StringIO(text)))
     assert row["user_name"].startswith("'=") and row["message"] == "'+1" and row["action"] == "'-x"
+
+
+def test_the_referee_catches_what_the_document_does_not_say(client):
+    """The checking client is only worth what it refuses: an undocumented status, a body that
+    misses a required field, a field of the wrong type, a route the document does not know."""
+    from flask import Response
+
+    def answer(body, status):
+        return Response(json.dumps(body), status=status, mimetype="application/json")
+    url = f"/api/v1/cases/{UNKNOWN_CASE}/dispatch"
+    error = {"error": "conflict", "status": 409, "message": "x"}
+    assert answer_problem(client.spec, "POST", url, answer(error, 409)) is None
+    assert "not documented" in answer_problem(client.spec, "POST", url, answer(error, 418))
+    assert "'message' is a required property" in answer_problem(
+        client.spec, "POST", url, answer({"error": "conflict", "status": 409}, 409))
+    assert "is not of type 'integer'" in answer_problem(client.spec, "POST", url, answer({**error, "status": "409"}, 409))
+    assert "undocumented route" in answer_problem(client.spec, "GET", "/api/v1/elsewhere", answer({}, 200))
+
+
+#: examples per operation and mode; with ~30 operations × 2 modes this stays well under a minute
+EXAMPLES = 12
+
+
+def test_schemathesis_finds_no_server_error_and_no_undocumented_answer(system, app, client, tokens):
+    """Schemathesis generates requests from the served document (valid ones, then invalid ones)
+    for every operation, as an admin, against a real case; every answer must be no 5xx, with a
+    documented status and a body of the documented shape.  Derandomized: the same examples on
+    every run."""
+    schemathesis = pytest.importorskip("schemathesis")
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis.errors import Unsatisfiable
+    from schemathesis import GenerationMode
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
+
+    case_id = filed_case(client, tokens)
+    system.worker().drain()
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app.server)
+    checks = [not_a_server_error, status_code_conformance, response_schema_conformance]
+    # the WSGI transport does not undo Flask-Compress's gzip/brotli, so ask for plain bodies
+    headers = {**tokens["admin"], "Accept-Encoding": "identity"}
+    failures = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        fixed = {"case_id": case_id} if "{case_id}" in operation.path else None
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            @settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
+                      phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+            @given(case=operation.as_strategy(generation_mode=mode, path_parameters=fixed))
+            def call(case):
+                case.validate_response(case.call(headers=headers), checks=checks)
+            try:
+                call()
+            except Unsatisfiable:  # nothing to get wrong (no body, no parameters): no invalid request exists
+                assert mode is GenerationMode.NEGATIVE and not operation.body and not operation.query, operation.label
+            except Exception as exc:  # noqa: BLE001 - collect every operation's failure, then report them all
+                failures.append(f"{operation.label} ({mode.value}): {exc}")
+    assert failures == [], "\n\n".join(failures)

@@ -4,8 +4,9 @@ Requests authenticate with ``Authorization: Bearer TOKEN`` (tokens from ``citygr
 create``) or with the browser session; a session's POST must carry the page's CSRF token
 in ``X-CSRF-Token``.  Every command goes through :class:`datasource.services.commands.CommandService`,
 so the API, the pages and the tests share one set of rules; the API only turns HTTP into
-calls and :class:`CommandRefused` into status codes.  The OpenAPI description is built from
-the same parameter table (:mod:`dashboard.web.openapi`).
+calls and :class:`CommandRefused` into status codes.  Bodies and queries are checked by the
+pydantic models of :mod:`dashboard.web.api_models`, from which :mod:`dashboard.web.openapi`
+builds the OpenAPI document.
 """
 from __future__ import annotations
 
@@ -15,21 +16,22 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from datasource.services import accounts
-
-from datasource.services import audit
+from dashboard.domain.codes import is_case_id
+from dashboard.domain.permissions import ACTIONS, may
+from datasource.services import accounts, audit
 from datasource.services.cases import jsonable
-from dashboard.domain.permissions import ACTIONS, READ_ROLES, may
-from datasource.services.command_types import PARAMS, Actor, CommandRefused, CommandResult, Msg
+from datasource.services.command_types import Actor, CommandRefused, CommandResult, Msg
+from dashboard.web.api_models import (MAX_BODY, READ_ACCESS, AuditQuery, CaseListQuery, InvalidInput, parse_body,
+                                      parse_query)
 from dashboard.web.auth import check_csrf
-
-MAX_BODY = 64 * 1024
-JSON_TYPES = {"string": (str,), "number": (int, float), "integer": (int,)}
+from dashboard.web.openapi import build_spec
 
 api = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 
 
 class ApiError(Exception):
+    """A refusal before any command runs (authentication, role, the body's form): status and message."""
+
     def __init__(self, status: int, msg: Msg, error: str | None = None):
         self.status, self.msg = status, msg
         self.error = error or {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
@@ -80,7 +82,7 @@ def _reject_nan(name):
 
 
 def _params(action: str) -> dict:
-    """The JSON body checked against :data:`PARAMS` (size, syntax, types, unknown fields)."""
+    """The command's arguments from the JSON body: size, syntax, then its model (types, fields)."""
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise ApiError(413, Msg("api.too_large", limit=MAX_BODY))
     try:
@@ -101,22 +103,14 @@ def _params(action: str) -> dict:
             raise ApiError(400, Msg("api.bad_json", reason=str(reason)[:120])) from None
     if not isinstance(body, dict):
         raise ApiError(400, Msg("api.not_object"))
-    spec = PARAMS[action]
-    unknown = sorted(set(body) - set(spec))
-    if unknown:
-        raise ApiError(400, Msg("api.unknown_fields", fields=", ".join(str(u)[:40] for u in unknown[:10])))
-    for name, value in body.items():
-        kind = spec[name][0]
-        if value is None and not spec[name][1]:
-            continue
-        if isinstance(value, bool) or not isinstance(value, JSON_TYPES[kind]):
-            raise ApiError(400, Msg("api.wrong_type", field=name, expected=kind))
-    # a missing reason is left to the command service, whose message says why it is needed
-    missing = [name for name, (_, required) in spec.items()
-               if required and name != "reason" and body.get(name) in (None, "")]
-    if missing:
-        raise ApiError(400, Msg("api.required", fields=", ".join(missing)))
-    return {k: v for k, v in body.items() if v is not None}
+    try:  # "\ud800" is valid JSON syntax but no text: Redis, the database and the log could not store it
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError(400, Msg("api.bad_json", reason="a string is not valid Unicode")) from None
+    try:
+        return parse_body(action, body)
+    except InvalidInput as exc:
+        raise ApiError(400, exc.msg) from None
 
 
 def _actor(user) -> Actor:
@@ -130,7 +124,7 @@ def _command(action: str, case_id: str | None):
         user = _user(write=True)
     except ApiError as exc:
         audit.record(services.system.engine, user="-", role=None, action=action, outcome="refused",
-                     case_id=case_id if isinstance(case_id, str) else None, remote_addr=request.remote_addr,
+                     case_id=case_id if is_case_id(case_id) else None, remote_addr=request.remote_addr,
                      message=exc.msg.render("en"))
         return _error(exc.status, exc.msg, exc.error)
     actor = _actor(user)
@@ -159,11 +153,24 @@ def _command(action: str, case_id: str | None):
     return jsonify(result)
 
 
-def _reader(roles=READ_ROLES):
+def _reader(operation: str):
+    """The caller of a read operation, if :data:`READ_ACCESS` lets its role call it."""
     user = _user(write=False)
-    if user.role not in roles and user.role != "admin":
+    if not may_read(user.role, operation):
         raise ApiError(403, Msg("api.forbidden"))
     return user
+
+
+def may_read(role: str | None, operation: str) -> bool:
+    """Whether ``role`` may call the read ``operation`` (admin may read everything)."""
+    return role == "admin" or role in READ_ACCESS[operation]
+
+
+def _query(model):
+    try:
+        return parse_query(model, request.args)
+    except InvalidInput as exc:
+        raise ApiError(400, exc.msg) from None
 
 
 # ---------------------------------------------------------------------------- routes
@@ -189,8 +196,9 @@ def case_action(case_id: str, action: str):
 @api.get("/cases/<case_id>")
 def get_case(case_id: str):
     """A case with its timeline (reporting DB) and the command side's stage and version."""
-    _reader()
-    found = _services().cases.case(case_id, _lang())
+    _reader("getCase")
+    # a malformed id is no case: answered without asking the database (which may refuse NUL bytes)
+    found = _services().cases.case(case_id, _lang()) if is_case_id(case_id) else None
     if found is None:
         return _error(404, Msg("cmd.unknown_case", case=case_id[:40]))
     return jsonify(jsonable(found))
@@ -199,9 +207,9 @@ def get_case(case_id: str):
 @api.get("/cases/<case_id>/recommendation")
 def get_recommendation(case_id: str):
     """Departments to dispatch to (routing first) with load and on-time rate, and the deadline."""
-    _reader(("operator",))
+    _reader("getRecommendation")
     cases = _services().cases
-    row = cases.row(case_id)
+    row = cases.row(case_id) if is_case_id(case_id) else None
     if row is None:
         return _error(404, Msg("cmd.unknown_case", case=case_id[:40]))
     return jsonify(jsonable(_services().recommendation.recommend(row)))
@@ -210,30 +218,25 @@ def get_recommendation(case_id: str):
 @api.get("/cases")
 def list_cases():
     """Open cases in one or more stages (``?stage=filed&stage=dispatched``), most pressing first."""
-    user = _reader()
-    stages = request.args.getlist("stage") or ["filed"]
-    department = request.args.get("department")
-    if user.role == "department":
-        department = user.department_code
-    try:
-        limit = max(1, min(int(request.args.get("limit", 200)), 2000))
-    except ValueError:
-        return _error(400, Msg("api.wrong_type", field="limit", expected="integer"))
-    rows = _services().cases.queue(tuple(stages), department=department, limit=limit)
+    user = _reader("listCases")
+    query = _query(CaseListQuery)
+    department = user.department_code if user.role == "department" else query.department
+    limit = max(1, min(query.limit, 2000))
+    rows = _services().cases.queue(tuple(query.stage), department=department, limit=limit)
     return jsonify({"cases": jsonable(rows), "count": len(rows)})
 
 
 @api.get("/stages")
 def get_stages():
     """Number of cases per stage."""
-    _reader(READ_ROLES + ("wall",))
+    _reader("getStages")
     return jsonify(_services().cases.stage_counts())
 
 
 @api.get("/requests")
 def get_requests():
     """Pending extension / suspension requests."""
-    user = _reader(("supervision", "department"))
+    user = _reader("getRequests")
     items = _services().commands.requests()
     if user.role == "department":
         items = [r for r in items if r.get("department") == user.department_code]
@@ -250,13 +253,13 @@ def health():
 @api.get("/audit")
 def get_audit():
     """The audit log (admin): ``?limit=&case_id=&user=&outcome=&action=&format=csv``."""
-    _reader(("admin",))
-    return _audit_answer(request.args.get("format") == "csv")
+    _reader("getAudit")
+    return _audit_answer(None)
 
 
 @api.get("/openapi.json")
 def openapi():
-    from dashboard.web.openapi import build_spec
+    """The OpenAPI 3.1 document of this API (public, like the code it describes)."""
     return jsonify(build_spec())
 
 
@@ -266,14 +269,13 @@ def unknown(rest: str):
     return _error(404, Msg("api.not_found"))
 
 
-def _audit_answer(as_csv: bool):
-    try:
-        limit = max(1, min(int(request.args.get("limit", 1000 if not as_csv else 100_000)), 100_000))
-    except ValueError:
-        return _error(400, Msg("api.wrong_type", field="limit", expected="integer"))
-    rows = audit.query(_services().system.engine, limit=limit, case_id=request.args.get("case_id") or None,
-                       user=request.args.get("user") or None, outcome=request.args.get("outcome") or None,
-                       action=request.args.get("action") or None)
+def _audit_answer(fmt: str | None):
+    """Audit rows as JSON, or as CSV (``fmt`` forces a format; else ``?format=``)."""
+    query = _query(AuditQuery)
+    as_csv = (fmt or query.format) == "csv"
+    limit = max(1, min(query.limit or (100_000 if as_csv else 1000), 100_000))
+    rows = audit.query(_services().system.engine, limit=limit, case_id=query.case_id, user=query.user,
+                       outcome=query.outcome, action=query.action)
     if as_csv:
         return Response(audit.to_csv(rows), mimetype="text/csv",
                         headers={"Content-Disposition": "attachment; filename=citygrid-audit.csv"})
@@ -287,10 +289,10 @@ def init_app(server, services) -> None:
     @server.get("/admin/audit.csv")
     def audit_csv():
         try:
-            _reader(("admin",))
+            _reader("getAudit")
+            return _audit_answer("csv")
         except ApiError as exc:
             return _error(exc.status, exc.msg, exc.error)
-        return _audit_answer(True)
 
     @server.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

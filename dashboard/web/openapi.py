@@ -1,138 +1,187 @@
-"""The OpenAPI 3 description of ``/api/v1``, built from the command service's own tables
-(:data:`datasource.services.command_types.PARAMS` and :data:`dashboard.domain.permissions.PERMISSIONS`), so it cannot drift from the code."""
+"""The OpenAPI 3.1 document of ``/api/v1``, generated from the pydantic models that check the
+requests (:mod:`dashboard.web.api_models`) and from who may call what
+(:data:`dashboard.domain.permissions.PERMISSIONS`, :data:`~dashboard.web.api_models.READ_ACCESS`).
+
+Every schema under ``components/schemas`` is a model's ``model_json_schema()`` (JSON Schema
+2020-12, which OpenAPI 3.1 uses as is); nothing here restates a field.  The tests validate the
+served document with ``openapi_spec_validator`` and call every operation it lists against the
+real app, checking each answer against the documented response.
+"""
 from __future__ import annotations
 
-from dashboard.domain.permissions import ACTIONS, PERMISSIONS
-from datasource.services.command_types import PARAMS
+import copy
+from functools import cache
 
-DESCRIPTIONS = {
-    "report": "Report a new case (上报). Position in GCJ-02 lon/lat inside a unit grid.",
-    "file": "File a reported case (立案).",
-    "reject": "Reject a report (不予立案); `reason` required.",
-    "dispatch": "Dispatch a filed case to a department (派遣). `deadline`: ISO 8601 with offset, in the future; "
-                "default from the time-limit table.",
-    "return": "Return a wrongly routed case (退回), by the department it was dispatched to; `reason` required.",
-    "handle": "Report the case handled (处置), by the department it was dispatched to.",
-    "verify": "On-site check (核查): `result` pass → verified, fail → rework (返工, `reason` required).",
-    "close": "Close a verified case (结案).",
-    "extend": "Move the current stage's deadline later (延期); `until` ISO 8601 with offset.",
-    "suspend": "Suspend a case (挂账); `reason` required.",
-    "resume": "Resume a suspended case in the stage it was suspended from.",
-    "request": "A department asks for an extension (`kind`=extend, `until`) or a suspension (`kind`=suspend).",
-    "decline": "Decline a pending extension/suspension request.",
-}
+from pydantic.json_schema import models_json_schema
+
+from dashboard.domain.permissions import ACTIONS, PERMISSIONS, ROLES
+from dashboard.web import api_models as m
+
+REF = "#/components/schemas/{model}"
 ERRORS = {
     "400": "Bad input (malformed JSON, wrong types, unknown fields, unknown category/department, deadline in "
            "the past, missing reason …); nothing appended.",
     "401": "Not authenticated.",
     "403": "Role not allowed (or not your department's case, or missing CSRF header on a session request).",
-    "404": "Unknown case.",
+    "404": "Unknown case (or no pending request, for decline).",
     "409": "Wrong stage, or somebody else acted first; the message names who and when.",
-    "413": "Body larger than 64 KB.",
+    "413": f"Body larger than {m.MAX_BODY // 1024} KB.",
     "415": "Content-Type is not application/json.",
 }
+#: documented answers (every model in the document, requests and answers alike)
+ANSWERS = (m.Error, m.CommandResult, m.RequestEntry, m.Declined, m.Case, m.CaseList, m.Recommendation,
+           m.StageCounts, m.RequestList, m.Health, m.AuditList)
+READ = [{"bearer": []}, {"session": []}]
+WRITE = [{"bearer": []}, {"session": [], "csrf": []}]  # a session's POST needs the page's CSRF token too
+CASE_ID = {"$ref": "#/components/parameters/CaseId"}
+LANG = {"$ref": "#/components/parameters/Lang"}
 
 
-def _error_responses(codes) -> dict:
-    return {code: {"description": ERRORS[code], "content": {"application/json": {"schema": {
-        "$ref": "#/components/schemas/Error"}}}} for code in codes}
+def _ref(model) -> dict:
+    return {"$ref": REF.format(model=model.__name__)}
 
 
-def _body_schema(action: str) -> dict:
-    props = {}
-    for name, (kind, _) in PARAMS[action].items():
-        prop = {"type": kind}
-        if name in ("deadline", "until"):
-            prop.update(format="date-time", description="ISO 8601 with UTC offset, e.g. 2026-11-24T17:30:00+08:00")
-        if name == "result":
-            prop["enum"] = ["pass", "fail"]
-        if name == "kind":
-            prop["enum"] = ["extend", "suspend"]
-        if name == "urgency":
-            prop["enum"] = ["normal", "urgent"]
-        if name == "version":
-            prop["description"] = "expected version of the case (optimistic concurrency): 409 if it moved on"
-        props[name] = prop
-    required = [name for name, (_, req) in PARAMS[action].items() if req]
-    schema = {"type": "object", "additionalProperties": False, "properties": props}
-    if required:
-        schema["required"] = required
-    return schema
+def _json(model, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": _ref(model)}}}
 
 
-def build_spec() -> dict:
+def _errors(*codes: str) -> dict:
+    return {code: _json(m.Error, ERRORS[code]) for code in codes}
+
+
+def _doc(model) -> tuple[str, str]:
+    """A model's docstring as an operation's summary (first line) and description."""
+    text = " ".join((model.__doc__ or "").split())
+    return text.split(". ")[0].rstrip("."), text
+
+
+def _roles(roles) -> dict:
+    """The roles allowed, machine-readable (``x-roles``) and in words."""
+    allowed = list(dict.fromkeys([*roles, "admin"]))
+    return {"x-roles": allowed, "description": "Roles: " + ", ".join(allowed) + "."}
+
+
+def _query_parameters(model) -> list[dict]:
+    """One OpenAPI query parameter per field of a query model (its schema from the model)."""
+    schema = model.model_json_schema()
+    out = []
+    for name, prop in schema["properties"].items():
+        # a query parameter is absent or text, never JSON null: keep the non-null branch
+        options = [o for o in prop.get("anyOf", []) if o.get("type") != "null"]
+        if len(options) == 1:
+            prop = {**options[0], **{k: v for k, v in prop.items() if k not in ("anyOf", "default")}}
+        prop = {k: v for k, v in prop.items() if k not in ("title", "description") and v is not None}
+        out.append({"name": name, "in": "query", "required": False, "schema": prop,
+                    "description": model.model_fields[name].description or name})
+    return out
+
+
+def _command(action: str) -> dict:
+    """The POST operation of one command."""
+    body = m.BODIES[action]
+    summary, description = _doc(body)
+    roles = _roles(PERMISSIONS[action])
+    answer = {"request": (m.RequestEntry, "The request, pending."),
+              "decline": (m.Declined, "Declined; the case goes on as before.")}.get(action)
+    if action == "report":
+        ok = {"201": {**_json(m.CommandResult, "Created; the new case id."),
+                      "headers": {"Location": {"description": "/api/v1/cases/{case_id}",
+                                               "schema": {"type": "string"}}}}}
+        codes = ("400", "401", "403", "409", "413", "415")
+    else:
+        ok = {"200": _json(*(answer or (m.CommandResult, "Done.")))}
+        # decline answers a pending request, not a stage: nothing it does can conflict
+        codes = ("400", "401", "403", "404", *(() if action == "decline" else ("409",)), "413", "415")
+    required = any(f.is_required() for f in body.model_fields.values())
+    return {
+        "summary": summary, "description": f"{description}\n\n{roles['description']}", "operationId": action,
+        "x-roles": roles["x-roles"], "security": WRITE,
+        "parameters": ([] if action == "report" else [CASE_ID]) + [LANG],
+        "requestBody": {"required": required, "content": {"application/json": {"schema": _ref(body)}}},
+        "responses": {**ok, **_errors(*codes)},
+    }
+
+
+def _read(operation: str, summary: str, answer: dict, codes=("401", "403"), parameters=()) -> dict:
+    """A GET operation callable by :data:`~dashboard.web.api_models.READ_ACCESS` ``[operation]``."""
+    roles = _roles(m.READ_ACCESS[operation])
+    if set(roles["x-roles"]) >= set(ROLES):  # every role may: no 403 to document
+        codes = tuple(code for code in codes if code != "403")
+    return {"summary": summary, "description": f"{summary}\n\n{roles['description']}", "operationId": operation,
+            "x-roles": roles["x-roles"], "security": READ, "parameters": [*parameters, LANG],
+            "responses": {"200": answer, **_errors(*codes)}}
+
+
+def _paths() -> dict:
+    audit_csv = {"description": "Rows, newest first.", "content": {
+        "application/json": {"schema": _ref(m.AuditList)},
+        "text/csv": {"schema": {"type": "string", "description": "cells that could start a formula are quoted"}}}}
     paths: dict = {
         "/cases": {
-            "post": {"summary": DESCRIPTIONS["report"], "operationId": "report",
-                     "x-roles": list(PERMISSIONS["report"]) + ["admin"],
-                     "requestBody": {"required": True, "content": {"application/json": {"schema": _body_schema("report")}}},
-                     "responses": {"201": {"description": "Created; the new case id.", "content": {
-                         "application/json": {"schema": {"$ref": "#/components/schemas/CommandResult"}}}},
-                         **_error_responses(("400", "401", "403", "413", "415"))}},
-            "get": {"summary": "Open cases in stages (?stage=filed&stage=dispatched&department=&limit=).",
-                    "operationId": "listCases", "responses": {"200": {"description": "Cases, most pressing first."},
-                                                              **_error_responses(("401", "403"))}},
+            "post": _command("report"),
+            "get": _read("listCases", "Open cases in stages, most pressing first",
+                         _json(m.CaseList, "Cases, most urgent and most overdue first."), ("400", "401", "403"),
+                         _query_parameters(m.CaseListQuery)),
         },
-        "/cases/{case_id}": {"get": {
-            "summary": "A case with its timeline (reporting DB) and the command side's stage and version.",
-            "operationId": "getCase", "parameters": [{"$ref": "#/components/parameters/CaseId"}],
-            "responses": {"200": {"description": "The case."}, **_error_responses(("401", "403", "404"))}}},
-        "/cases/{case_id}/recommendation": {"get": {
-            "summary": "Recommended department (routing, load, 30-day on-time rate) and deadline for dispatch.",
-            "operationId": "getRecommendation", "parameters": [{"$ref": "#/components/parameters/CaseId"}],
-            "responses": {"200": {"description": "Candidates, recommended first."},
-                          **_error_responses(("401", "403", "404"))}}},
-        "/stages": {"get": {"summary": "Number of cases per stage.", "operationId": "getStages",
-                            "responses": {"200": {"description": "stage → count"}, **_error_responses(("401",))}}},
-        "/requests": {"get": {"summary": "Pending extension/suspension requests.", "operationId": "getRequests",
-                              "responses": {"200": {"description": "Requests."}, **_error_responses(("401", "403"))}}},
-        "/health": {"get": {"summary": "Redis, database, worker lag (entries not yet processed by the consumer "
-                                       "group), dead letters.", "operationId": "health", "security": [],
-                            "responses": {"200": {"description": "Healthy."},
-                                          "503": {"description": "Redis or the database is unreachable."}}}},
-        "/audit": {"get": {"summary": "The audit log (admin); ?limit=&case_id=&user=&outcome=&action=&format=csv.",
-                           "operationId": "getAudit", "responses": {"200": {"description": "Rows, newest first."},
-                                                                    **_error_responses(("401", "403"))}}},
+        "/cases/{case_id}": {"get": _read(
+            "getCase", "A case with its timeline (reporting DB) and the command side's stage and version",
+            _json(m.Case, "The case."), ("401", "403", "404"), [CASE_ID])},
+        "/cases/{case_id}/recommendation": {"get": _read(
+            "getRecommendation", "Recommended department (routing, load, 30-day on-time rate) and deadline",
+            _json(m.Recommendation, "Candidates, recommended first."), ("401", "403", "404"), [CASE_ID])},
+        "/stages": {"get": _read("getStages", "Number of cases per stage", _json(m.StageCounts, "stage → count"))},
+        "/requests": {"get": _read("getRequests", "Pending extension/suspension requests",
+                                   _json(m.RequestList, "Requests, oldest first (a department sees its own)."))},
+        "/audit": {"get": _read("getAudit", "The audit log", audit_csv, ("400", "401", "403"),
+                                _query_parameters(m.AuditQuery))},
+        "/health": {"get": {
+            "summary": "Redis, database, worker lag, dead letters", "description": m.Health.__doc__,
+            "operationId": "health", "security": [],
+            "responses": {"200": _json(m.Health, "Redis and the database answer."),
+                          "503": _json(m.Health, "Redis or the database is unreachable.")}}},
+        "/openapi.json": {"get": {
+            "summary": "This document", "operationId": "openapi", "security": [],
+            "responses": {"200": {"description": "OpenAPI 3.1", "content": {
+                "application/json": {"schema": {"type": "object"}}}}}}},
     }
     for action in ACTIONS:
-        if action == "report":
-            continue
-        paths[f"/cases/{{case_id}}/{action}"] = {"post": {
-            "summary": DESCRIPTIONS[action], "operationId": action,
-            "x-roles": list(PERMISSIONS[action]) + ["admin"],
-            "parameters": [{"$ref": "#/components/parameters/CaseId"}],
-            "requestBody": {"required": any(req for _, req in PARAMS[action].values()),
-                            "content": {"application/json": {"schema": _body_schema(action)}}},
-            "responses": {"200": {"description": "Done.", "content": {"application/json": {"schema": {
-                "$ref": "#/components/schemas/CommandResult"}}}},
-                **_error_responses(("400", "401", "403", "404", "409", "413", "415"))}}}
+        if action != "report":
+            paths[f"/cases/{{case_id}}/{action}"] = {"post": _command(action)}
+    return paths
+
+
+@cache
+def _document() -> dict:
+    models = [(model, "validation") for model in (*m.BODIES.values(), *ANSWERS)]
+    _, top = models_json_schema(models, ref_template=REF)
     return {
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {"title": "CityGrid Command Centre API", "version": "1",
                  "description": "Commands on cases of the six-stage loop (reported → filed → dispatched → handled → "
                                 "verified → closed). Authenticate with `Authorization: Bearer TOKEN` (citygrid tokens "
                                 "create NAME) or a browser session plus `X-CSRF-Token`. Error bodies carry a one-line "
                                 "`message` (English, or Chinese with `?lang=zh` / `Accept-Language: zh`)."},
         "servers": [{"url": "/api/v1"}],
-        "security": [{"bearer": []}, {"session": []}],
-        "paths": paths,
+        "security": READ,
+        "paths": _paths(),
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
-                                "session": {"type": "apiKey", "in": "cookie", "name": "session"}},
-            "parameters": {"CaseId": {"name": "case_id", "in": "path", "required": True,
-                                      "schema": {"type": "string", "pattern": "^[A-Z]{2}[0-9]{14}$"},
-                                      "example": "DC20261124000123"}},
-            "schemas": {
-                "Error": {"type": "object", "required": ["error", "status", "message"], "properties": {
-                    "error": {"type": "string"}, "status": {"type": "integer"}, "message": {"type": "string"},
-                    "stage": {"type": "string", "nullable": True}}},
-                "CommandResult": {"type": "object", "properties": {
-                    "case_id": {"type": "string"}, "action": {"type": "string"},
-                    "before": {"type": "string", "nullable": True}, "after": {"type": "string"},
-                    "version": {"type": "integer"}, "entry_id": {"type": "string"},
-                    "at": {"type": "string", "format": "date-time"}, "event": {"type": "string"},
-                    "department": {"type": "string", "nullable": True},
-                    "deadline": {"type": "string", "format": "date-time", "nullable": True}}},
-            },
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "citygrid tokens create NAME"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "session",
+                            "description": "the browser session after logging in"},
+                "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token",
+                         "description": "the page's CSRF token; needed with the session cookie on POST"}},
+            "parameters": {
+                "CaseId": {"name": "case_id", "in": "path", "required": True,
+                           "schema": {"type": "string", "pattern": "^[A-Z]{2}[0-9]{14}$"},
+                           "example": "DC20261124000123"},
+                "Lang": {"name": "lang", "in": "query", "required": False, "schema": {"enum": ["en", "zh"]},
+                         "description": "language of `message` (default: Accept-Language, else English)"}},
+            "schemas": top["$defs"],
         },
     }
+
+
+def build_spec() -> dict:
+    """The OpenAPI document (a copy: built once, the caller may change its own)."""
+    return copy.deepcopy(_document())

@@ -1,35 +1,16 @@
-"""What commands are made of: their parameters, actors, refusals and results.
+"""What commands are made of: their actors, messages, refusals and results.
 
-Who may do what lives in :mod:`dashboard.domain.permissions`.  Kept apart from
-:mod:`datasource.services.commands` (the service that runs them) so that the API and its
-OpenAPI description can share the parameter table without the service.
+Who may do what lives in :mod:`dashboard.domain.permissions`; the JSON form of each command's
+parameters is the API's (pydantic models in :mod:`dashboard.web.api_models`).  Kept apart from
+:mod:`datasource.services.commands` (the service that runs them) so that the pages and the API
+can share these types without the service.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from dashboard.domain.permissions import EVENT_OF
 from dashboard.i18n import t
 
-#: action → {parameter: (JSON type, required)}; the API and its OpenAPI description use it.
-PARAMS: dict[str, dict[str, tuple[str, bool]]] = {
-    "report": {"category": ("string", True), "lon": ("number", True), "lat": ("number", True),
-               "description": ("string", False), "source": ("string", False), "urgency": ("string", False)},
-    "file": {"note": ("string", False)},
-    "reject": {"reason": ("string", True)},
-    "dispatch": {"department": ("string", True), "deadline": ("string", False), "note": ("string", False)},
-    "return": {"reason": ("string", True)},
-    "handle": {"note": ("string", False)},
-    "verify": {"result": ("string", True), "reason": ("string", False)},
-    "close": {"note": ("string", False)},
-    "extend": {"until": ("string", True), "reason": ("string", False)},
-    "suspend": {"reason": ("string", True)},
-    "resume": {"note": ("string", False)},
-    "request": {"kind": ("string", True), "until": ("string", False), "reason": ("string", True)},
-    "decline": {"reason": ("string", False)},
-}
-for _action in EVENT_OF:
-    PARAMS[_action]["version"] = ("integer", False)  # expected version: optimistic concurrency
 DESCRIPTION_MAX = 2000
 TEXT_MAX = 1000
 

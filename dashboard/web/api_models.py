@@ -1,0 +1,480 @@
+"""The shapes of ``/api/v1``: one pydantic model per command body and query, one per answer.
+
+The models do two jobs from one definition: :func:`parse_body` / :func:`parse_query` validate
+what a program sends, and :mod:`dashboard.web.openapi` turns ``model_json_schema()`` into the
+OpenAPI document, so what is documented is what is checked.
+
+They live at the door (``dashboard.web``), not in the command service: they describe JSON over
+HTTP (strict JSON types, unknown fields refused, defaults a program may leave out), while
+:class:`~datasource.services.commands.CommandService` keeps taking plain keyword arguments from
+the pages and keeps the rules of meaning (known category and department, a deadline in the
+future, a reason where one is needed) for every caller.  A model checks only the form.
+
+Pydantic's errors are turned into the API's one-line messages (``api.*`` and ``cmd.*`` keys in
+:mod:`dashboard.i18n.dispatch`), in the order a person fixes them: unknown fields, wrong types,
+missing fields, bad values, and last a missing reason (which the command service would refuse
+with the same words).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from functools import cache
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, ValidationError
+from pydantic_core import PydanticCustomError
+
+from dashboard.domain.lifecycle import Stage
+from dashboard.domain.limits import URGENCIES
+from dashboard.domain.permissions import READ_ROLES
+from dashboard.domain.projection import SOURCES
+from datasource.services.audit import OUTCOMES
+from datasource.services.command_types import DESCRIPTION_MAX, TEXT_MAX, Msg
+
+MAX_BODY = 64 * 1024  # bytes of a request body; more → 413
+STAGES = tuple(s.value for s in Stage)
+EXAMPLE_TIME = "2026-11-24T17:30:00+08:00"
+# PostgreSQL text cannot hold NUL, so a NUL typed into a note would poison the reporting database.
+NO_NUL = r"^[^\x00]*$"
+
+
+class InvalidInput(ValueError):
+    """A body or query the models refuse; ``msg`` is the one-line answer (400)."""
+
+    def __init__(self, msg: Msg):
+        self.msg = msg
+        super().__init__(msg.render("en"))
+
+
+def _instant(value: str) -> str:
+    """Only the form of a time (ISO 8601 with an offset); whether it is late enough is the service's."""
+    if not value.strip():
+        return value  # blank = not given: the service falls back to the default deadline
+    try:
+        when = datetime.fromisoformat(value.strip())
+        when.astimezone(timezone.utc)  # year 1 at +08:00 would overflow later, in the service
+    except (ValueError, OverflowError):
+        raise PydanticCustomError("cmd.bad_time", "not an ISO 8601 time", {"value": value[:40]}) from None
+    if when.tzinfo is None:
+        raise PydanticCustomError("cmd.no_offset", "no UTC offset", {"value": value[:40]})
+    return value
+
+
+Instant = Annotated[str, AfterValidator(_instant), Field(
+    json_schema_extra={"format": "date-time"}, examples=[EXAMPLE_TIME],
+    description="ISO 8601 with UTC offset, e.g. " + EXAMPLE_TIME)]
+Note = Annotated[str | None, Field(max_length=TEXT_MAX, pattern=NO_NUL, description="free text, shown as text")]
+Reason = Annotated[str, Field(max_length=TEXT_MAX, pattern=NO_NUL, description="why; required")]
+Code = Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]
+
+
+# ---------------------------------------------------------------------------- request bodies
+class Body(BaseModel):
+    """JSON as sent: no coercion (``"2"`` is not a number, ``true`` is not 1), no unknown fields."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
+
+
+class StageBody(Body):
+    """A command that moves a case from stage to stage (optimistic concurrency with ``version``)."""
+
+    version: int | None = Field(None, ge=1, description="expected version of the case: 409 if it moved on")
+
+
+class ReportBody(Body):
+    """Report a new case (上报). Position in GCJ-02 lon/lat inside a unit grid."""
+
+    category: Code = Field(description="category code", examples=["E0102"])
+    lon: float = Field(description="GCJ-02 longitude", examples=[116.4105])
+    lat: float = Field(description="GCJ-02 latitude", examples=[39.9168])
+    description: str | None = Field("", max_length=DESCRIPTION_MAX, pattern=NO_NUL)
+    source: Literal[SOURCES] | None = "api"
+    urgency: Literal[URGENCIES] | None = "normal"
+
+
+class FileBody(StageBody):
+    """File a reported case (立案)."""
+
+    note: Note = ""
+
+
+class RejectBody(StageBody):
+    """Reject a report (不予立案); `reason` required."""
+
+    reason: Reason
+
+
+class DispatchBody(StageBody):
+    """Dispatch a filed case to a department (派遣). `deadline`: in the future; default from the time-limit table."""
+
+    department: Code = Field(description="department code", examples=["sanitation"])
+    deadline: Instant | None = None
+    note: Note = ""
+
+
+class ReturnBody(StageBody):
+    """Return a wrongly routed case (退回), by the department it was dispatched to; `reason` required."""
+
+    reason: Reason
+
+
+class HandleBody(StageBody):
+    """Report the case handled (处置), by the department it was dispatched to."""
+
+    note: Note = ""
+
+
+class VerifyBody(StageBody):
+    """On-site check (核查): `result` pass → verified, fail → rework (返工, `reason` required)."""
+
+    result: Literal["pass", "fail"]
+    reason: Note = Field("", description="required when result is fail")
+
+
+class CloseBody(StageBody):
+    """Close a verified case (结案)."""
+
+    note: Note = ""
+
+
+class ExtendBody(StageBody):
+    """Move the current stage's deadline later (延期)."""
+
+    until: Annotated[Instant, Field(min_length=1)]
+    reason: Note = ""
+
+
+class SuspendBody(StageBody):
+    """Suspend a case (挂账); `reason` required."""
+
+    reason: Reason
+
+
+class ResumeBody(StageBody):
+    """Resume a suspended case in the stage it was suspended from."""
+
+    note: Note = ""
+
+
+class RequestBody(Body):
+    """A department asks for an extension (`kind`=extend, `until`) or a suspension (`kind`=suspend)."""
+
+    kind: Literal["extend", "suspend"]
+    until: Instant | None = Field(None, description="for kind=extend: the deadline asked for (ISO 8601 with offset)")
+    reason: Reason
+
+
+class DeclineBody(Body):
+    """Decline a pending extension/suspension request."""
+
+    reason: Note = ""
+
+
+#: action → the model of its body (every action of :data:`dashboard.domain.permissions.ACTIONS`).
+BODIES: dict[str, type[Body]] = {
+    "report": ReportBody, "file": FileBody, "reject": RejectBody, "dispatch": DispatchBody, "return": ReturnBody,
+    "handle": HandleBody, "verify": VerifyBody, "close": CloseBody, "extend": ExtendBody, "suspend": SuspendBody,
+    "resume": ResumeBody, "request": RequestBody, "decline": DeclineBody,
+}
+
+
+# ---------------------------------------------------------------------------- queries
+class Query(BaseModel):
+    """Query-string parameters: text by nature, so numbers are parsed (not strict); others ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class CaseListQuery(Query):
+    stage: list[Literal[STAGES]] = Field(["filed"], description="repeat for several stages")
+    department: Code | None = Field(None, description="department code (a department user sees only its own)")
+    limit: int = Field(200, description="at most this many rows (1 … 2000)")
+
+
+class AuditQuery(Query):
+    limit: int | None = Field(None, description="rows, newest first (1 … 100000; default 1000, CSV 100000)")
+    case_id: Code | None = None
+    user: Code | None = None
+    outcome: Literal[OUTCOMES] | None = None
+    action: Code | None = None
+    format: Literal["json", "csv"] = Field("json", description="csv: a spreadsheet-safe CSV download")
+
+
+# ---------------------------------------------------------------------------- reads
+#: read operation → roles that may call it (admin always).  Commands are in
+#: :data:`dashboard.domain.permissions.PERMISSIONS`; the API enforces this table and
+#: :mod:`dashboard.web.openapi` documents it.
+READ_ACCESS: dict[str, tuple[str, ...]] = {
+    "listCases": READ_ROLES, "getCase": READ_ROLES, "getRecommendation": ("operator",),
+    "getStages": READ_ROLES + ("wall",), "getRequests": ("supervision", "department"), "getAudit": ("admin",),
+}
+
+
+# ---------------------------------------------------------------------------- answers
+class Answer(BaseModel):
+    """An answer; fields added later do not break clients (additional properties allowed)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+StageName = Literal[STAGES]
+Time = Annotated[str, Field(json_schema_extra={"format": "date-time"}, examples=[EXAMPLE_TIME])]
+
+
+class Error(BaseModel):
+    """Every refusal: a code word, the HTTP status, one line for people (``?lang=zh``), the case's stage if known."""
+
+    model_config = ConfigDict(extra="forbid")
+    error: str = Field(examples=["conflict"])
+    status: int = Field(examples=[409])
+    message: str
+    stage: StageName | None = None
+
+
+class CommandResult(Answer):
+    """A command carried out: the case's stage before and after, its new version, the stream entry."""
+
+    case_id: str
+    action: str
+    before: StageName | None
+    after: StageName
+    version: int
+    entry_id: str
+    at: Time
+    event: str
+    department: str | None
+    deadline: Time | None
+
+
+class RequestEntry(Answer):
+    """A pending extension or suspension request."""
+
+    case_id: str
+    kind: Literal["extend", "suspend"]
+    reason: str
+    by: str
+    department: str | None
+    at: Time
+    until: Time | None
+
+
+class Declined(Answer):
+    case_id: str
+    declined: bool
+
+
+class CaseCommand(Answer):
+    """The command side's view (may be ahead of the reporting database)."""
+
+    stage: StageName | None
+    version: int
+    last_actor: str | None
+    last_at: Time | None
+    last_type: str | None
+
+
+class TimelineEntry(Answer):
+    type: str
+    at: Time
+    actor: str
+    body: dict[str, Any]
+    stream_id: str | None
+
+
+class CaseRow(Answer):
+    """A case as queued: reporting-database columns plus its traffic light."""
+
+    case_id: str
+    stage: StageName
+    category_code: str
+    urgency: str
+    department_code: str | None
+    street_code: str
+    lon: float
+    lat: float
+    description: str | None
+    reported_at: Time
+    deadline_at: Time | None
+    version: int
+    light: Literal["green", "yellow", "red", "none"]
+
+
+class Case(Answer):
+    """One case: its reporting row (when the worker has seen it), timeline, names and command state."""
+
+    case_id: str
+    stage: StageName | None
+    projected: bool
+    timeline: list[TimelineEntry]
+    command: CaseCommand
+    light: Literal["green", "yellow", "red", "none"] | None = None
+    names: dict[str, str | None] | None = None
+    version: int | None = None
+
+
+class CaseList(Answer):
+    cases: list[CaseRow]
+    count: int
+
+
+class Candidate(Answer):
+    code: str
+    name_zh: str
+    name_en: str | None
+    load: int
+    handled: int
+    on_time_rate: float | None
+    recommended: bool
+    why: str
+
+
+class Recommendation(Answer):
+    """Departments to dispatch to (routing first) with load and 30-day on-time rate, and the deadline."""
+
+    department: str | None
+    deadline: Time | None
+    candidates: list[Candidate]
+
+
+class StageCounts(RootModel[dict[str, int]]):
+    """stage → number of cases."""
+
+
+class RequestList(Answer):
+    requests: list[RequestEntry]
+
+
+class Probe(Answer):
+    ok: bool
+    ms: float | None = None
+    error: str | None = None
+
+
+class Worker(Answer):
+    group: str
+    lag: int | None
+
+
+class Health(Answer):
+    """Redis, database, worker lag (entries not yet processed by the consumer group), dead letters."""
+
+    ok: bool
+    redis: Probe
+    database: Probe
+    worker: Worker
+    dead_letters: int | None
+
+
+class AuditRow(Answer):
+    id: int
+    at: Time
+    user_name: str
+    role: str | None
+    action: str
+    case_id: str | None
+    outcome: str
+    message: str | None
+
+
+class AuditList(Answer):
+    rows: list[AuditRow]
+    count: int
+
+
+# ---------------------------------------------------------------------------- errors → messages
+_JSON_TYPES = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"), (type(None), "null"),
+               (list, "array"), (dict, "object"))
+
+
+def _json_type(value) -> str:
+    return next((name for kind, name in _JSON_TYPES if isinstance(value, kind)), "object")
+
+
+@cache
+def _properties(model: type[BaseModel]) -> dict[str, dict]:
+    """field → its JSON schema, as documented (built once per model)."""
+    return model.model_json_schema()["properties"]
+
+
+@cache
+def _field_types(model: type[BaseModel]) -> dict[str, tuple[str, ...]]:
+    """field → the JSON types its schema allows (first = the one to name in a message)."""
+    out = {}
+    for name, prop in _properties(model).items():
+        options = prop.get("anyOf", [prop])
+        out[name] = tuple(o["type"] for o in options if "type" in o) or ("object",)
+    return out
+
+
+def _wrong_type(types: tuple[str, ...], value) -> bool:
+    kind = _json_type(value)
+    return not (kind in types or (kind == "integer" and "number" in types))
+
+
+def _message(model: type[BaseModel], errors: list[dict]) -> Msg:
+    """The one message for pydantic's ``errors``: the thing to fix first."""
+    types = _field_types(model)
+    unknown = sorted(str(e["loc"][0])[:40] for e in errors if e["type"] == "extra_forbidden")
+    if unknown:
+        return Msg("api.unknown_fields", fields=", ".join(unknown[:10]))
+    field_errors = [e for e in errors if e["loc"] and e["loc"][0] in types]
+    for e in field_errors:
+        name = e["loc"][0]
+        if e["type"] != "missing" and (e["type"].endswith("_type") or
+                                       (len(e["loc"]) == 1 and _wrong_type(types[name], e["input"]))):
+            return Msg("api.wrong_type", field=name, expected=types[name][0])
+    required = {n for n, f in model.model_fields.items() if f.is_required()}
+    missing = [e["loc"][0] for e in field_errors if e["loc"][0] != "reason" and
+               (e["type"] == "missing" or (e["loc"][0] in required and e["input"] == ""))]
+    if missing:
+        return Msg("api.required", fields=", ".join(dict.fromkeys(missing)))
+    for e in field_errors:
+        if e["type"] != "missing":
+            return _value_message(model, e)
+    if field_errors:  # what is left: a missing reason, in the command service's own words
+        return Msg("cmd.reason_missing")
+    return Msg("api.bad_json", reason=str(errors[0].get("msg", "?"))[:120])
+
+
+def _value_message(model: type[BaseModel], error: dict) -> Msg:
+    """The message for a value of the right JSON type that the model still refuses."""
+    name, kind, ctx = error["loc"][0], error["type"], error.get("ctx") or {}
+    if kind.startswith("cmd."):  # raised by our own validators with the catalogue's key
+        return Msg(kind, field=name, **ctx)
+    if kind == "literal_error":
+        prop = _properties(model)[name]
+        prop = prop.get("items", prop)  # a list of choices (?stage=…&stage=…)
+        choices = next(o["enum"] for o in prop.get("anyOf", [prop]) if "enum" in o)
+        return Msg("cmd.bad_choice", field=name, choices=", ".join(choices))
+    if kind == "string_too_long":
+        return Msg("cmd.too_long", field=name, limit=ctx.get("max_length"))
+    if kind in ("string_pattern_mismatch", "string_unicode"):
+        return Msg("cmd.not_text", field=name)
+    if kind == "finite_number":
+        return Msg("cmd.not_number", field=name)
+    if name == "version":
+        return Msg("cmd.bad_version")
+    return Msg("api.wrong_type", field=name, expected=_field_types(model)[name][0])
+
+
+def parse_body(action: str, body: dict) -> dict:
+    """The command's keyword arguments from a JSON object (defaults filled, nulls dropped)."""
+    model = BODIES[action]
+    try:
+        parsed = model.model_validate(body)
+    except ValidationError as exc:
+        raise InvalidInput(_message(model, exc.errors(include_url=False))) from None
+    return parsed.model_dump(exclude_none=True)
+
+
+def parse_query(model: type[Query], args) -> Query:
+    """A query model from Flask's ``request.args``; an empty parameter counts as not given."""
+    data = {}
+    for name, field in model.model_fields.items():
+        values = [v for v in args.getlist(name) if v != ""]
+        if values:
+            data[name] = values if getattr(field.annotation, "__origin__", None) is list else values[0]
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput(_message(model, exc.errors(include_url=False))) from None
