@@ -36,11 +36,18 @@ EVENT_OF: dict[str, EventType] = {
 OWN_CASE_ACTIONS = ("handle", "return", "request")
 
 #: Actions that are not events: a department's request waits in a list for the supervision
-#: centre, which grants it (extend / suspend) or declines it.  stage → actions.
+#: centre, which grants it (extend / suspend) or declines it.  action → stages it is offered in.
 REQUEST_STAGES = {"request": (Stage.DISPATCHED,)}
 
 #: Roles that may read case data through the API (a wall reads only what the wall shows).
 READ_ROLES = ("operator", "supervision", "department", "supervisor", "leader", "admin")
+
+#: API read operation → roles that may call it (admin always).  The API enforces this
+#: table and its OpenAPI document lists it per operation.
+READ_ACCESS: dict[str, tuple[str, ...]] = {
+    "listCases": READ_ROLES, "getCase": READ_ROLES, "getRecommendation": ("operator",),
+    "getStages": READ_ROLES + ("wall",), "getRequests": ("supervision", "department"), "getAudit": ("admin",),
+}
 
 #: page path → roles that may open it (``None``: anyone, logged in or not).
 PAGE_ROLES: dict[str, tuple[str, ...] | None] = {

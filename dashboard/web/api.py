@@ -17,11 +17,11 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from dashboard.domain.codes import is_case_id
-from dashboard.domain.permissions import ACTIONS, may
+from dashboard.domain.permissions import ACTIONS, READ_ACCESS, may
 from datasource.services import accounts, audit
 from datasource.services.cases import jsonable
 from datasource.services.command_types import Actor, CommandRefused, CommandResult, Msg
-from dashboard.web.api_models import (MAX_BODY, READ_ACCESS, AuditQuery, CaseListQuery, InvalidInput, parse_body,
+from dashboard.web.api_models import (MAX_BODY, AuditQuery, CaseListQuery, InvalidInput, parse_body,
                                       parse_query)
 from dashboard.web.auth import check_csrf
 from dashboard.web.openapi import build_spec

@@ -26,7 +26,6 @@ from pydantic_core import PydanticCustomError
 
 from dashboard.domain.lifecycle import Stage
 from dashboard.domain.limits import URGENCIES
-from dashboard.domain.permissions import READ_ROLES
 from dashboard.domain.projection import SOURCES
 from datasource.services.audit import OUTCOMES
 from datasource.services.command_types import DESCRIPTION_MAX, TEXT_MAX, Msg
@@ -198,16 +197,6 @@ class AuditQuery(Query):
     outcome: Literal[OUTCOMES] | None = None
     action: Code | None = None
     format: Literal["json", "csv"] = Field("json", description="csv: a spreadsheet-safe CSV download")
-
-
-# ---------------------------------------------------------------------------- reads
-#: read operation → roles that may call it (admin always).  Commands are in
-#: :data:`dashboard.domain.permissions.PERMISSIONS`; the API enforces this table and
-#: :mod:`dashboard.web.openapi` documents it.
-READ_ACCESS: dict[str, tuple[str, ...]] = {
-    "listCases": READ_ROLES, "getCase": READ_ROLES, "getRecommendation": ("operator",),
-    "getStages": READ_ROLES + ("wall",), "getRequests": ("supervision", "department"), "getAudit": ("admin",),
-}
 
 
 # ---------------------------------------------------------------------------- answers

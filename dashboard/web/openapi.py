@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 document of ``/api/v1``, generated from the pydantic models that check the
 requests (:mod:`dashboard.web.api_models`) and from who may call what
-(:data:`dashboard.domain.permissions.PERMISSIONS`, :data:`~dashboard.web.api_models.READ_ACCESS`).
+(:data:`dashboard.domain.permissions.PERMISSIONS`, :data:`~dashboard.domain.permissions.READ_ACCESS`).
 
 Every schema under ``components/schemas`` is a model's ``model_json_schema()`` (JSON Schema
 2020-12, which OpenAPI 3.1 uses as is); nothing here restates a field.  The tests validate the
@@ -14,7 +14,7 @@ from functools import cache
 
 from pydantic.json_schema import models_json_schema
 
-from dashboard.domain.permissions import ACTIONS, PERMISSIONS, ROLES
+from dashboard.domain.permissions import ACTIONS, PERMISSIONS, READ_ACCESS, ROLES
 from dashboard.web import api_models as m
 
 REF = "#/components/schemas/{model}"
@@ -103,8 +103,8 @@ def _command(action: str) -> dict:
 
 
 def _read(operation: str, summary: str, answer: dict, codes=("401", "403"), parameters=()) -> dict:
-    """A GET operation callable by :data:`~dashboard.web.api_models.READ_ACCESS` ``[operation]``."""
-    roles = _roles(m.READ_ACCESS[operation])
+    """A GET operation callable by :data:`~dashboard.domain.permissions.READ_ACCESS` ``[operation]``."""
+    roles = _roles(READ_ACCESS[operation])
     if set(roles["x-roles"]) >= set(ROLES):  # every role may: no 403 to document
         codes = tuple(code for code in codes if code != "403")
     return {"summary": summary, "description": f"{summary}\n\n{roles['description']}", "operationId": operation,

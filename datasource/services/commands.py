@@ -410,7 +410,7 @@ class CommandService:
 
     # ------------------------------------------------------------------ dispatcher
     def execute(self, actor: Actor, action: str, case_id: str | None = None, params: dict | None = None):
-        """Run ``action`` with ``params`` (the API's entry point); names as in :data:`datasource.services.command_types.PARAMS`."""
+        """Run ``action`` with ``params`` (the API's entry point); names as in the API's models (:mod:`dashboard.web.api_models`)."""
         p = dict(params or {})
         version = p.pop("version", None)
         if action == "report":

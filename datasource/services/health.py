@@ -14,7 +14,6 @@ from redis.retry import Retry
 from sqlalchemy import func, select, text
 
 from datasource.redis import backlog
-from datasource.redis.server import connect
 from datasource.store import schema
 
 
@@ -23,15 +22,19 @@ class Health:
 
     def __init__(self, system, timeout: float = 1.0):
         self.system, self.timeout = system, timeout
-        self._client: redis.Redis | None = None
+        self._probe: tuple[redis.Redis, redis.Redis] | None = None  # (the system's client, its probe)
 
     @property
     def client(self) -> redis.Redis:
-        if self._client is None:
-            self._client = connect(self.system.redis_url, check=False, socket_connect_timeout=self.timeout,
-                                   socket_timeout=2 * self.timeout, health_check_interval=0,
-                                   retry=Retry(NoBackoff(), 0))
-        return self._client
+        """A probe on the same server as the system's client (rebuilt if that client changes)."""
+        source = self.system.redis
+        if self._probe is None or self._probe[0] is not source:
+            kwargs = dict(source.connection_pool.connection_kwargs)
+            kwargs.update(socket_connect_timeout=self.timeout, socket_timeout=2 * self.timeout,
+                          retry=Retry(NoBackoff(), 0), health_check_interval=0)
+            pool = redis.ConnectionPool(connection_class=source.connection_pool.connection_class, **kwargs)
+            self._probe = (source, redis.Redis(connection_pool=pool))
+        return self._probe[1]
 
     @property
     def key(self) -> str:
@@ -98,5 +101,5 @@ class Health:
         return out
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
+        if self._probe is not None:
+            self._probe[1].close()
