@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from functools import cached_property
 
 import redis
@@ -110,7 +110,7 @@ class CaseQueries:
         command = self.command_state(case_id)
         if row is None and not command:
             return None
-        now = datetime.now(timezone.utc)
+        now = self.system.now()
         out = dict(row or {"case_id": case_id, "stage": command.get("stage")})
         out["projected"] = row is not None
         out["timeline"] = self.timeline(case_id) if row is not None else []
@@ -145,7 +145,7 @@ class CaseQueries:
                                        table.c.stage_entered_at).limit(limit)
         with self.engine.connect() as c:
             rows = [dict(r) for r in c.execute(statement).mappings()]
-        now = datetime.now(timezone.utc)
+        now = self.system.now()
         for row in rows:
             row["light"] = traffic_light(now, row["warn_at"], row["deadline_at"])
             row["waiting_min"] = max(0, int((now - row["stage_entered_at"]).total_seconds() // 60))
@@ -167,7 +167,7 @@ class CaseQueries:
         statement = (select(table.c.case_id, table.c.stage, table.c.category_code, table.c.street_code, table.c.lon,
                             table.c.lat, table.c.warn_at, table.c.deadline_at)
                      .where(table.c.stage.in_(list(stages))).order_by(table.c.deadline_at).limit(limit))
-        now = datetime.now(timezone.utc)
+        now = self.system.now()
         with self.engine.connect() as c:
             rows = [dict(r) for r in c.execute(statement).mappings()]
         for row in rows:
@@ -202,7 +202,7 @@ class CaseQueries:
         """Per department: open dispatched cases (load) and the on-time rate over ``days`` days."""
         if self._stats and time.monotonic() - self._stats[0] < STATS_TTL:
             return self._stats[1]
-        since = datetime.now(timezone.utc) - timedelta(days=days)
+        since = self.system.now() - timedelta(days=days)
         counts, cases = schema.live_counts, schema.cases
         with self.engine.connect() as c:
             load = dict(c.execute(select(counts.c.key, counts.c.n).where(
@@ -225,7 +225,7 @@ class CaseQueries:
         The routing table's department comes first (the owner department of the nearest
         matching component is approximated by the routing owner), then the case's street
         office, then the professional departments by on-time rate and load."""
-        now = now or datetime.now(self.tz)
+        now = now or self.system.now().astimezone(self.tz)
         default = self.scenario.department_for(row["category_code"], row.get("street_code"))
         street = f"street-{row.get('street_code')}"
         stats = self.department_stats()
