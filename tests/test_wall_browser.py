@@ -142,11 +142,12 @@ def test_wall_draws_the_map_and_follows_published_events(wall, browser_page, art
 
     page.screenshot(path=str(artifacts / "wall-1920x1080.png"))
     assert no_scrollbars(page)
+    width = page.evaluate("window.citygridWall.map.getSize().x")
     page.set_viewport_size({"width": 3840, "height": 2160})
     wait_for_map(page)
     # Leaflet has taken the new size and redrawn the grid canvas at it, before the screenshot.
-    page.wait_for_function("""() => { const m = window.citygridWall.map, c = document.querySelector(
-        '.leaflet-wall-grids-pane canvas'); return m.getSize().x === innerWidth && c && c.width >= innerWidth; }""")
+    page.wait_for_function("""(before) => { const m = window.citygridWall.map, c = document.querySelector(
+        '.leaflet-wall-grids-pane canvas'), x = m.getSize().x; return x > before && c && c.width >= x; }""", arg=width)
     page.screenshot(path=str(artifacts / "wall-3840x2160.png"))
     assert no_scrollbars(page)
     assert_clean(page)
