@@ -7,7 +7,7 @@ start-up step (embedded Redis, migrations, reference data) and fails with a one-
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from functools import cached_property
 
 from dashboard.domain.scenario import Scenario, ScenarioError
@@ -26,10 +26,21 @@ class StartupError(Exception):
 
 
 class System:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, clock=None):
         self.settings = settings
+        self.clock = clock  # business time: a callable giving an aware datetime; None: the real clock
         self._redis_url: str | None = settings.redis_url
         self._started: set[str] = set()
+
+    def now(self) -> datetime:
+        """Now, for business outcomes (an aware UTC datetime): command times, deadlines, lights,
+        the wall's "today" and overdue, the simulators' present.  The real time unless a
+        ``clock`` was given (tests fix it).  Timings and freshness always read the real clock."""
+        return self.clock().astimezone(timezone.utc) if self.clock else datetime.now(timezone.utc)
+
+    def time(self) -> float:
+        """:meth:`now` in epoch seconds."""
+        return self.now().timestamp()
 
     @cached_property
     def scenario(self) -> Scenario:

@@ -16,9 +16,10 @@ import shutil
 import socket
 import subprocess
 import threading
-import time
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
+
+from tests.helpers import wait_until  # noqa: F401 - re-exported for the browser tests
 
 CHROMIUM = os.environ.get("CITYGRID_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -30,18 +31,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_until(condition, timeout: float = 30.0, interval: float = 0.1, message: str = "condition"):
-    """Poll ``condition()`` until it returns something truthy; that value, or AssertionError."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = condition()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {message} (last value: {last!r})")
 
 
 def launch(playwright, **options):

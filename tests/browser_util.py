@@ -72,9 +72,10 @@ def live_app(tmp_path, stream_key, redis_server_url):
     """The app on a free port over a fresh system (SQLite: the browser adds nothing DB-specific)."""
     from dashboard.settings import Settings
     from datasource.system import System
+    from tests.helpers import FixedClock
     settings = Settings(data_dir=tmp_path, redis_url=redis_server_url, database_url=f"sqlite:///{tmp_path / 'b.db'}",
                         stream=stream_key, secret_key="browser-test-secret")
-    system = System(settings).start()
+    system = System(settings, clock=FixedClock()).start()   # the tests' fixed "now"
     live = start_live_app(system)
     yield live
     live.close()

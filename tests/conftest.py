@@ -111,9 +111,17 @@ def settings(tmp_path, database_url, stream_key, redis_server_url) -> Settings:
 
 
 @pytest.fixture
-def system(settings):
+def clock():
+    """The tests' fixed "now" (``CITYGRID_TEST_NOW`` or a Wednesday 10:00 Beijing time);
+    ``clock()`` reads it, ``clock.advance(minutes=5)`` moves it.  See ``make test-clocks``."""
+    from tests.helpers import TEST_NOW, FixedClock
+    return FixedClock(TEST_NOW)
+
+
+@pytest.fixture
+def system(settings, clock):
     from datasource.system import System
-    system = System(settings).start()
+    system = System(settings, clock=clock).start()
     yield system
     system.close()
 

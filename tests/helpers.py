@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -14,6 +16,55 @@ from datasource.store import schema
 CST = timezone(timedelta(hours=8))
 # A point inside Dongcheng (near 东华门).
 LON, LAT = 116.4035, 39.9135
+#: The tests' "now" when CITYGRID_TEST_NOW is not set: a Wednesday morning, a working day.
+DEFAULT_TEST_NOW = "2026-11-18T10:00:00+08:00"
+
+
+def fixed_now() -> datetime:
+    """The fixed instant every test calls "now": ``CITYGRID_TEST_NOW`` (ISO 8601 with offset) or
+    :data:`DEFAULT_TEST_NOW`.  It must lie in the past of the real time: the worker judges an
+    event's time against its stream entry id (the real time) and dead-letters the future."""
+    text = os.environ.get("CITYGRID_TEST_NOW") or DEFAULT_TEST_NOW
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"CITYGRID_TEST_NOW={text!r} is not ISO 8601 (like {DEFAULT_TEST_NOW})") from None
+    if at.tzinfo is None:
+        raise ValueError(f"CITYGRID_TEST_NOW={text!r} needs a UTC offset (like {DEFAULT_TEST_NOW})")
+    if at > datetime.now(timezone.utc) - timedelta(hours=1):
+        raise ValueError(f"CITYGRID_TEST_NOW={text!r} must lie at least an hour in the past: events dated "
+                         "after the real time are refused by the worker")
+    return at.astimezone(timezone.utc)
+
+
+TEST_NOW = fixed_now()
+
+
+class FixedClock:
+    """A clock that says :attr:`at` until told otherwise (``System(settings, clock=...)``)."""
+
+    def __init__(self, at: datetime = TEST_NOW):
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def advance(self, **delta) -> datetime:
+        """Move the clock on by ``timedelta(**delta)``; the new time."""
+        self.at += timedelta(**delta)
+        return self.at
+
+
+def wait_until(condition, timeout: float = 30.0, interval: float = 0.1, message: str = "condition"):
+    """Poll ``condition()`` until it returns something truthy; that value, or AssertionError."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = condition()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {message} (last value: {last!r})")
 
 
 def event(case_id: str, kind: str, at: datetime, actor: str = "tester", **body) -> CaseEvent:

@@ -3,7 +3,6 @@ input that must change nothing, ownership, requests, and the audit row of every 
 from __future__ import annotations
 
 import json
-import re
 import threading
 from datetime import datetime, timedelta
 
@@ -19,7 +18,6 @@ SUP = Actor("sup", "supervision", remote_addr="10.0.0.7")
 OP = Actor("op", "operator", remote_addr="10.0.0.8")
 SANI = Actor("sani", "department", "sanitation", "10.0.0.9")
 ROADS = Actor("roads", "department", "roads", "10.0.0.10")
-CLOCK = re.compile(r"\d{2}:\d{2}:\d{2}")
 
 
 @pytest.fixture
@@ -55,7 +53,7 @@ def refused(call) -> CommandRefused:
     return info.value
 
 
-def test_twenty_operators_dispatch_the_same_case_at_once(system, service):
+def test_twenty_operators_dispatch_the_same_case_at_once(system, service, clock):
     case_id = filed(service)
     operators = [Actor(f"op{i:02d}", "operator", remote_addr=f"10.1.0.{i}") for i in range(20)]
     barrier = threading.Barrier(len(operators))
@@ -80,9 +78,9 @@ def test_twenty_operators_dispatch_the_same_case_at_once(system, service):
     winner = winners[0]
     for loss in losers:
         assert loss.status == 409 and loss.outcome == "conflict"
-        assert f"already dispatched by {winner} at " in loss.message("en")
-        assert CLOCK.search(loss.message("en"))
-        assert f"已被 {winner} 于 " in loss.message("zh") and loss.message("zh").endswith("派遣")
+        at = f"{clock().astimezone(service.tz):%H:%M:%S}"  # the winner's time, by the system's clock (today)
+        assert f"already dispatched by {winner} at {at}" in loss.message("en")
+        assert loss.message("zh").endswith(f"已被 {winner} 于 {at} 派遣")
     assert len(events_of(system, case_id, "dispatched")) == 1
     rows = audit.query(system.engine, case_id=case_id, action="dispatch")
     assert sorted(r["outcome"] for r in rows) == ["conflict"] * 19 + ["ok"]
@@ -132,11 +130,12 @@ BAD = {
 }
 
 
-def test_bad_input_changes_nothing(system, service):
+def test_bad_input_changes_nothing(system, service, clock):
     """Each bad input: a 4xx with a one-line message in both languages, an audit row, and
     no change at all (stream length, the case's command-side state, the case-id serial)."""
     case_id = filed(service)
-    serial_key = system.stream.prefix + "seq:" + datetime.now(service.tz).strftime("%Y%m%d")
+    serial_key = system.stream.prefix + "seq:" + clock().astimezone(service.tz).strftime("%Y%m%d")
+    assert system.redis.get(serial_key) == b"1"   # the case above took serial 1 of the clock's day
     failures = []
     for name, (call, status, text) in BAD.items():
         length, state, serial = system.stream.length(), system.stream.case_state(case_id), system.redis.get(serial_key)
@@ -230,36 +229,38 @@ def test_every_command_leaves_an_audit_row(system, service):
     assert csv_text.splitlines()[0].startswith("id,at,user_name")
 
 
-def test_recommendation_routing_load_rate_and_deadline(system, service):
+def test_recommendation_routing_load_rate_and_deadline(system, service, clock):
     for _ in range(3):
         dispatched(service, "sanitation")
     case_id = filed(service)
     system.worker().drain()
     row = service.queries.row(case_id)
-    now = datetime.now(service.tz)
-    advice = Recommender(system).recommend(row, now)
+    advice = Recommender(system).recommend(row)       # "now" is the system's clock
     first, second = advice["candidates"][:2]
     assert advice["department"] == first["code"] == "sanitation" and first["why"] == "routing"
     assert first["load"] == 3 and first["on_time_rate"] is None
     assert second["code"] == f"street-{row['street_code']}" and second["why"] == "street"
-    assert advice["deadline"] == system.scenario.limits.deadline("dispatched", "E0102", "normal", now)[1]
+    assert advice["deadline"] == system.scenario.limits.deadline("dispatched", "E0102", "normal", clock())[1]
 
 
-def test_report_body_keeps_text_verbatim(system, service):
+def test_report_body_keeps_text_verbatim(system, service, clock):
     evil = '<img src=x onerror=window.__xss=1><script>window.__xss=1</script> & "quotes"'
     case_id = service.report(SUP, "E0102", LON, LAT, evil, "phone").case_id
-    body = json.loads(events_of(system, case_id, "reported")[0]["body"])
-    assert body["description"] == evil
+    reported = events_of(system, case_id, "reported")[0]
+    assert json.loads(reported["body"])["description"] == evil
+    # stamped by the system's clock, in the centre's zone, and numbered on that day
+    assert reported["at"] == clock().astimezone(service.tz).isoformat()
+    assert case_id.startswith(f"DC{clock().astimezone(service.tz):%Y%m%d}")
 
 
-def test_cases_moved_by_another_producer_use_the_reporting_database(system, service):
+def test_cases_moved_by_another_producer_use_the_reporting_database(system, service, clock):
     """The simulator appends without the service's extra fields: after it re-dispatches a case,
     the department rule follows the database, not the service's older note."""
     from tests.helpers import event
     case_id = dispatched(service, "sanitation")
     service.return_(SANI, case_id, "派错了")
     version = int(system.stream.case_state(case_id)["version"])
-    other = event(case_id, "dispatched", datetime.now(service.tz), actor="simulator", department="roads")
+    other = event(case_id, "dispatched", clock(), actor="simulator", department="roads")
     assert isinstance(system.stream.append(other, expect_version=version), str)
     system.worker().drain()
     assert refused(lambda: service.handle(SANI, case_id)).status == 403

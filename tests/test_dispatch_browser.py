@@ -4,6 +4,7 @@ typed text that must never run as HTML.  Screenshots go to test-artifacts/."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from shapely.geometry import shape
 
 from tests.browser import wait_until
 from tests.browser_util import Tab, live_app, tabs  # noqa: F401 - fixtures
+from tests.helpers import event, loop_events, publish
 
 pytestmark = pytest.mark.browser
 EVIL = '<img src=x onerror=window.__xss=1><script>window.__xss=1</script>'
@@ -37,6 +39,23 @@ def seed_filed(live, n: int, description: str = "井盖破损，需更换") -> l
     return ids
 
 
+def seed_handled(live, on_time: int, late: int, department: str = "sanitation") -> None:
+    """Cases ``department`` handled in the last days, ``on_time`` within their deadline and
+    ``late`` ten days after dispatch (long past it); waits until they are projected."""
+    now, tz = live.system.now(), live.system.scenario.calendar.tz
+    start = now - timedelta(days=12)
+    ids = [f"DC{start.astimezone(tz):%Y%m%d}{900001 + i:06d}" for i in range(on_time + late)]
+    events = []
+    for i, case_id in enumerate(ids):
+        loop = loop_events(case_id, start + timedelta(hours=i), department, stages=4)  # … handled 5 min after dispatch
+        if i >= on_time:
+            loop[-1] = event(case_id, "handled", start + timedelta(days=10, hours=i))
+        events += loop
+    publish(live.system.stream, events)
+    wait_until(lambda: all((live.services.cases.row(c) or {}).get("stage") == "handled" for c in ids),
+               message="the worker to project the handled cases")
+
+
 def dispatched_events(live, case_id: str) -> int:
     n = 0
     for _, fields in live.system.redis.xrange(live.system.stream.key):
@@ -50,6 +69,7 @@ def panel_stage(page) -> str:
 
 
 def test_operator_dispatches_a_case_from_the_map(live_app, tabs, artifacts):
+    seed_handled(live_app, on_time=3, late=1)      # sanitation's record: 3 of 4 on time, none open
     ids = seed_filed(live_app, 6)
     target = ids[0]
     tab = tabs().login("op", "/dispatch")
@@ -63,9 +83,11 @@ def test_operator_dispatches_a_case_from_the_map(live_app, tabs, artifacts):
     page.wait_for_function(f"document.querySelector('#case-panel-id')?.textContent === '{target}'")
     page.wait_for_selector("#dispatch-form:not(.hidden)")
     recommended = live_app.services.recommendation.recommend(live_app.services.cases.row(target))["department"]
+    assert recommended == "sanitation"                    # E0102 (exposed rubbish) by the routing table
     assert page.is_checked(f"#dispatch-department input[value='{recommended}']")  # the routing table's choice
-    assert page.locator(".dept-label").first.inner_text().count("%") + page.locator(
-        ".dept-label").first.inner_text().count("—") >= 1  # on-time rate shown beside it
+    label = page.locator(".dept-label").first              # listed first, with its load and on-time rate
+    assert label.get_attribute("data-department") == recommended
+    assert label.locator(".dept-stat").all_inner_texts() == ["在办 0", "按期率 75%"]
     assert page.input_value("#dispatch-deadline")  # the deadline from the time-limit table
     page.fill("#dispatch-note", "请今天下班前处理")
     page.screenshot(path=str(artifacts / "dispatch-panel.png"))
@@ -108,7 +130,8 @@ def test_a_conflict_names_who_dispatched_and_when(live_app, tabs):
     page.click("#dispatch-submit")
     error = page.locator("#dispatch-message .msg-error")
     error.wait_for()
-    assert re.search(rf"案件 {target} 已被 adm 于 \d\d:\d\d:\d\d 派遣", error.inner_text())
+    at = live_app.system.now().astimezone(live_app.system.scenario.calendar.tz)  # the colleague's time, today
+    assert f"案件 {target} 已被 adm 于 {at:%H:%M:%S} 派遣" in error.inner_text()
     assert dispatched_events(live_app, target) == 1
     assert tab.problems() == []
 
@@ -203,6 +226,7 @@ def test_typed_text_never_runs_as_html(live_app, tabs, artifacts):
     marker.wait_for()
     marker.hover()  # the marker's tooltip
     page.wait_for_selector(".case-tooltip")
+    assert page.inner_text(".case-tooltip strong") == ids[0]
     marker.click()
     page.wait_for_function(f"document.querySelector('#case-panel-id')?.textContent === '{ids[0]}'")
     assert page.inner_text("#case-panel-description") == EVIL  # shown as the text it is

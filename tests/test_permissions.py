@@ -4,7 +4,7 @@ The expected table is written out here, independently of ``commands.PERMISSIONS`
 change of the rules must change this table too."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
@@ -34,8 +34,9 @@ ALLOWED = {
 ADMIN = Actor("setup", "admin")
 
 
-def future(days: int = 30) -> str:
-    return (datetime.now(timezone.utc) + timedelta(days=days)).isoformat()
+def future(service: CommandService, days: int = 30) -> str:
+    """``days`` after the system's clock (later than any deadline a new case has)."""
+    return (service.now() + timedelta(days=days)).isoformat()
 
 
 def prepare(service: CommandService, action: str) -> tuple[str | None, dict]:
@@ -52,8 +53,8 @@ def prepare(service: CommandService, action: str) -> tuple[str | None, dict]:
     if action in ("return", "handle", "extend", "request", "decline"):
         if action == "decline":
             service.request(ADMIN, case_id, "suspend", "需协调")
-        return case_id, {"return": {"reason": "派错"}, "handle": {"note": "ok"}, "extend": {"until": future()},
-                         "request": {"kind": "extend", "until": future(), "reason": "协调"},
+        return case_id, {"return": {"reason": "派错"}, "handle": {"note": "ok"}, "extend": {"until": future(service)},
+                         "request": {"kind": "extend", "until": future(service), "reason": "协调"},
                          "decline": {"reason": "不同意"}}[action]
     if action == "resume":
         service.suspend(ADMIN, case_id, "等待")

@@ -1,8 +1,11 @@
 """The simulator against real Redis and SQLite: history through the real event path, live
 traffic through the checked append, and the inspectors every case names.
 
-One 3-day backfill (module fixture, SQLite) serves most tests; it is pinned to a recent
-working-day morning so every open stage is populated.
+One 3-day backfill (module fixture, SQLite) serves most tests.  Its window is chosen from the
+working calendar, not from the day the suite runs: it ends at the latest working-day morning
+(at or before the tests' fixed clock) whose three days before are all working days, so every
+open stage is populated and most cases have closed whether the clock says Monday, Sunday
+night or the Spring Festival (``make test-clocks`` runs the suite at those).
 """
 from __future__ import annotations
 
@@ -27,16 +30,20 @@ from datasource.simulation.traffic import LiveSimulator
 from datasource.simulation.backfill import backfill
 from datasource.simulation.traffic import simulate
 from datasource.redis.stream import Conflict
-from tests.helpers import event
+from tests.helpers import TEST_NOW, FixedClock, event
 
 
-def recent_working_morning(calendar) -> datetime:
-    """10:30 local on the latest working day that is already past."""
-    local = datetime.now(calendar.tz)
+WINDOW_DAYS = 3
+
+
+def working_window_end(calendar, before: datetime, days: int = WINDOW_DAYS) -> datetime:
+    """10:30 local on the latest day at or before ``before`` such that it and the ``days`` days
+    before it are all working days: the ``days`` days before it are pure working time."""
+    local = before.astimezone(calendar.tz)
     moment = local.replace(hour=10, minute=30, second=0, microsecond=0)
     if moment > local:
         moment -= timedelta(days=1)
-    while not calendar.is_working_day(moment.date()):
+    while not all(calendar.is_working_day(moment.date() - timedelta(days=k)) for k in range(days + 1)):
         moment -= timedelta(days=1)
     return moment.astimezone(timezone.utc)
 
@@ -48,9 +55,9 @@ def backfilled(tmp_path_factory, redis_server_url):
     tmp = tmp_path_factory.mktemp("sim")
     key = f"test:{uuid.uuid4().hex[:10]}:events"
     settings = Settings(data_dir=tmp, redis_url=redis_server_url, database_url=f"sqlite:///{tmp}/x.db", stream=key)
-    system = System(settings).start()
-    now = recent_working_morning(system.scenario.calendar)
-    figures = backfill(system, 3, seed=1, now=now)
+    system = System(settings, clock=FixedClock()).start()
+    now = system.clock.at = working_window_end(system.scenario.calendar, TEST_NOW)  # the system's present
+    figures = backfill(system, WINDOW_DAYS, seed=1, now=now)
     yield system, figures, now
     system.close()
     client = redis.Redis.from_url(redis_server_url)
@@ -77,7 +84,9 @@ def test_backfill_fills_every_stage_through_the_worker(backfilled):
     for stage in OPEN_STAGES:
         assert count(system.engine, cases.stage == stage) > 0, stage
     assert count(system.engine, cases.stage.in_(OPEN_STAGES), cases.deadline_at < now) > 0  # overdue
-    assert count(system.engine, cases.stage == "closed") > figures["cases"] * 0.4
+    # Three days of pure working time close most cases (64 % with seed 1; a window spanning a
+    # weekend or a holiday closes far fewer — test_closures_follow_the_working_calendar).
+    assert count(system.engine, cases.stage == "closed") > figures["cases"] * 0.55
     assert count(system.engine, cases.stage == "rejected") > 0
     assert count(system.engine, cases.return_count > 0) > 0
     assert count(system.engine, cases.rework_count > 0) > 0
@@ -166,18 +175,38 @@ def test_a_case_moved_by_someone_else_is_dropped_on_conflict(backfilled):
     system, _, _ = backfilled
     simulator = LiveSimulator(system, seed=11)
     case = next(c for c in simulator.open._items if c.stage == "dispatched")
-    stale = simulator.model.next_step(simulator.rng, case, now=int(datetime.now(timezone.utc).timestamp()))
-    operator = event(case.case_id, "extended", datetime.now(timezone.utc), "operator",
-                     until=(datetime.now(timezone.utc) + timedelta(days=30)).isoformat())
+    stale = simulator.model.next_step(simulator.rng, case, now=int(system.time()))
+    operator = event(case.case_id, "extended", system.now(), "operator",
+                     until=(system.now() + timedelta(days=30)).isoformat())
     assert not isinstance(system.stream.append(operator), Conflict)
     assert simulator._append(case, stale) == "conflict"
     assert case.case_id not in simulator.open._index
 
 
-def test_half_a_day_backfills_cleanly_on_both_databases(system):
-    figures = backfill(system, 0.5, seed=2, now=recent_working_morning(system.scenario.calendar))
+def test_half_a_day_backfills_cleanly_on_both_databases(system, clock):
+    figures = backfill(system, 0.5, seed=2)          # up to the system's clock, whatever day it says
     assert figures["cases"] > 200 and figures["dead_letters"] == 0
     assert count(system.engine) == figures["cases"]
+    with system.engine.connect() as c:
+        first, last = c.execute(select(func.min(schema.cases.c.reported_at), func.max(schema.cases.c.updated_at))).one()
+    first, last = (t if t.tzinfo else t.replace(tzinfo=timezone.utc) for t in (first, last))
+    assert clock() - timedelta(hours=12) <= first and clock() - timedelta(hours=2) < last <= clock()
+
+
+def test_closures_follow_the_working_calendar(scenario):
+    """Cases close in working time: three days of it close most cases, the same three days
+    over a weekend fewer, over the Spring Festival holiday almost none (fixed dates, seed 1)."""
+    from datasource.follower.locator import GridLocator
+    locator, tz = GridLocator(scenario), scenario.calendar.tz
+
+    def closed_share(end: datetime) -> float:
+        history = generate_history(scenario, locator, WINDOW_DAYS, seed=1, now=end)
+        return sum(state["stage"] == "closed" for state in history.states.values()) / history.cases
+
+    working = closed_share(working_window_end(scenario.calendar, datetime(2026, 11, 20, 12, 0, tzinfo=tz)))
+    weekend = closed_share(datetime(2026, 11, 23, 10, 30, tzinfo=tz))      # Monday: Fri, Sat, Sun before it
+    holiday = closed_share(datetime(2026, 2, 21, 10, 30, tzinfo=tz))       # 春节: Feb 15-23 off
+    assert working > 0.55 and 0.15 < weekend < 0.35 and holiday < 0.05
 
 
 def test_inspectors_cover_every_grid_exactly_once(scenario):

@@ -8,14 +8,16 @@ dies and goes away when it is back.  Screenshots go to test-artifacts/.
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 
 import pytest
 
+from dashboard.domain.lifecycle import OPEN_STAGE_NAMES
+from dashboard.i18n import t
 from dashboard.settings import Settings
 from datasource.services import accounts
 from tests.browser import LiveServer, RedisProcess, wait_until
-from tests.helpers import event, loop_events, publish
+from tests.helpers import FixedClock, event, loop_events, publish
 
 pytestmark = pytest.mark.browser
 TZ = timezone(timedelta(hours=8))
@@ -28,8 +30,8 @@ class Wall:
     def __init__(self, settings: Settings):
         from dashboard.web.factory import create_app, start
         from datasource.system import System
-        self.system = System(settings).start()
-        self.today = datetime.now(TZ).strftime("%Y%m%d")
+        self.system = System(settings, clock=FixedClock()).start()   # the tests' fixed "now"
+        self.today = self.system.now().astimezone(TZ).strftime("%Y%m%d")
         accounts.add_user(self.system.engine, "wall1", "wall")
         self.token = accounts.create_token(self.system.engine, "wall1")
         self.worker = self.system.worker(consumer="wall-test")
@@ -43,7 +45,7 @@ class Wall:
 
     def seed(self, cases: int = 90) -> None:
         """Cases in every stage (1–6 events each), spread over the district, some overdue."""
-        now = datetime.now(timezone.utc)
+        now = self.system.now()
         events = []
         for i in range(cases):
             lon, lat = self.places[i % len(self.places)]
@@ -120,7 +122,7 @@ def test_wall_draws_the_map_and_follows_published_events(wall, browser_page, art
     # A new report: it pulses on the map, enters the ticker and the 发现 count.
     new_case = wall.case(5001)
     lon, lat = wall.places[7]
-    publish(wall.system.stream, [event(new_case, "reported", datetime.now(timezone.utc), category="E0102", lon=lon,
+    publish(wall.system.stream, [event(new_case, "reported", wall.system.now(), category="E0102", lon=lon,
                                        lat=lat, description="路边有暴露垃圾", source="inspector")])
     wait_until(lambda: new_case in ticker(page), timeout=30, message="the new case in the ticker")
     wait_until(lambda: slot(page, "wall-stage", 0) == str(reported + 1), timeout=30, message="发现 +1")
@@ -129,7 +131,7 @@ def test_wall_draws_the_map_and_follows_published_events(wall, browser_page, art
 
     # Dispatch of a filed case (seed case 2 stopped at 立案): 立案 −1, 派遣 +1, ticker says 派遣.
     filed_case = wall.case(2)
-    publish(wall.system.stream, [event(filed_case, "dispatched", datetime.now(timezone.utc), department="sanitation")])
+    publish(wall.system.stream, [event(filed_case, "dispatched", wall.system.now(), department="sanitation")])
     wait_until(lambda: slot(page, "wall-stage", 3) == str(filed - 1) and slot(page, "wall-stage", 6) == str(dispatched + 1),
                timeout=30, message="立案 −1 and 派遣 +1")
     first_row = page.locator("#wall-ticker .wall-tick-row").first
@@ -140,9 +142,12 @@ def test_wall_draws_the_map_and_follows_published_events(wall, browser_page, art
 
     page.screenshot(path=str(artifacts / "wall-1920x1080.png"))
     assert no_scrollbars(page)
+    width = page.evaluate("window.citygridWall.map.getSize().x")
     page.set_viewport_size({"width": 3840, "height": 2160})
     wait_for_map(page)
-    page.wait_for_timeout(1500)  # let Leaflet redraw at the new size before the screenshot
+    # Leaflet has taken the new size and redrawn the grid canvas at it, before the screenshot.
+    page.wait_for_function("""(before) => { const m = window.citygridWall.map, c = document.querySelector(
+        '.leaflet-wall-grids-pane canvas'), x = m.getSize().x; return x > before && c && c.width >= x; }""", arg=width)
     page.screenshot(path=str(artifacts / "wall-3840x2160.png"))
     assert no_scrollbars(page)
     assert_clean(page)
@@ -154,7 +159,7 @@ def test_user_text_is_shown_as_text_never_run(wall, browser_page, artifacts):
     wait_for_map(page)
     case = wall.case(6001)
     lon, lat = wall.places[3]
-    publish(wall.system.stream, [event(case, "reported", datetime.now(timezone.utc), category="E0102", lon=lon, lat=lat,
+    publish(wall.system.stream, [event(case, "reported", wall.system.now(), category="E0102", lon=lon, lat=lat,
                                        description=XSS, source="app")])
     wait_until(lambda: case in ticker(page), timeout=30, message="the case in the ticker")
     # The description is visible literally in the ticker and in the map's callout …
@@ -166,8 +171,15 @@ def test_user_text_is_shown_as_text_never_run(wall, browser_page, artifacts):
                                               {bindTooltip: (c) => { content = c; }});
         return [content instanceof HTMLElement, content.textContent, content.querySelectorAll('img, script').length]; }""",
                             XSS[:40])
-    assert tooltip == [True, f"X{tooltip[1][1:]}", 0] and "<img src=x" in tooltip[1]
-    page.wait_for_timeout(1000)
+    scenario = wall.system.scenario  # the tooltip: id, "stage · category", then the text, all as text nodes
+    expected = f"X{t('stage.' + OPEN_STAGE_NAMES[0], 'zh')} · {scenario.categories['E0102'].name_zh}{XSS[:40]}"
+    assert tooltip == [True, expected, 0]
+    # Give an injected <img onerror> time to fire — proven by the page applying two more
+    # ticks after it drew the text — then check that nothing ran.
+    drawn = page.evaluate("window.citygridWall.received")
+    page.wait_for_function("(t) => window.citygridWall.received > t", arg=drawn)
+    page.wait_for_function("(t) => window.citygridWall.received > t",
+                           arg=page.evaluate("window.citygridWall.received"))
     assert page.evaluate("window.__xss") is None
     assert page.locator('img[src="x"]').count() == 0 and page.locator("#wall-ticker script").count() == 0
     page.locator(".wall-map").screenshot(path=str(artifacts / "wall-xss-callout.png"))
@@ -210,7 +222,7 @@ def test_banner_when_redis_dies_and_gone_when_it_returns(tmp_path, browser_page,
             # New events flow again after the restart.
             case = wall.case(7001)
             lon, lat = wall.places[1]
-            publish(wall.system.stream, [event(case, "reported", datetime.now(timezone.utc), category="E0102",
+            publish(wall.system.stream, [event(case, "reported", wall.system.now(), category="E0102",
                                                lon=lon, lat=lat, description="恢复后上报", source="inspector")])
             wait_until(lambda: case in ticker(page), timeout=40, message="events after the restart")
             # The failed ticks while Redis was down are not page errors; the page stayed clean.

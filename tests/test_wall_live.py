@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -18,9 +18,9 @@ from datasource.store import schema
 from dashboard.domain.lifecycle import LOOP_STAGE_NAMES as LOOP, OPEN_STAGE_NAMES as MARKER_STAGES
 from datasource.services.wall import LiveSnapshot
 from datasource.tools.map_layers import grid_codes
-from tests.helpers import event, publish
+from tests.helpers import TEST_NOW, event, publish
 
-NOW = datetime.now(timezone.utc)
+NOW = TEST_NOW  # the system fixture's clock: "now" for the wall's today and overdue
 
 
 def report(case_id, minutes_ago, description="暴露垃圾", lon=116.4035, lat=39.9135, category="E0102"):
@@ -70,11 +70,11 @@ def test_counts_flow_overdue_and_ticker_match_the_tables(system):
     by_stage = dict(sql(system, select(cases.c.stage, func.count()).group_by(cases.c.stage)))
     assert [row[0] for row in tick.stages] == [by_stage.get(s, 0) for s in LOOP]
     tz = system.scenario.calendar.tz
-    today = Counter(e.type.value for e in events if e.at.astimezone(tz).date() == datetime.now(tz).date())
+    today = Counter(e.type.value for e in events if e.at.astimezone(tz).date() == NOW.astimezone(tz).date())
     assert [row[1] for row in tick.stages] == [today.get(s, 0) for s in LOOP]
     assert tick.side[:3] == [today.get("rejected", 0), today.get("returned", 0), today.get("rework", 0)]
     overdue = dict(sql(system, select(cases.c.stage, func.count()).where(
-        cases.c.stage.in_(schema.OPEN_STAGES), cases.c.deadline_at <= datetime.now(timezone.utc)).group_by(cases.c.stage)))
+        cases.c.stage.in_(schema.OPEN_STAGES), cases.c.deadline_at <= NOW).group_by(cases.c.stage)))
     assert overdue.get("reported") == 4
     assert [row[2] for row in tick.stages] == [overdue.get(s, 0) for s in LOOP]
     # Grids: the open cases per grid add up, and the overdue ones sit where the cases are.
@@ -113,9 +113,10 @@ def test_deltas_carry_only_what_changed(system):
     seed(system)
     live = LiveSnapshot(system, interval=0)
     first = live.payload(None)
-    assert first["full"] == 1 and len(first["m"]) == len(live.get().markers)
     v = first["v"]
-    assert set(live.payload(v)) == {"v", "t", "h"} or live.payload(v)["v"] == v  # nothing new
+    quiet = live.payload(v)          # nothing happened since: a newer tick (interval 0), only its header
+    assert set(quiet) == {"v", "t", "h"} and quiet["v"] == v + 1
+    assert first["full"] == 1 and len(first["m"]) == len(live.get().markers)
     # A new report, the dispatch of a filed case and the closing of a verified one.
     new_case = f"DC{NOW:%Y%m%d}000500"
     filed = f"DC{NOW:%Y%m%d}000501"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import cached_property
 
 from sqlalchemy import case as sql_case, select
@@ -106,7 +106,7 @@ class CaseQueries:
         command = self.command_state(case_id)
         if row is None and not command:
             return None
-        now = datetime.now(timezone.utc)
+        now = self.system.now()
         out = dict(row or {"case_id": case_id, "stage": command.get("stage")})
         out["projected"] = row is not None
         out["timeline"] = self.timeline(case_id) if row is not None else []
@@ -141,7 +141,7 @@ class CaseQueries:
                                        table.c.stage_entered_at).limit(limit)
         with self.engine.connect() as c:
             rows = [dict(r) for r in c.execute(statement).mappings()]
-        now = datetime.now(timezone.utc)
+        now = self.system.now()
         for row in rows:
             row["light"] = traffic_light(now, row["warn_at"], row["deadline_at"])
             row["waiting_min"] = max(0, int((now - row["stage_entered_at"]).total_seconds() // 60))
@@ -163,7 +163,7 @@ class CaseQueries:
         statement = (select(table.c.case_id, table.c.stage, table.c.category_code, table.c.street_code, table.c.lon,
                             table.c.lat, table.c.warn_at, table.c.deadline_at)
                      .where(table.c.stage.in_(list(stages))).order_by(table.c.deadline_at).limit(limit))
-        now = datetime.now(timezone.utc)
+        now = self.system.now()
         with self.engine.connect() as c:
             rows = [dict(r) for r in c.execute(statement).mappings()]
         for row in rows:

@@ -54,7 +54,7 @@ class CommandService:
 
     # ------------------------------------------------------------------ helpers
     def now(self) -> datetime:
-        return datetime.now(self.tz)
+        return self.system.now().astimezone(self.tz)
 
     def clock_text(self, iso: str | None) -> str:
         """An instant as the centre reads it: 10:32:05 today, else with the date."""

@@ -7,7 +7,7 @@ professional departments by on-time rate and load.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case as sql_case, func, select
 
@@ -33,7 +33,7 @@ class Recommender:
         """Per department: open dispatched cases (load) and the on-time rate over ``days`` days."""
         if self._stats and time.monotonic() - self._stats[0] < STATS_TTL:
             return self._stats[1]
-        since = datetime.now(timezone.utc) - timedelta(days=days)
+        since = self.system.now() - timedelta(days=days)
         counts, cases = schema.live_counts, schema.cases
         with self.engine.connect() as c:
             load = dict(c.execute(select(counts.c.key, counts.c.n).where(
@@ -56,7 +56,7 @@ class Recommender:
         The routing table's department comes first (the owner department of the nearest
         matching component is approximated by the routing owner), then the case's street
         office, then the professional departments by on-time rate and load."""
-        now = now or datetime.now(self.tz)
+        now = now or self.system.now().astimezone(self.tz)
         default = self.scenario.department_for(row["category_code"], row.get("street_code"))
         street = f"street-{row.get('street_code')}"
         stats = self.department_stats()

@@ -22,7 +22,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -206,7 +206,7 @@ class LiveSnapshot:
         return [round(age, 1), int(redis_ok), int(db_ok), int(stale), newest]
 
     def _compute(self) -> None:
-        now = self.clock()
+        now, at = self.clock(), self.system.time()  # real: ticks, freshness; system: "today", overdue
         self.computations += 1
         previous = self._tick
         delta = Delta(version=(previous.version + 1) if previous else 1,
@@ -217,7 +217,7 @@ class LiveSnapshot:
         except SQLAlchemyError as exc:
             log.warning("live snapshot: database unreachable: %s", str(exc).splitlines()[0])
             counts, flow, db_ok = None, None, False
-        grid_open, grid_overdue, overdue = self._open.numbers(now, self.grids)
+        grid_open, grid_overdue, overdue = self._open.numbers(at, self.grids)
         if counts is not None:
             stages = [[counts.get(s, 0), flow.get(s, 0), overdue.get(s, 0)] for s in LOOP_STAGE_NAMES]
             side = [flow.get(kind, 0) for kind in SIDE_EVENTS] + [counts.get("suspended", 0)]
@@ -228,7 +228,7 @@ class LiveSnapshot:
         if previous is not None and (grid_open != previous.grid_open or grid_overdue != previous.grid_overdue):
             delta.grids = {i: (o, d) for i, (o, d, po, pd) in enumerate(zip(grid_open, grid_overdue, previous.grid_open,
                                                                            previous.grid_overdue)) if o != po or d != pd}
-        board = self._open.board(self._closed, now) if self._closed is not None else []
+        board = self._open.board(self._closed, at) if self._closed is not None else []
         delta.board = previous is None or board != previous.board
         self._tick = Tick(delta.version, now, self._health(now, db_ok), stages, side, grid_open, grid_overdue,
                           dict(self._open.markers), list(self._ticker), board)
@@ -255,7 +255,7 @@ class LiveSnapshot:
             if newest is not None and (not ticker or ticker[0][0] != newest[0]):
                 ticker = [self._ticker_row(r) for r in q.latest_events(c, self.ticker_size)]
             counts = q.stage_counts(c)
-            flow = q.flow_of_day(c, datetime.fromtimestamp(now, self.scenario.calendar.tz).date())
+            flow = q.flow_of_day(c, self.system.now().astimezone(self.scenario.calendar.tz).date())
             if self._closed is None:  # the first tick waits for the board; later ones refresh it aside
                 self._load_closed(now, c)
         # -- apply (no more I/O below: a failed read above leaves the state untouched) --
@@ -272,7 +272,7 @@ class LiveSnapshot:
         return counts, flow
 
     def _load_closed(self, now: float, connection) -> None:
-        self._closed = q.closed_since(connection, datetime.fromtimestamp(now, timezone.utc) - self.window)
+        self._closed = q.closed_since(connection, self.system.now() - self.window)
         self._closed_at = now
 
     def _refresh_board_aside(self, now: float) -> None:

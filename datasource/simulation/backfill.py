@@ -217,7 +217,7 @@ def backfill(system, days: float, seed: int = 1, now: datetime | None = None, pr
     held = stream.length()
     if held:
         raise ValueError(f"stream {stream.key} already holds {held} events; backfill needs an empty stream")
-    now = now or datetime.now(timezone.utc)
+    now = now or system.now()
     if now > datetime.now(timezone.utc) + timedelta(hours=1):
         raise ValueError(f"backfill 'now' {now.isoformat()} lies in the future; its events would be refused")
     started = time.perf_counter()

@@ -128,7 +128,7 @@ class LiveSimulator:
 
     def tick(self) -> str:
         """Produce one event now; what happened (an event type or 'conflict')."""
-        now = int(time.time())
+        now = int(self.system.time())
         if not len(self.open) or self.rng.random() < self.arrival_share():
             case, step = self._new_case(now)
         else:
