@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import re
+from datetime import timedelta
 
 import pytest
 import redis as redis_lib
@@ -23,8 +24,8 @@ from datasource.services import audit
 from datasource.services.commands import CommandService
 from dashboard.domain.permissions import ACTIONS
 from dashboard.web.api_models import Error
-from tests.helpers import LAT, LON
-from tests.test_permissions import ADMIN, ROLES, future, prepare
+from tests.helpers import LAT, LON, TEST_NOW
+from tests.test_permissions import ADMIN, ROLES, prepare
 
 ROLE_USERS = (("sup", "supervision", None), ("op", "operator", None), ("sani", "department", "sanitation"),
               ("adm", "admin", None), ("wall", "wall", None), ("boss", "leader", None))
@@ -408,7 +409,7 @@ def test_documented_bodies_are_what_the_api_enforces(system, client, tokens):
 
 
 FULL = {"note": "全部字段", "reason": "原因", "description": "描述", "source": "app", "urgency": "urgent",
-        "deadline": future(3), "version": 0}
+        "deadline": (TEST_NOW + timedelta(days=3)).isoformat(), "version": 0}
 
 
 def test_audit_log_api_and_csv_export(system, client, tokens):
