@@ -59,10 +59,7 @@ def run_worker(kind, events, args, folder) -> float:
     settings = Settings(data_dir=folder, redis_url=args.redis, database_url=url,
                         stream=f"bench:{uuid.uuid4().hex[:8]}:events")
     system = System(settings).start()
-    pipe = system.redis.pipeline(transaction=False)
-    for e in events:
-        pipe.xadd(settings.stream, e.to_fields())
-    pipe.execute()
+    assert all(isinstance(r, str) for r in system.stream.append_many(events))   # the checked path
     worker = system.worker(batch_size=args.batch)
     worker.ensure_group()
     started = time.perf_counter()
