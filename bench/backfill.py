@@ -3,8 +3,8 @@
     python bench/backfill.py [--days 90] [--database-url URL]
 
 Runs the real path — generate stories, append them through the checked Lua append to the
-embedded Redis while the worker drains the stream into the reporting database — and
-prints the phases' seconds (the append overlaps the drain) and the open backlog.
+embedded Redis, drain through the worker into the reporting database — and prints the
+phases' seconds and the open backlog.
 """
 from __future__ import annotations
 

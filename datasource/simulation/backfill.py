@@ -20,7 +20,6 @@ import gc
 import math
 import random
 import time
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -259,12 +258,13 @@ class ScriptPipe:
 def backfill(system, days: float, seed: int = 1, now: datetime | None = None, progress=None) -> dict:
     """Generate ``days`` of history before ``now`` into an EMPTY stream and project it.
 
-    The worker projects the stream while it is being appended; ``progress(n)`` is told of
-    every batch of ``n`` events it projected.  Returns figures: cases, events, open backlog
-    per stage, overdue, seconds per phase (``append_s`` overlaps the drain;
-    ``drain_after_append_s`` is the drain's tail) and the worker's events per second.
-    Raises ``ValueError`` if the stream holds events, ``RuntimeError`` if the check
-    refused a generated event.
+    ``progress(n)`` is told of every batch of ``n`` events projected by the worker.
+    Returns figures: cases, events, open backlog per stage, overdue, seconds per phase and
+    the worker's events per second.  Raises ``ValueError`` if the stream holds events,
+    ``RuntimeError`` if the check refused a generated event.
+
+    The append and the drain run one after the other: the worker drained no faster while
+    the append ran (each of its Redis calls waits behind a running batch script).
     """
     stream = system.stream
     held = stream.length()
@@ -277,27 +277,17 @@ def backfill(system, days: float, seed: int = 1, now: datetime | None = None, pr
     history = generate_history(system.scenario, system.locator, days, seed, now)
     generated = time.perf_counter()
     figures = {"cases": history.cases, "events": len(history.events)}
-    worker = system.worker()
-    worker.ensure_group()
-    # The worker projects while the appender fills the stream: the append is mostly Redis
-    # running the check script (another core), the drain mostly this process's Python.
-    with ThreadPoolExecutor(1, thread_name_prefix="backfill-append") as pool:
-        appending = pool.submit(append_history, stream, history, seed)
-        del history   # ~250 MB of objects (90 days): gone with the appender, not left for the worker's GC
-        while not appending.done():
-            n = worker.step(block_ms=100)
-            if progress and n:
-                progress(n)
-        appending.result()   # a refused event ends the backfill here
-    appended = time.perf_counter()
+    append_history(stream, history, seed)
+    del history   # ~250 MB of objects (90 days) the worker's garbage collector would keep scanning
     gc.collect()
-    stats = worker.drain(progress=progress)
+    appended = time.perf_counter()
+    stats = system.worker().drain(progress=progress)
     drained = time.perf_counter()
     figures["dead_letters"] = stats.dead
     figures.update(backlog(system.engine, now))
     figures.update({"generate_s": round(generated - started, 1), "append_s": round(appended - generated, 1),
-                    "drain_after_append_s": round(drained - appended, 1),
-                    "worker_events_per_s": round(stats.applied / max(drained - generated, 1e-9)),
+                    "drain_s": round(drained - appended, 1),
+                    "worker_events_per_s": round(stats.applied / max(drained - appended, 1e-9)),
                     "total_s": round(drained - started, 1)})
     return figures
 
