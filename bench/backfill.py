@@ -2,8 +2,9 @@
 
     python bench/backfill.py [--days 90] [--database-url URL]
 
-Runs the real path — generate stories, XADD to the embedded Redis, drain through the
-worker into the reporting database — and prints the phases' seconds and the open backlog.
+Runs the real path — generate stories, append them through the checked Lua append to the
+embedded Redis, drain through the worker into the reporting database — and prints the
+phases' seconds and the open backlog.
 """
 from __future__ import annotations
 

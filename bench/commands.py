@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dashboard.settings import Settings  # noqa: E402
-from datasource import accounts  # noqa: E402
+from datasource.services import accounts  # noqa: E402
 from datasource.services.command_types import Actor  # noqa: E402
 from datasource.services.commands import CommandService  # noqa: E402
 from datasource.system import System  # noqa: E402

@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import psutil  # noqa: E402
 
 from dashboard.settings import Settings  # noqa: E402
+from datasource.redis.stream import stamped  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBE_JS = """(ids) => { window.__seen = {}; const want = new Set(ids);
@@ -127,7 +128,7 @@ class Traffic:
             due = int((time.monotonic() - started) * rate)
             pipe = self.system.redis.pipeline(transaction=False)
             for _ in range(due - n):
-                self.system.stream.append_raw(self.step(), pipe)
+                self.system.stream.append_raw(stamped(self.step()), pipe)   # unchecked: a load generator
             pipe.execute()
             n = due
             stop.wait(0.1)
@@ -289,7 +290,7 @@ def browser_figures(chromium, url: str, variant: str, grids: int, traffic: Traff
     published = {}
     for case_id in probes:
         published[case_id] = time.time() * 1000
-        traffic.system.stream.append_raw(traffic.report(case_id, "探针"))
+        traffic.system.stream.append_raw(stamped(traffic.report(case_id, "探针")))
         time.sleep(0.5)
     page.wait_for_timeout(6000)
     seen = page.evaluate("window.__seen")

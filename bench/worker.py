@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import insert, text  # noqa: E402
 
 from dashboard.settings import Settings  # noqa: E402
-from datasource import schema  # noqa: E402
+from datasource.store import schema  # noqa: E402
 from datasource.store.database import make_engine, prepare  # noqa: E402
 from datasource.system import System  # noqa: E402
 from tests.helpers import loop_events  # noqa: E402
@@ -59,10 +59,7 @@ def run_worker(kind, events, args, folder) -> float:
     settings = Settings(data_dir=folder, redis_url=args.redis, database_url=url,
                         stream=f"bench:{uuid.uuid4().hex[:8]}:events")
     system = System(settings).start()
-    pipe = system.redis.pipeline(transaction=False)
-    for e in events:
-        pipe.xadd(settings.stream, e.to_fields())
-    pipe.execute()
+    assert all(isinstance(r, str) for r in system.stream.append_many(events))   # the checked path
     worker = system.worker(batch_size=args.batch)
     worker.ensure_group()
     started = time.perf_counter()

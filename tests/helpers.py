@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from dashboard.domain.events import CaseEvent
 from dashboard.domain.lifecycle import EventType
+from datasource.redis.stream import stamped
 from datasource.store import schema
 
 CST = timezone(timedelta(hours=8))
@@ -86,9 +87,11 @@ def case_ids(n: int, day: str = "20261101") -> list[str]:
 
 
 def publish(stream, events) -> None:
+    """XADD events stamped as checked but WITHOUT the check, to test the worker itself
+    (its validation, idempotency); products append through ``EventStream.append``."""
     pipe = stream.client.pipeline(transaction=False)
     for e in events:
-        stream.append_raw(e.to_fields(), pipe)
+        stream.append_raw(stamped(e.to_fields()), pipe)
     pipe.execute()
 
 

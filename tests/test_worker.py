@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from datasource.store import schema
 from datasource.store.database import make_engine
 from datasource.follower.rebuild import rebuild
+from datasource.redis.stream import stamped
 from tests.helpers import CST, case_ids, cases_table, count, dead_reasons, loop_events, publish, wait_until
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=CST)
@@ -95,13 +96,13 @@ def test_malformed_entries_are_dead_lettered_and_valid_ones_applied(system):
     pipe = system.stream.client.pipeline(transaction=False)
     bad_iter = iter(bad_entries)
     for e in good:
-        pipe.xadd(system.stream.key, e.to_fields())
+        pipe.xadd(system.stream.key, stamped(e.to_fields()))
         for _ in range(1):
             b = next(bad_iter, None)
             if b is not None:
-                pipe.xadd(system.stream.key, b)
+                pipe.xadd(system.stream.key, stamped(b))
     for b in bad_iter:
-        pipe.xadd(system.stream.key, b)
+        pipe.xadd(system.stream.key, stamped(b))
     pipe.execute()
     stats = system.worker().drain()
     assert stats.applied == len(good)
@@ -177,7 +178,7 @@ def test_a_poisonous_entry_is_isolated_and_the_rest_applied(system):
 
     events = [e for cid in case_ids(5) for e in loop_events(cid, START)]
     publish(system.stream, events[:10])
-    system.stream.client.xadd(system.stream.key, dict(events[10].to_fields(), event_id="poison-1"))
+    system.stream.client.xadd(system.stream.key, stamped(dict(events[10].to_fields(), event_id="poison-1")))
     publish(system.stream, events[10:])
     worker = Worker(system.stream, system.settings.group, Fragile(system.engine, system.scenario, system.locator))
     stats = worker.drain()

@@ -81,6 +81,32 @@ def worker(ctx, drain, batch_size, consumer):
 
 
 @cli.command()
+@click.option("--drain", is_flag=True, help="Process what the inbox holds, then exit.")
+@click.option("--batch-size", default=500, show_default=True, help="Inbox entries per step.")
+@click.option("--consumer", default=None, help="Consumer name in the gateway's group [default HOST-gateway].")
+@click.pass_context
+@_fail_cleanly
+def gateway(ctx, drain, batch_size, consumer):
+    """Admit other systems' events: read STREAM:inbox, validate each entry with the domain's
+    rules, append the accepted ones through the checked path (once per event_id) and record
+    refused ones with the reason in STREAM:inbox:rejected."""
+    from datasource.services.inbox import Gateway
+    system = _system(ctx, database=True)
+    g = Gateway(system, consumer=consumer, batch_size=batch_size)
+    if drain:
+        stats = g.drain()
+        click.echo(f"accepted {stats.accepted}, duplicates {stats.duplicates}, refused {stats.refused}")
+        return
+    signal.signal(signal.SIGTERM, lambda *_: g.stop())
+    click.echo(f"gateway {g.consumer}: {g.inbox} → {system.settings.stream}")
+    try:
+        g.run()
+    except KeyboardInterrupt:
+        pass
+    click.echo(f"stopped: accepted {g.stats.accepted}, duplicates {g.stats.duplicates}, refused {g.stats.refused}")
+
+
+@cli.command()
 @click.option("--database-url", "target", required=True, help="URL of an EMPTY database to rebuild into.")
 @click.pass_context
 @_fail_cleanly

@@ -2,7 +2,7 @@
 
 Starts the embedded Redis, prepares the SQLite database, backfills history on a fresh
 data folder, seeds one user per role, then runs the worker and the simulator in
-background threads and the web server (waitress) in the foreground.
+background threads (with the inbox gateway for other systems) and the web server (waitress) in the foreground.
 """
 from __future__ import annotations
 
@@ -46,6 +46,7 @@ def run_demo(settings: Settings, host: str, port: int, days: int, rate: float) -
     from waitress import serve
     from datasource.simulation.backfill import backfill
     from datasource.simulation.traffic import simulate
+    from datasource.services.inbox import Gateway
     from dashboard.web.factory import create_app, start
 
     click.echo(f"data folder: {Path(settings.data_dir).resolve()}")
@@ -61,6 +62,8 @@ def run_demo(settings: Settings, host: str, port: int, days: int, rate: float) -
     stop = threading.Event()
     worker = system.worker()
     threading.Thread(target=worker.run, name="worker", daemon=True).start()
+    gateway = Gateway(System(settings).start())  # other systems' door: STREAM:inbox → checked appends
+    threading.Thread(target=gateway.run, name="gateway", daemon=True).start()
     threading.Thread(target=lambda: simulate(System(settings).start(), rate, None, stop=stop),
                      name="simulator", daemon=True).start()
     app = start(create_app(settings, system))
@@ -75,3 +78,4 @@ def run_demo(settings: Settings, host: str, port: int, days: int, rate: float) -
     finally:
         stop.set()
         worker.stop()
+        gateway.stop()

@@ -23,6 +23,7 @@ from dashboard.domain.scenario import Scenario
 from datasource.store import schema
 from datasource.store.fastwrite import CompiledWrite, PgCopyWrite
 from datasource.follower.locator import GridLocator
+from datasource.redis.stream import require_checked
 
 CHUNK = 900
 CASE_COLUMNS = [c.name for c in schema.cases.columns]
@@ -98,6 +99,7 @@ class Projector:
         for stream_id, fields in entries:
             stream_id = stream_id.decode() if isinstance(stream_id, bytes) else stream_id
             try:
+                require_checked(fields)   # only the checked append writes the stream (issue 8, one truth)
                 events.append((stream_id, parse_entry(fields, self.locator.bbox, now), fields))
             except InvalidEvent as exc:
                 dead(stream_id, fields, str(exc))

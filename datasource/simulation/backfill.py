@@ -1,9 +1,11 @@
 """History for an empty system: months of realistic cases, through the real event path.
 
-The backfill writes what producers would have written — entries in the Redis stream, in
-time order — plus the command side's per-case view and the per-day serial counters, and
-then lets the real worker project them.  So the reporting database is filled exactly as
-in production, and a ``rebuild`` from the stream gives the same tables.
+The backfill appends what producers would have appended, in time order, through the same
+checked Lua append as every command (a whole batch of events per call), so the command
+side's per-case view is left by the check itself and agrees with the stream; it then sets
+the per-day serial counters and lets the real worker project the stream.  So the
+reporting database is filled exactly as in production, and a ``rebuild`` from the stream
+gives the same tables.
 
 Events after ``now`` are not written: the present has an open backlog in every stage,
 some of it overdue, as a wall on a real morning would.
@@ -21,7 +23,6 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from itertools import chain
 
 import orjson
 try:
@@ -31,6 +32,7 @@ except ImportError:  # pragma: no cover - hiredis is a declared dependency
 from sqlalchemy import func, select
 
 from dashboard.domain.codes import case_id as make_case_id
+from datasource.redis.stream import APPEND_LUA
 from datasource.store import schema
 from datasource.simulation.inspectors import inspector_by_grid, inspectors_for
 from datasource.simulation.places import PlaceSampler
@@ -41,8 +43,10 @@ CASES_PER_DAY = 1330
 HOURLY = (0.15, 0.10, 0.08, 0.07, 0.08, 0.15, 0.35, 0.70, 1.30, 1.90, 2.10, 1.80,
           1.00, 1.20, 1.80, 2.00, 1.80, 1.20, 0.70, 0.50, 0.45, 0.35, 0.25, 0.20)
 DAY_OFF_FACTOR = 0.55   # weekends and public holidays
-PIPELINE = 5000
 ORDER = 1 << 26         # sort key = time * ORDER + sequence number (unique, time first)
+#: Events per script call: a call holds ~15 hours of 90 days' history, so most cases appear
+#: in it several times and their hash is read and written once (see APPEND_LUA).
+BATCH = 10_000
 OPEN_STAGES = ("reported", "filed", "dispatched", "handled", "verified", "suspended")
 
 
@@ -51,7 +55,7 @@ class History:
     """Generated history: events in stream order and what the command side must know."""
 
     events: list[tuple] = field(default_factory=list)   # (sort key, case id, type, actor, body)
-    states: dict[str, dict] = field(default_factory=dict)
+    states: dict[str, dict] = field(default_factory=dict)   # case → the hash the check should leave
     serials: dict[date, int] = field(default_factory=dict)
     model: StoryModel | None = None
 
@@ -154,56 +158,101 @@ def _first(item: tuple) -> int:
 
 
 def append_history(stream, history: History, seed: int = 1) -> None:
-    """Write the events (pipelined XADD), the per-day serial counters and the case states."""
+    """Append the events through the checked path (batches of one Lua call each, which also
+    leave every case's command-side hash) and set the per-day serial counters.
+
+    Raises ``RuntimeError`` if the check refuses any event: the generator and the domain
+    disagree, and a history with holes would be worse than none."""
     ids = random.Random(f"event-ids-{seed}")
-    iso = history.model.iso
     with _no_gc():
-        _append_events(stream, history, ids, iso)
+        refused = _append_events(stream, history, ids, history.model.iso)
         pipe = stream.client.pipeline(transaction=False)
         for day, serial in history.serials.items():
             pipe.set(f"{stream.prefix}seq:{day:%Y%m%d}", serial)
         pipe.execute()
-        stream.set_case_states(history.states)
+    if refused:
+        n, (case, kind, conflict) = len(refused), refused[0]
+        raise RuntimeError(f"the checked append refused {n} generated events, first: {kind} of {case} "
+                           f"({conflict.reason}, stage {conflict.stage}, version {conflict.version})")
 
 
-def _append_events(stream, history: History, ids: random.Random, iso) -> None:
-    pipe = PackedPipeline(stream.client) if hiredis else stream.client.pipeline(transaction=False)
-    for n, (key, case, kind, actor, body) in enumerate(history.events, 1):
-        stream.append_raw({"event_id": uuid4_hex(ids), "case_id": case, "type": kind, "at": iso(key // ORDER),
-                           "actor": actor, "body": orjson.dumps(body)}, pipe)
-        if n % PIPELINE == 0:
-            pipe.execute()
-    pipe.execute()
+def _append_events(stream, history: History, ids: random.Random, iso) -> list[tuple]:
+    """All events, BATCH per script call; the refused ones as (case id, type, Conflict)."""
+    pipe = ScriptPipe(stream)
+    events, refused = history.events, []
+    case_key = stream.case_key
+    for start in range(0, len(events), BATCH):
+        chunk = events[start:start + BATCH]
+        keys, args = [], []
+        for key, case, kind, actor, body in chunk:
+            at = key // ORDER
+            keys.append(case_key(case))
+            args += (uuid4_hex(ids), case, kind, iso(at), actor, orjson.dumps(body), at * 1_000_000, b"", b"0")
+        refused += pipe.send(chunk, keys, args)
+    refused += pipe.flush()
+    return refused
 
 
-class PackedPipeline:
-    """A pipe for :meth:`EventStream.append_raw` that packs each XADD with hiredis and sends a
-    whole batch as one buffer: the same commands as a redis-py pipeline, at about twice
-    the rate (redis-py spends ~30 µs of Python per pipelined command on this hardware)."""
+class ScriptPipe:
+    """Batches of checked appends sent as packed EVALSHA commands, one batch in flight: the
+    next batch is built in Python while Redis runs the script on the previous one.
 
-    def __init__(self, client):
-        self.client, self.parts = client, []
+    With hiredis the command (~100,000 arguments) is packed in C, several times faster than
+    redis-py's encoder; without it each batch is one ordinary script call."""
 
-    def xadd(self, name, fields: dict) -> None:
-        self.parts.append(hiredis.pack_command((b"XADD", name, b"*", *chain.from_iterable(fields.items()))))
+    def __init__(self, stream):
+        self.stream, self.client = stream, stream.client
+        self.sha = self.client.script_load(APPEND_LUA).encode() if hiredis else None
+        self.connection, self.waiting = None, None
 
-    def execute(self) -> int:
-        """Send the batch and read every reply (an error reply raises); the number sent."""
-        if not self.parts:
-            return 0
-        pool = self.client.connection_pool
-        connection = pool.get_connection()
+    def send(self, chunk: list, keys: list, args: list) -> list[tuple]:
+        """Send one batch; the refusals of the batch sent before it."""
+        if not hiredis:
+            outcomes = self.stream.append_args([c for _, c, *_ in chunk], args)
+            return [(case, kind, o) for (_, case, kind, _, _), o in zip(chunk, outcomes) if not isinstance(o, str)]
+        if self.connection is None:
+            self.connection = self.client.connection_pool.get_connection()
         try:
-            connection.send_packed_command([b"".join(self.parts)])
-            for _ in self.parts:
-                connection.read_response()
+            self.connection.send_packed_command(
+                [hiredis.pack_command((b"EVALSHA", self.sha, len(keys) + 1, self.stream.key, *keys,
+                                       b"0", len(chunk), b"1", *args))])
         except BaseException:
-            connection.disconnect()   # unread replies would poison the next user
+            self._release(broken=True)
             raise
-        finally:
-            pool.release(connection)
-        sent, self.parts = len(self.parts), []
-        return sent
+        refused = self.flush(keep=True)
+        self.waiting = chunk
+        return refused
+
+    def flush(self, keep: bool = False) -> list[tuple]:
+        """Read the reply of the batch in flight; its refusals."""
+        refused = []
+        if self.waiting is not None:
+            chunk, self.waiting = self.waiting, None
+            try:
+                reply = self.connection.read_response()
+            except BaseException:
+                self._release(broken=True)   # unread replies would poison the next user
+                raise
+            refused = self._refusals(chunk, reply)
+        if not keep:
+            self._release()
+        return refused
+
+    def _refusals(self, chunk: list, reply: list) -> list[tuple]:
+        """(case, type, Conflict) per refused event of ``chunk`` (the quiet reply lists only
+        those, each led by its 1-based index)."""
+        out = []
+        for index, *item in reply:
+            _, case, kind, _, _ = chunk[int(index) - 1]
+            out.append((case, kind, self.stream.outcome(case, item)))
+        return out
+
+    def _release(self, broken: bool = False) -> None:
+        if self.connection is not None:
+            if broken:
+                self.connection.disconnect()
+            self.client.connection_pool.release(self.connection)
+            self.connection = None
 
 
 def backfill(system, days: float, seed: int = 1, now: datetime | None = None, progress=None) -> dict:
@@ -211,7 +260,11 @@ def backfill(system, days: float, seed: int = 1, now: datetime | None = None, pr
 
     ``progress(n)`` is told of every batch of ``n`` events projected by the worker.
     Returns figures: cases, events, open backlog per stage, overdue, seconds per phase and
-    the worker's events per second.  Raises ``ValueError`` if the stream holds events.
+    the worker's events per second.  Raises ``ValueError`` if the stream holds events,
+    ``RuntimeError`` if the check refused a generated event.
+
+    The append and the drain run one after the other: the worker drained no faster while
+    the append ran (each of its Redis calls waits behind a running batch script).
     """
     stream = system.stream
     held = stream.length()
@@ -223,8 +276,8 @@ def backfill(system, days: float, seed: int = 1, now: datetime | None = None, pr
     started = time.perf_counter()
     history = generate_history(system.scenario, system.locator, days, seed, now)
     generated = time.perf_counter()
-    append_history(stream, history, seed)
     figures = {"cases": history.cases, "events": len(history.events)}
+    append_history(stream, history, seed)
     del history   # ~250 MB of objects (90 days) the worker's garbage collector would keep scanning
     gc.collect()
     appended = time.perf_counter()
