@@ -19,12 +19,12 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from dashboard.cli.commands import cli
-from dashboard.factory import create_app
+from dashboard.web.factory import create_app
 from datasource.services import accounts
 from datasource.store import schema
-from datasource.commands import Actor, CommandService
+from datasource.services.commands import Actor, CommandService
 from datasource.services.inbox import INBOX_GROUP, Gateway, rejected_entries
-from datasource.simulation.live import LiveSimulator
+from datasource.simulation.traffic import LiveSimulator
 from datasource.simulation.backfill import backfill
 from datasource.redis.stream import MARKER
 from tests.helpers import LAT, LON, cases_table, dead_reasons

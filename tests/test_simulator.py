@@ -240,7 +240,7 @@ def test_fast_clocks_agree_with_the_domain_calendar(scenario):
 def test_the_backfill_stops_when_the_check_refuses_an_event(scenario, redis_server_url, stream_key):
     """The backfill appends through the check too: a case the command side already knows
     cannot be reported again, and the backfill says which one."""
-    from datasource.locator import GridLocator
+    from datasource.follower.locator import GridLocator
     from datasource.simulation.backfill import append_history
     from datasource.redis.stream import EventStream
     history = generate_history(scenario, GridLocator(scenario), 0.1, seed=4,
