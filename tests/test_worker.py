@@ -171,10 +171,10 @@ def test_a_poisonous_entry_is_isolated_and_the_rest_applied(system):
     from datasource.worker import Worker
 
     class Fragile(Projector):
-        def apply(self, entries, now=None):
+        def apply(self, entries, check_gap=None):
             if any(b"poison" in fields.get(b"event_id", b"") for _, fields in entries):
                 raise RuntimeError("boom")
-            return super().apply(entries, now)
+            return super().apply(entries, check_gap)
 
     events = [e for cid in case_ids(5) for e in loop_events(cid, START)]
     publish(system.stream, events[:10])
