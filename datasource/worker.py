@@ -113,11 +113,15 @@ class Worker:
         else:  # pragma: no cover
             return False
         self.blocked = None
-        self.client.xack(self.stream.key, self.group, *ids)
+        self._acknowledge(ids)
         self.stats.add(result)
         for stream_id, reason in result.dead:
             log.warning("dead letter %s: %s", stream_id, reason)
         return True
+
+    def _acknowledge(self, ids: list) -> None:
+        """XACK after the commit (a crash just before it re-delivers entries already processed)."""
+        self.client.xack(self.stream.key, self.group, *ids)
 
     def _own_pending(self) -> list:
         reply = self.client.xreadgroup(self.group, self.consumer, {self.stream.key: "0"}, count=self.batch_size)
