@@ -22,9 +22,9 @@ from datasource import schema
 CST = timezone(timedelta(hours=8))
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=CST)      # a Monday morning: working hours matter
 # Mostly valid values; the last of each list is refused (a point in no grid, unknown codes).
-POINTS = [(116.4035, 39.9135), (116.42, 39.88), (116.41, 39.95)] * 3 + [(116.38, 39.93)]
-DEPARTMENTS = ["sanitation", "roads", "street-110101001"] * 3 + ["nobody"]
-CATEGORIES = ["E0102", "C0101", "E0401"] * 3 + ["X9999"]
+POINTS = [(116.4035, 39.9135), (116.42, 39.88), (116.41, 39.95)] * 4 + [(116.38, 39.93)]
+DEPARTMENTS = ["sanitation", "roads", "street-110101001"] * 4 + ["nobody"]
+CATEGORIES = ["E0102", "C0101", "E0401"] * 4 + ["X9999"]
 #: The way forward around the loop (drawn more often than the side paths).
 FORWARD = {None: EventType.REPORTED, Stage.REPORTED: EventType.FILED, Stage.FILED: EventType.DISPATCHED,
            Stage.DISPATCHED: EventType.HANDLED, Stage.HANDLED: EventType.VERIFIED,
@@ -68,65 +68,82 @@ def _valid_next(stage: Stage | None) -> list[EventType]:
     return [forward] * 3 + allowed if forward in allowed else allowed
 
 
-def _body(draw, kind: EventType, at: datetime) -> dict:
+def _body(choose, kind: EventType, at: datetime) -> dict:
     if kind is EventType.REPORTED:
-        lon, lat = draw(st.sampled_from(POINTS))
-        return {"category": draw(st.sampled_from(CATEGORIES)), "lon": lon, "lat": lat,
-                "description": draw(st.sampled_from(["垃圾", "<img src=x onerror=alert(1)>", ""])),
-                "source": draw(st.sampled_from(["inspector", "hotline12345"] * 4 + ["pigeon"])),
-                "urgency": draw(st.sampled_from(["normal", "normal", "urgent"]))}
+        lon, lat = choose(POINTS)
+        return {"category": choose(CATEGORIES), "lon": lon, "lat": lat,
+                "description": choose(["垃圾", "<img src=x onerror=alert(1)>", ""]),
+                "source": choose(["inspector", "hotline12345"] * 4 + ["pigeon"]),
+                "urgency": choose(["normal", "normal", "urgent"])}
     if kind is EventType.DISPATCHED:
-        body = {"department": draw(st.sampled_from(DEPARTMENTS))}
-        hours = draw(st.sampled_from([None, None, None, 0.5, 3, 72, -1, 30000]))
+        body = {"department": choose(DEPARTMENTS)}
+        hours = choose([None, None, None, 0.5, 3, 72, -1, 30000])
         if hours is not None:
             body["deadline"] = (at + timedelta(hours=hours)).isoformat()
         return body
     if kind is EventType.EXTENDED:
-        hours = draw(st.sampled_from([1, 48, 240, 30000]))
-        return {"until": (at + timedelta(hours=hours)).isoformat(), "reason": "需要更多时间"}
+        return {"until": (at + timedelta(hours=choose([1, 48, 240, 30000]))).isoformat(), "reason": "需要更多时间"}
     if kind in (EventType.REJECTED, EventType.RETURNED, EventType.REWORK, EventType.SUSPENDED):
-        return {"reason": draw(st.sampled_from(["不属于本部门", "材料未到", "x"]))}
-    return draw(st.sampled_from([{}, {"note": "ok"}]))
+        return {"reason": choose(["不属于本部门", "材料未到", "x"])}
+    return choose([{}, {"note": "ok"}])
 
 
-@st.composite
-def streams(draw, max_cases: int = 3, max_entries: int = 30) -> list[tuple[int, dict]]:
-    """A stream as [(stream milliseconds, fields)], milliseconds never decreasing."""
-    cases = [f"DC20261102{i:06d}" for i in range(1, draw(st.integers(1, max_cases)) + 1)]
+def _plausible(body: dict) -> bool:
+    """Whether a drawn body holds none of the refused values (roughly: the projection judges)."""
+    deadline = body.get("deadline") or body.get("until")
+    far = deadline and (datetime.fromisoformat(deadline) - T0) > timedelta(days=700)
+    return not far and body.get("category") != "X9999" and body.get("department") != "nobody" and \
+        body.get("source") != "pigeon" and (body.get("lon"), body.get("lat")) != POINTS[-1]
+
+
+def story_stream(choose, n_cases: int, n_entries: int, day: str = "20261102") -> list[tuple[int, dict]]:
+    """A stream as [(stream milliseconds, fields)], milliseconds never decreasing.
+
+    ``choose(options)`` picks one of a list: a Hypothesis draw, or ``random.choice``."""
+    cases = [f"DC{day}{i:06d}" for i in range(1, n_cases + 1)]
     model: dict[str, tuple] = {c: (None, None) for c in cases}   # case → (stage, suspended from)
     t = T0
     stream_ms = int(T0.timestamp() * 1000)
     entries: list[tuple[int, dict]] = []
-    for n in range(draw(st.integers(1, max_entries))):
-        t += timedelta(minutes=draw(st.sampled_from(MINUTES)))
-        event_id = f"ev{n:03d}"
-        case = draw(st.sampled_from(cases))
+    for n in range(n_entries):
+        t += timedelta(minutes=choose(MINUTES))
+        event_id = f"ev{n:05d}"
+        open_cases = [c for c in cases if model[c][0] not in (Stage.CLOSED, Stage.REJECTED)]
+        case = choose(open_cases * 4 + cases)     # mostly cases whose story goes on
         stage, suspended = model[case]
-        what = draw(st.sampled_from(["valid"] * 10 + ["any", "retry", "reuse", "poison"]))
+        what = choose(["valid"] * 10 + ["any", "retry", "reuse", "poison"])
+        skew = choose([0] * 5 + [1500, 1500, -2 * HOUR])
         if what in ("retry", "reuse") and entries:
-            _ms, previous = draw(st.sampled_from(entries))
+            _ms, previous = choose(entries)
             fields = dict(previous)
             if what == "reuse":
                 fields.update(at=t.isoformat(), actor="someone-else")
         elif what == "poison":
-            fields = POISONS[draw(st.sampled_from(sorted(POISONS)))](event_id, case, t)
+            fields = POISONS[choose(sorted(POISONS))](event_id, case, t)
         else:
-            choices = _valid_next(stage) if what == "valid" else list(EventType)
-            kind = draw(st.sampled_from(choices or list(EventType)))
-            fields = _fields(event_id, case, kind.value, t,
-                             json.dumps(_body(draw, kind, t), ensure_ascii=False))
+            kind = choose((_valid_next(stage) if what != "any" else None) or list(EventType))
+            body = _body(choose, kind, t)
+            fields = _fields(event_id, case, kind.value, t, json.dumps(body, ensure_ascii=False))
             try:
                 target = check_stage(stage, suspended, case, kind)
-                model[case] = (target, stage if target is Stage.SUSPENDED else
-                               (None if kind is EventType.RESUMED else suspended))
+                if skew >= 0 and _plausible(body):   # the model follows what will be applied
+                    model[case] = (target, stage if target is Stage.SUSPENDED else
+                                   (None if kind is EventType.RESUMED else suspended))
             except TransitionRefused:
                 pass
         # Stream time: usually the event's time; sometimes the event lies hours after
         # its entry (it is "in the future" and must be refused, whenever it is read).
-        skew = draw(st.sampled_from([0, 0, 0, 1500, -2 * HOUR]))
         stream_ms = max(stream_ms, int(t.timestamp() * 1000) + skew)
         entries.append((stream_ms, fields))
     return entries
+
+
+@st.composite
+def streams(draw, max_cases: int = 3, max_entries: int = 30) -> list[tuple[int, dict]]:
+    """Hypothesis: a small random stream (see :func:`story_stream`)."""
+    def choose(options):
+        return draw(st.sampled_from(options))
+    return story_stream(choose, draw(st.integers(1, max_cases)), draw(st.integers(1, max_entries)))
 
 
 def publish(client, key: str, entries: list[tuple[int, dict]]) -> list[str]:
