@@ -27,8 +27,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import String, any_, bindparam, insert, literal, select
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, SQLAlchemyError
 
@@ -37,15 +35,16 @@ from dashboard.domain.lifecycle import EventType, TransitionRefused
 from dashboard.domain.projection import apply_event
 from dashboard.domain.scenario import Scenario
 from . import schema
-from .fastwrite import CompiledWrite, PgCopyWrite
+from .casecache import CaseCache
+from .fastwrite import CASE_COLUMNS, CASE_TIME_COLUMNS, Changes, writer_for
 from .locator import GridLocator
 
 log = logging.getLogger("citygrid.projector")
 
 CHUNK = 900   # stay under every driver's bound-parameter limit
-CASE_COLUMNS = [c.name for c in schema.cases.columns]
-CASE_TIME_COLUMNS = [c.name for c in schema.cases.columns if isinstance(c.type, schema.UTCDateTime)]
-STATE_KEY = "stream"
+UPDATABLE = tuple(c for c in CASE_COLUMNS if c != "case_id")
+_TYPE_TEXT = {t: t.value for t in EventType}
+EVENT_SELECT = "SELECT event_id, stream_id, case_id, type, at, actor, body FROM case_events WHERE event_id"
 
 
 @dataclass
@@ -81,12 +80,6 @@ def _raw_json(fields: dict) -> str:
     return json.dumps({text(k): text(v) for k, v in fields.items()}, ensure_ascii=False)[:20000]
 
 
-def _body_text(fields: dict) -> str:
-    """The body as the producer wrote it (already validated as a JSON object)."""
-    raw = fields.get(b"body", fields.get("body"))
-    return raw.decode("utf-8") if isinstance(raw, bytes) else raw
-
-
 def is_poison(exc: BaseException) -> bool:
     """An error caused by an entry rather than by the database being unavailable: every
     non-database exception, and a value the database refuses (``DataError``)."""
@@ -96,53 +89,21 @@ def is_poison(exc: BaseException) -> bool:
 class Projector:
     """Folds stream entries into the reporting database (used by worker and rebuild)."""
 
-    def __init__(self, engine: Engine, scenario: Scenario, locator: GridLocator | None = None):
+    def __init__(self, engine: Engine, scenario: Scenario, locator: GridLocator | None = None,
+                 cache: CaseCache | None = None):
         self.engine, self.scenario = engine, scenario
         self.locator = locator or GridLocator(scenario)
         self.dialect = engine.dialect.name
         self.tz = scenario.calendar.tz
-        dialect = engine.dialect
-        if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-            self._insert_events = PgCopyWrite(schema.case_events)
-            self._upsert_cases = PgCopyWrite(schema.cases, conflict=["case_id"])
-        else:
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-            self._insert_events = CompiledWrite(insert(schema.case_events).values(
-                {c.name: bindparam(c.name) for c in schema.case_events.columns if c.name != "id"}),
-                schema.case_events, dialect)
-            self._upsert_cases = CompiledWrite(self._upsert(dialect_insert, schema.cases, ["case_id"], replace=True),
-                                               schema.cases, dialect)
-        self._upsert_counts = self._upsert(dialect_insert, schema.live_counts, ["scope", "key", "stage"], add="n")
-        self._upsert_flow = self._upsert(dialect_insert, schema.daily_flow, ["day", "type"], add="n")
-        self._insert_dead = dialect_insert(schema.dead_letters).on_conflict_do_nothing(index_elements=["stream_id"])
-        state = schema.projection_state
-        statement = dialect_insert(state).values(name=STATE_KEY, last_stream_id=bindparam("last"))
-        self._write_state = statement.on_conflict_do_update(
-            index_elements=["name"], set_={"last_stream_id": statement.excluded.last_stream_id})
-        self._read_state = select(state.c.last_stream_id).where(state.c.name == STATE_KEY)
-        if self.dialect == "postgresql":   # serialise concurrent workers on the position row
-            self._read_state = self._read_state.with_for_update()
-        counts = schema.live_counts.c
-        self._delete_zero = schema.live_counts.delete().where(
-            counts.scope == bindparam("s"), counts.key == bindparam("k"), counts.stage == bindparam("st"),
-            counts.n == 0)
-
-    @staticmethod
-    def _upsert(dialect_insert, table, keys, replace=False, add=None):
-        statement = dialect_insert(table)
-        if replace:
-            statement = statement.values({c.name: bindparam(c.name) for c in table.columns})
-            updates = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
-        else:
-            updates = {add: table.c[add] + statement.excluded[add]}
-        return statement.on_conflict_do_update(index_elements=keys, set_=updates)
+        self.writer = writer_for(self.dialect)
+        self.cache = cache if cache is not None else CaseCache()
+        self._days: dict[float, object] = {}
 
     # ------------------------------------------------------------------ public
     def position(self) -> str | None:
         """The id of the last stream entry this database has processed."""
-        with self.engine.connect() as connection:
-            return connection.execute(self._read_state).scalar()
+        with self.engine.begin() as connection:
+            return self.writer.read_position(connection)
 
     def apply(self, entries: list[tuple], check_gap=None) -> BatchResult:
         """Apply ``entries`` ([(stream id, fields)], in stream order) in one transaction.
@@ -154,9 +115,11 @@ class Projector:
         result = BatchResult()
         with self.engine.begin() as connection:
             fresh = self._unprocessed(connection, batch, result, check_gap)
-            if fresh:
-                self._apply_fresh(connection, fresh, result)
-                connection.execute(self._write_state, {"last": fresh[-1][0]})
+            if not fresh:
+                return result
+            changes, rows = self._apply_fresh(connection, fresh, result)
+            self.writer.write(connection, changes)
+        self.cache.committed(rows, changes.position)   # only now: the transaction is durable
         return result
 
     def apply_isolating(self, entries: list[tuple], check_gap=None) -> BatchResult:
@@ -192,17 +155,19 @@ class Projector:
         result = BatchResult()
         with self.engine.begin() as connection:
             fresh = self._unprocessed(connection, batch, result, check_gap)
-            if fresh:
-                stream_id, _key, fields = fresh[0]
-                connection.execute(self._insert_dead, [self._dead_row(stream_id, fields, reason[:2000], None)])
-                connection.execute(self._write_state, {"last": stream_id})
-                result.dead.append((stream_id, reason))
+            if not fresh:
+                return result
+            stream_id, _key, fields = fresh[0]
+            self.writer.write(connection, Changes(stream_id, dead=[self._dead_row(stream_id, fields, reason[:2000])]))
+            result.dead.append((stream_id, reason))
+        self.cache.committed([], stream_id)
         return result
 
     # ------------------------------------------------------------------ steps
     def _unprocessed(self, connection, batch, result: BatchResult, check_gap) -> list:
         """The entries of ``batch`` after the database's position; OutOfOrder on a gap."""
-        last = connection.execute(self._read_state).scalar()
+        last = self.writer.read_position(connection)
+        self.cache.check(last)
         fresh = batch
         if last is not None:
             last_key = entry_key(last)
@@ -214,15 +179,16 @@ class Projector:
                              f"is new: run `citygrid rebuild`)")
         return fresh
 
-    def _dead_row(self, stream_id: str, fields: dict, reason: str, event_id: str | None) -> dict:
+    def _dead_row(self, stream_id: str, fields: dict, reason: str, event_id: str | None = None) -> tuple:
         if not reason.isascii():  # the reason quotes the entry: keep it storable everywhere
             reason = reason.encode("utf-8", "backslashreplace").decode("utf-8")
         reason = reason.replace("\x00", "\\x00")
-        return {"stream_id": stream_id, "event_id": event_id, "reason": reason, "fields": _raw_json(fields),
-                "recorded_at": stream_time(stream_id)}
+        return stream_id, event_id, reason, _raw_json(fields), stream_time(stream_id)
 
-    def _apply_fresh(self, connection, fresh: list, result: BatchResult) -> None:
-        dead_rows: list[dict] = []
+    def _apply_fresh(self, connection, fresh: list, result: BatchResult) -> tuple[Changes, list[dict]]:
+        """Validate and fold ``fresh`` entries: the batch's changes and the rows written."""
+        changes = Changes(fresh[-1][0])
+        dead_rows = changes.dead
 
         def dead(stream_id, fields, reason, event_id=None):
             result.dead.append((stream_id, reason))
@@ -239,9 +205,9 @@ class Projector:
                 dead(stream_id, fields, str(exc))
         known = self._known_events(connection, [e.event_id for _, e, _ in events])
         locations = self._locate([e for _, e, _ in events if e.type is EventType.REPORTED and e.event_id not in known])
-        before = self._load_cases(connection, {e.case_id for _, e, _ in events})
+        before = self._rows(connection, {e.case_id for _, e, _ in events})
         rows = dict(before)
-        event_rows, flow = [], Counter()
+        event_rows, flow, local_day = changes.events, changes.flow, self._local_day
         for stream_id, event, fields in events:
             first = known.get(event.event_id)
             if first is not None:
@@ -258,32 +224,59 @@ class Projector:
                 dead(stream_id, fields, str(exc), event.event_id)
                 continue
             known[event.event_id] = (stream_id, event)
-            event_rows.append({"event_id": event.event_id, "stream_id": stream_id, "case_id": event.case_id,
-                               "type": event.type.value, "at": event.at, "actor": event.actor,
-                               "body": _body_text(fields)})
-            flow[(event.at.astimezone(self.tz).date(), event.type.value)] += 1
-        changed = [row for case, row in rows.items() if before.get(case) is not row]
-        self._write(connection, event_rows, changed, _count_deltas(before, changed), flow, dead_rows)
+            kind = _TYPE_TEXT[event.type]
+            event_rows.append((event.event_id, stream_id, event.case_id, kind, event.at, event.actor,
+                               event.body_text))
+            flow[(local_day(event.at), kind)] += 1
+        written = [row for case, row in rows.items() if before.get(case) is not row]
+        for row in written:
+            old = before.get(row["case_id"])
+            if old is None:
+                changes.new_cases.append(row)
+                continue
+            # A column an event did not touch holds the very object it held before.
+            names = tuple(n for n in UPDATABLE if row[n] is not old[n] and row[n] != old[n])
+            if names:
+                changes.updates.setdefault(names, []).append((*[row[n] for n in names], row["case_id"]))
+        changes.counts = _count_deltas(before, written)
         result.applied = len(event_rows)
+        return changes, written
+
+    def _local_day(self, at: datetime):
+        """The local date of an instant (``daily_flow``), memoised per UTC quarter hour: every
+        time zone's offset is a whole number of quarter hours."""
+        key = at.timestamp() // 900
+        day = self._days.get(key)
+        if day is None:
+            if len(self._days) > 100_000:
+                self._days.clear()
+            day = self._days[key] = at.astimezone(self.tz).date()
+        return day
 
     def _known_events(self, connection, event_ids: list[str]) -> dict[str, tuple[str, CaseEvent]]:
         """Already applied events among ``event_ids``: event id → (stream id, event)."""
-        table = schema.case_events
-        columns = [table.c.event_id, table.c.stream_id, table.c.case_id, table.c.type, table.c.at,
-                   table.c.actor, table.c.body]
         found = []
-        if self.dialect == "postgresql" and event_ids:  # one array parameter, not thousands
-            found = connection.execute(select(*columns).where(table.c.event_id == any_(
-                literal(event_ids, ARRAY(String))))).all()
+        if self.dialect == "postgresql":
+            if event_ids:   # one array parameter, not thousands
+                found = connection.exec_driver_sql(f"{EVENT_SELECT} = ANY(%s)", (event_ids,)).all()
         else:
             for i in range(0, len(event_ids), CHUNK):
-                found += connection.execute(select(*columns).where(table.c.event_id.in_(event_ids[i:i + CHUNK]))).all()
-        return {r.event_id: (r.stream_id, CaseEvent(r.event_id, r.case_id, EventType(r.type), r.at, r.actor,
-                                                    json.loads(r.body))) for r in found}
+                chunk = event_ids[i:i + CHUNK]
+                found += connection.exec_driver_sql(f"{EVENT_SELECT} IN ({', '.join('?' * len(chunk))})",
+                                                    tuple(chunk)).all()
+        return {r[0]: (r[1], CaseEvent(r[0], r[2], EventType(r[3]), _aware(r[4]), r[5], json.loads(r[6])))
+                for r in found}
 
-    def _load_cases(self, connection, case_ids: set[str]) -> dict[str, dict]:
-        """Current rows of the touched cases, read through the driver (SQLAlchemy's
-        per-value result processing was the worker's largest cost on a spread-out stream)."""
+    def _rows(self, connection, case_ids: set[str]) -> dict[str, dict]:
+        """Current rows of the touched cases: from the cache, else from the database."""
+        found, missing = self.cache.take(case_ids)
+        if missing:
+            found.update(self._load_cases(connection, missing))
+        return found
+
+    def _load_cases(self, connection, case_ids: list[str]) -> dict[str, dict]:
+        """Rows of ``case_ids`` read through the driver (SQLAlchemy's per-value result
+        processing was the worker's largest cost on a spread-out stream)."""
         rows: dict[str, dict] = {}
         ids = sorted(case_ids)
         names = CASE_COLUMNS
@@ -292,12 +285,13 @@ class Projector:
                 result = connection.exec_driver_sql(f"SELECT {', '.join(names)} FROM cases WHERE case_id = ANY(%s)", (ids,))
                 rows = {r[0]: dict(zip(names, r)) for r in result}
             return rows
+        times = [n for n in names if n in CASE_TIME_COLUMNS]
         for i in range(0, len(ids), CHUNK):
             chunk = ids[i:i + CHUNK]
             sql = f"SELECT {', '.join(names)} FROM cases WHERE case_id IN ({', '.join('?' * len(chunk))})"
             for r in connection.exec_driver_sql(sql, tuple(chunk)):
                 row = dict(zip(names, r))
-                for name in CASE_TIME_COLUMNS:
+                for name in times:
                     text = row[name]
                     if text is not None:
                         row[name] = datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
@@ -311,22 +305,12 @@ class Projector:
         places = self.locator.locate_many([(e.body["lon"], e.body["lat"]) for e in reported])
         return {e.event_id: place for e, place in zip(reported, places) if place is not None}
 
-    def _write(self, connection, event_rows, case_rows, deltas, flow, dead_rows) -> None:
-        self._insert_events.execute(connection, event_rows)
-        self._upsert_cases.execute(connection, case_rows)
-        if deltas:
-            connection.execute(self._upsert_counts, [
-                {"scope": s, "key": k, "stage": st, "n": n} for (s, k, st), n in sorted(deltas.items())])
-            # A stage a case left may now hold none: no row, as if no case had ever been there,
-            # so the table does not depend on how the events were batched.
-            emptied = [{"s": s, "k": k, "st": st} for (s, k, st), n in sorted(deltas.items()) if n < 0]
-            if emptied:
-                connection.execute(self._delete_zero, emptied)
-        if flow:
-            connection.execute(self._upsert_flow, [
-                {"day": d, "type": t, "n": n} for (d, t), n in sorted(flow.items())])
-        if dead_rows:
-            connection.execute(self._insert_dead, dead_rows)
+
+def _aware(value) -> datetime:
+    """A time read back through the driver: SQLite gives UTC text."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+    return value
 
 
 def _normalise(entries) -> list[tuple[str, tuple[int, int], dict]]:

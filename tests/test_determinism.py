@@ -12,13 +12,16 @@ One engine per database and test run; tables are emptied between examples.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import redis
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from dashboard.domain.events import InvalidEvent, parse_entry
+from dashboard.domain.limits import WorkingClock
 from datasource.database import make_engine, prepare
+from datasource.fastwrite import Changes
 from datasource.locator import GridLocator
 from datasource.projector import Projector
 from datasource.worker import Worker
@@ -38,12 +41,13 @@ class CrashingProjector(Projector):
 
     armed = False
 
-    def _write(self, connection, *args) -> None:
+    def _apply_fresh(self, connection, fresh, result):
+        changes, rows = super()._apply_fresh(connection, fresh, result)
         if self.armed:
             self.armed = False
-            self._insert_events.execute(connection, args[0])
+            self.writer.write(connection, Changes(changes.position, events=changes.events))
             raise SimulatedCrash()
-        super()._write(connection, *args)
+        return changes, rows
 
 
 class CrashingWorker(Worker):
@@ -186,3 +190,15 @@ def test_a_stream_entry_is_an_event_or_an_invalid_event_nothing_else(fields):
         assert str(exc)
     else:
         event.to_fields()   # a valid event can be written back
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(start=st.datetimes(min_value=datetime(2024, 12, 20), max_value=datetime(2027, 1, 10),
+                          timezones=st.sampled_from([timezone.utc, timezone(timedelta(hours=8)),
+                                                     timezone(timedelta(hours=-5, minutes=-30))])),
+       minutes=st.one_of(st.floats(0.01, 20 * 480), st.sampled_from([0.0, 1.0, 48.0, 60.0, 384.0, 480.0, 4800.0])))
+def test_the_deadline_clock_agrees_with_the_working_calendar(scenario, start, minutes):
+    """The worker's memoised clock is the calendar's arithmetic, instant for instant."""
+    expected = scenario.calendar.add_working(start, minutes)
+    got = WorkingClock(scenario.calendar).add(start, minutes)
+    assert got == expected and got.utcoffset() == expected.utcoffset()

@@ -76,7 +76,7 @@ def test_an_unforeseen_failure_is_isolated_by_rebuild_too(system, tmp_path):
         def _apply_fresh(self, connection, fresh, result):
             if any(fields.get(b"event_id") == b"ev00003" for _, _, fields in fresh):
                 raise RuntimeError("boom")
-            super()._apply_fresh(connection, fresh, result)
+            return super()._apply_fresh(connection, fresh, result)
 
     entries = story_stream(random.Random(3).choice, n_cases=4, n_entries=40)
     publish(system.redis, system.stream.key, entries)

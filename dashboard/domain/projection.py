@@ -27,6 +27,10 @@ STAGE_TIME_COLUMN = {
 SOURCES = ("inspector", "hotline12345", "app", "camera", "phone", "api", "import")
 #: Stages without a clock: nothing is due while a case is closed, rejected or suspended.
 UNTIMED = frozenset({Stage.CLOSED.value, Stage.REJECTED.value, Stage.SUSPENDED.value})
+# Plain strings and dicts on the hot path: an Enum's ``.value`` is a Python-level property.
+_DISPATCHED = Stage.DISPATCHED.value
+_STAGE_VALUE = {s: s.value for s in Stage}
+_TIME_COLUMN = {s.value: c for s, c in STAGE_TIME_COLUMN.items()}
 
 
 _STAGES = {s.value: s for s in Stage}
@@ -71,10 +75,11 @@ def apply_event(row: dict | None, event: CaseEvent, scenario: Scenario,
     elif kind is EventType.HANDLED:
         deadline = row["handle_deadline_at"]
         row["handled_on_time"] = deadline is None or at <= deadline
-    if stage.value != row["stage"] or kind is EventType.REWORK:
-        row["stage"] = stage.value
+    stage = _STAGE_VALUE[stage]
+    if stage != row["stage"] or kind is EventType.REWORK:
+        row["stage"] = stage
         row["stage_entered_at"] = at
-        column = STAGE_TIME_COLUMN.get(stage)
+        column = _TIME_COLUMN.get(stage)
         if column:
             row[column] = at
         _start_clock(row, scenario, at, explicit)
@@ -84,7 +89,7 @@ def apply_event(row: dict | None, event: CaseEvent, scenario: Scenario,
             raise InvalidEvent("an extension must move the deadline later")
         row["deadline_at"] = until
         row["warn_at"] = warn_point(row["stage_entered_at"], until)
-        if row["stage"] == Stage.DISPATCHED.value:
+        if row["stage"] == _DISPATCHED:
             row["handle_deadline_at"] = until
     row["version"] += 1
     row["updated_at"] = at
@@ -121,7 +126,7 @@ def _start_clock(row: dict, scenario: Scenario, at: datetime, explicit: datetime
     else:
         warn, deadline = scenario.limits.deadline(stage, row["category_code"], row["urgency"], at)
     row["warn_at"], row["deadline_at"] = warn, deadline
-    if stage == Stage.DISPATCHED.value:
+    if stage == _DISPATCHED:
         row["handle_deadline_at"] = deadline
 
 
