@@ -122,20 +122,19 @@ class SqliteWriter:
                     "DO UPDATE SET last_stream_id = excluded.last_stream_id", (STATE_KEY, changes.position))
 
 
-def _pg_type(column) -> str:
-    return column.type.compile(dialect=postgresql.dialect())
+def _pg_array(column) -> str:
+    return column.type.compile(dialect=postgresql.dialect()) + "[]"
 
 
 class PgWriter:
-    """COPY for events, new cases, changed columns and count deltas (one round trip per
-    thousands of rows), merged by a few set-based statements.  The position row is read
-    FOR UPDATE, so concurrent workers take turns."""
+    """COPY for new rows (one round trip for thousands); changed columns and count deltas
+    as array parameters unnested in one set-based statement each — the planner then
+    expects few rows and joins through the primary key, where a temporary table made
+    it scan the whole ``cases`` table.  The position row is read FOR UPDATE, so
+    concurrent workers take turns."""
 
     def __init__(self):
-        cols = ", ".join(f'"{c.name}" {_pg_type(c)}' for c in schema.cases.columns)
-        self.prepare = (f"CREATE TEMP TABLE IF NOT EXISTS _case_changes ({cols}) ON COMMIT DELETE ROWS; "
-                        "CREATE TEMP TABLE IF NOT EXISTS _count_deltas (scope varchar(8), key varchar(32), "
-                        "stage varchar(16), n integer) ON COMMIT DELETE ROWS")
+        self.case_arrays = {c.name: _pg_array(c) for c in schema.cases.columns}
 
     def read_position(self, connection) -> str | None:
         with _raw(connection).cursor() as cursor:
@@ -145,8 +144,6 @@ class PgWriter:
 
     def write(self, connection, changes: Changes) -> None:
         with _raw(connection).cursor() as cursor:
-            if changes.updates or changes.counts:
-                cursor.execute(self.prepare)
             if changes.events:
                 with cursor.copy(f"COPY case_events ({_columns(EVENT_COLUMNS)}) FROM STDIN") as copy:
                     for row in changes.events:
@@ -156,22 +153,24 @@ class PgWriter:
                     for row in changes.new_cases:
                         copy.write_row([row[n] for n in CASE_COLUMNS])
             for names, rows in changes.updates.items():
-                # One group of rows with the same changed columns: COPY them in, merge, clear.
-                with cursor.copy(f"COPY _case_changes ({_columns(names)}, case_id) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
+                columns = list(zip(*rows))      # one array per changed column, then the case ids
+                arrays = ", ".join(f"%s::{self.case_arrays[n]}" for n in names)
                 sets = ", ".join(f'"{n}" = u."{n}"' for n in names)
-                cursor.execute(f"UPDATE cases AS c SET {sets} FROM _case_changes AS u WHERE c.case_id = u.case_id; "
-                               "DELETE FROM _case_changes")
+                cursor.execute(f"UPDATE cases AS c SET {sets} FROM unnest({arrays}, %s::varchar[]) "
+                               f"AS u({_columns(names)}, case_id) WHERE c.case_id = u.case_id",
+                               [list(column) for column in columns])
             if changes.counts:
-                with cursor.copy("COPY _count_deltas (scope, key, stage, n) FROM STDIN") as copy:
-                    for (scope, key, stage), n in changes.counts.items():
-                        copy.write_row((scope, key, stage, n))
-                cursor.execute("INSERT INTO live_counts (scope, key, stage, n) SELECT scope, key, stage, n "
-                               "FROM _count_deltas ORDER BY scope, key, stage ON CONFLICT (scope, key, stage) "
-                               "DO UPDATE SET n = live_counts.n + EXCLUDED.n; "
-                               "DELETE FROM live_counts AS l USING _count_deltas AS d WHERE d.n < 0 AND l.n = 0 "
-                               "AND l.scope = d.scope AND l.key = d.key AND l.stage = d.stage")
+                keys = sorted(changes.counts)
+                deltas = [[k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys],
+                          [changes.counts[k] for k in keys]]
+                cursor.execute("INSERT INTO live_counts (scope, key, stage, n) SELECT * FROM "
+                               "unnest(%s::varchar[], %s::varchar[], %s::varchar[], %s::integer[]) "
+                               "ON CONFLICT (scope, key, stage) DO UPDATE SET n = live_counts.n + EXCLUDED.n", deltas)
+                emptied = [i for i, k in enumerate(keys) if changes.counts[k] < 0]
+                if emptied:
+                    cursor.execute("DELETE FROM live_counts AS l USING unnest(%s::varchar[], %s::varchar[], "
+                                   "%s::varchar[]) AS d(scope, key, stage) WHERE l.scope = d.scope AND l.key = d.key "
+                                   "AND l.stage = d.stage AND l.n = 0", [[d[i] for i in emptied] for d in deltas[:3]])
             if changes.flow:
                 cursor.executemany("INSERT INTO daily_flow (day, type, n) VALUES (%s, %s, %s) ON CONFLICT (day, type) "
                                    "DO UPDATE SET n = daily_flow.n + EXCLUDED.n",

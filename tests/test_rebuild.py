@@ -166,3 +166,28 @@ def test_a_database_that_missed_entries_is_refused_by_the_worker(system):
     with pytest.raises(WorkerBlocked, match="citygrid rebuild"):
         system.worker().drain()
     assert count(system.engine, schema.case_events) == 0
+
+
+def test_the_migration_keeps_one_dead_letter_per_entry_and_sets_the_position(database_url, scenario):
+    """A database of the first schema (duplicate dead letters, no stream position) upgrades
+    in place: duplicates go, and the worker resumes after the last entry it processed."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from datasource.database import alembic_config, load_reference, make_engine, migrate
+    engine = make_engine(database_url)
+    command.upgrade(alembic_config(engine), "0001")
+    load_reference(engine, scenario)
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO case_events (event_id, stream_id, case_id, type, at, actor, body) VALUES "
+                       "('e1', '1700000000000-9', 'DC20261102000001', 'reported', :at, 'a', '{}'), "
+                       "('e2', '1700000000001-0', 'DC20261102000001', 'filed', :at, 'a', '{}')"), {"at": T0})
+        for stream_id in ("1700000000000-10", "1700000000000-10", "1700000000000-5"):
+            c.execute(text("INSERT INTO dead_letters (stream_id, reason, fields, recorded_at) "
+                           "VALUES (:s, 'bad', '{}', :at)"), {"s": stream_id, "at": T0})
+    migrate(engine)
+    with engine.connect() as c:
+        ids = sorted(c.execute(text("SELECT stream_id FROM dead_letters")).scalars())
+    assert ids == ["1700000000000-10", "1700000000000-5"]
+    assert Projector(engine, scenario).position() == "1700000000001-0"
+    engine.dispose()

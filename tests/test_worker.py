@@ -158,7 +158,7 @@ def test_twenty_sigkills_during_a_drain_leave_the_tables_of_a_clean_rebuild(syst
                                     str(rng.choice([1, 7, 50, 333]))], env=env,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         if kill % 4 == 3:   # somewhere in start-up or in the first batch
-            time.sleep(rng.uniform(0.2, 1.5))
+            time.sleep(rng.uniform(0.1, 1.0))
         else:               # after a commit, at a random point of the cycle
             _wait(lambda: _position(system.engine) != before, process, f"no progress before kill {kill}")
             time.sleep(rng.uniform(0, 0.03))
