@@ -24,11 +24,12 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DataError, SQLAlchemyError
+from sqlalchemy.exc import DataError, DBAPIError, SQLAlchemyError
 
 from dashboard.domain.events import CaseEvent, InvalidEvent, parse_entry, stream_time
 from dashboard.domain.lifecycle import EventType, TransitionRefused
@@ -83,7 +84,22 @@ def _raw_json(fields: dict) -> str:
 def is_poison(exc: BaseException) -> bool:
     """An error caused by an entry rather than by the database being unavailable: every
     non-database exception, and a value the database refuses (``DataError``)."""
-    return isinstance(exc, DataError) or not isinstance(exc, SQLAlchemyError)
+    return isinstance(exc, DataError) or not isinstance(exc, (SQLAlchemyError, StreamUnavailable))
+
+
+class StreamUnavailable(Exception):
+    """Redis failed during the gap check (``__cause__`` holds its error): not the entry's fault."""
+
+
+@contextmanager
+def driver_errors(connection):
+    """Raise the driver's own errors (the writers talk to it directly) as SQLAlchemy's,
+    so that an outage is retried and a refused value is isolated like any other."""
+    dbapi = connection.dialect.loaded_dbapi
+    try:
+        yield
+    except dbapi.Error as exc:
+        raise DBAPIError.instance(None, None, exc, dbapi.Error) from exc
 
 
 class Projector:
@@ -102,7 +118,7 @@ class Projector:
     # ------------------------------------------------------------------ public
     def position(self) -> str | None:
         """The id of the last stream entry this database has processed."""
-        with self.engine.begin() as connection:
+        with self.engine.begin() as connection, driver_errors(connection):
             return self.writer.read_position(connection)
 
     def apply(self, entries: list[tuple], check_gap=None) -> BatchResult:
@@ -113,7 +129,7 @@ class Projector:
         refused with :class:`OutOfOrder` and nothing is written."""
         batch = _normalise(entries)
         result = BatchResult()
-        with self.engine.begin() as connection:
+        with self.engine.begin() as connection, driver_errors(connection):
             fresh = self._unprocessed(connection, batch, result, check_gap)
             if not fresh:
                 return result
@@ -131,6 +147,8 @@ class Projector:
             return self.apply(entries, check_gap)
         except OutOfOrder:
             raise
+        except StreamUnavailable as exc:
+            raise exc.__cause__ from None
         except Exception as exc:  # noqa: BLE001 - a bug or an entry nobody foresaw
             if not is_poison(exc):
                 raise
@@ -142,6 +160,8 @@ class Projector:
                 result = self.apply([entry], check_gap)
             except OutOfOrder:
                 raise
+            except StreamUnavailable as exc:
+                raise exc.__cause__ from None
             except Exception as exc:  # noqa: BLE001
                 if not is_poison(exc):
                     raise
@@ -153,7 +173,7 @@ class Projector:
         """Record one entry as a dead letter (its application failed unexpectedly)."""
         batch = _normalise([entry])
         result = BatchResult()
-        with self.engine.begin() as connection:
+        with self.engine.begin() as connection, driver_errors(connection):
             fresh = self._unprocessed(connection, batch, result, check_gap)
             if not fresh:
                 return result
@@ -173,7 +193,13 @@ class Projector:
             last_key = entry_key(last)
             fresh = [e for e in batch if e[1] > last_key]
             result.replayed += len(batch) - len(fresh)
-        if fresh and check_gap is not None and check_gap(last, fresh[0][0]):
+        if not fresh or check_gap is None:
+            return fresh
+        try:
+            gap = check_gap(last, fresh[0][0])
+        except Exception as exc:  # noqa: BLE001 - Redis down: the worker's loop deals with it
+            raise StreamUnavailable(str(exc)) from exc
+        if gap:
             raise OutOfOrder(f"stream entries between {last or 'the start'} and {fresh[0][0]} have not been "
                              f"processed by this database (another consumer holds them, or the database "
                              f"is new: run `citygrid rebuild`)")

@@ -191,3 +191,44 @@ def test_the_migration_keeps_one_dead_letter_per_entry_and_sets_the_position(dat
     assert ids == ["1700000000000-10", "1700000000000-5"]
     assert Projector(engine, scenario).position() == "1700000000001-0"
     engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_outages_are_retried_never_dead_lettered(system):
+    """A driver error from the database (the writers talk to the driver directly) and a
+    Redis error during the order check are outages: the batch waits, no entry is blamed."""
+    import redis
+    entries = story_stream(random.Random(4).choice, n_cases=3, n_entries=30)
+    publish(system.redis, system.stream.key, entries)
+    dbapi = system.engine.dialect.loaded_dbapi
+    projector = system.projector()
+    write, failures = projector.writer.write, []
+
+    def flaky_write(connection, changes):
+        if len(failures) < 2:   # twice: a poison would now be blamed on a single entry
+            failures.append("db")
+            raise dbapi.OperationalError("server closed the connection unexpectedly")
+        write(connection, changes)
+
+    projector.writer.write = flaky_write
+    worker = Worker(system.stream, system.settings.group, projector, consumer="w")
+    gap, calls = worker.gap, []
+
+    def flaky_gap(after, before):
+        calls.append(1)
+        if len(calls) == 1:
+            raise redis.ConnectionError("Redis went away")
+        return gap(after, before)
+
+    worker.gap = flaky_gap
+    worker.ensure_group()
+    with pytest.raises(redis.ConnectionError):
+        worker.step()
+    stats = worker.drain()                  # the database error is retried inside (1 s, then 2 s)
+    assert failures == ["db", "db"] and stats.applied > 5
+    reasons = dead_reasons(system.engine)
+    assert not any("internal error" in r for r in reasons), reasons
+    incremental = snapshot(system.engine)
+    clear_projection(system.engine)
+    rebuild(system, system.engine)
+    assert differences(incremental, snapshot(system.engine)) == []
