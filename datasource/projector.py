@@ -341,14 +341,16 @@ def _aware(value) -> datetime:
 
 def _normalise(entries) -> list[tuple[str, tuple[int, int], dict]]:
     """(stream id as text, sort key, fields), in stream order, each id once."""
-    out, seen = [], set()
+    out = []
     for stream_id, fields in entries:
-        if isinstance(stream_id, bytes):
+        if stream_id.__class__ is bytes:
             stream_id = stream_id.decode()
-        if stream_id not in seen:
-            seen.add(stream_id)
-            out.append((stream_id, entry_key(stream_id), fields))
-    out.sort(key=lambda e: e[1])
+        ms, _, seq = stream_id.partition("-")
+        out.append((stream_id, (int(ms), int(seq or 0)), fields))
+    keys = [e[1] for e in out]
+    if keys != sorted(keys) or len(set(keys)) != len(keys):   # Redis gives each id once, in order
+        unique = {e[1]: e for e in reversed(out)}   # the first of equal ids wins
+        out = [unique[k] for k in sorted(unique)]
     return out
 
 
