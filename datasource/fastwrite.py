@@ -48,14 +48,13 @@ def sqlite_time(value: datetime | None) -> str | None:
     several columns and tables."""
     if value is None:
         return None
-    if value.tzinfo is UTC:   # the projection's own instants: no look-up needed
-        text = value.isoformat(" ")[:-6]
-        return text if len(text) > 19 else text + ".000000"
     text = _TEXTS.get(value)
     if text is None:
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r} cannot be stored")
-        text = value.astimezone(UTC).isoformat(" ")[:-6]
+        if value.tzinfo is not UTC:
+            value = value.astimezone(UTC)
+        text = value.isoformat(" ")[:-6]
         if len(text) == 19:
             text += ".000000"
         if len(_TEXTS) > 200_000:
@@ -92,9 +91,10 @@ class SqliteWriter:
                             [(e[0], e[1], e[2], e[3], t(e[4]), e[5], e[6]) for e in changes.events])
         if changes.new_cases:
             plan = [(n, n in CASE_TIME_COLUMNS) for n in CASE_COLUMNS]
+            flags = [is_time for _, is_time in plan]
             raw.executemany(f"INSERT INTO cases ({_columns(CASE_COLUMNS)}) VALUES ({', '.join('?' * len(plan))})",
-                            [tuple([t(row[n]) if is_time else row[n] for n, is_time in plan])
-                             for row in changes.new_cases])
+                            [tuple([t(v) if is_time and v is not None else v for v, is_time in
+                                    zip(map(row.__getitem__, CASE_COLUMNS), flags)]) for row in changes.new_cases])
         for names, rows in changes.updates.items():
             times = [i for i, n in enumerate(names) if n in CASE_TIME_COLUMNS]
             if times:
