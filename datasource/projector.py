@@ -35,7 +35,6 @@ from dashboard.domain.events import CaseEvent, InvalidEvent, parse_entry, stream
 from dashboard.domain.lifecycle import EventType, TransitionRefused
 from dashboard.domain.projection import apply_event
 from dashboard.domain.scenario import Scenario
-from . import schema
 from .casecache import CaseCache
 from .fastwrite import CASE_COLUMNS, CASE_TIME_COLUMNS, Changes, writer_for
 from .locator import GridLocator

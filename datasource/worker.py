@@ -186,19 +186,21 @@ class Worker:
         database lacks entries nobody holds any more (it is not the one the group fed)."""
         self.ensure_group()
         patience = self.claim_idle_ms / 1000 + 10 if patience_s is None else patience_s
-        waiting_since = None
+        waiting_since, alone = None, False
         while not self._stop:
             n = self.step(block_ms=None)
             if progress and n:
                 progress(n)
             if n:
-                waiting_since = None
+                waiting_since, alone = None, False
                 continue
             if self.blocked is None:
                 break
             waiting_since = waiting_since or time.monotonic()
-            if not self._others_pending() or time.monotonic() - waiting_since > patience:
+            # Blocked twice in a row with nobody else holding entries: nobody will fill the gap.
+            if alone or time.monotonic() - waiting_since > patience:
                 raise WorkerBlocked(self.blocked)
+            alone = not self._others_pending()
             time.sleep(0.05)
         return self.stats
 
