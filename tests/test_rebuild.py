@@ -28,7 +28,7 @@ def _drain(system, batch_size: int, group: str, consumer: str = "w", **options):
 
 def test_batch_sizes_and_rebuild_give_identical_tables(system):
     rng = random.Random(8)
-    entries = story_stream(rng.choice, n_cases=60, n_entries=700)
+    entries = story_stream(rng.choice, n_cases=50, n_entries=500)
     publish(system.redis, system.stream.key, entries)
     tables = []
     for size in (1, 7, 333, 2000):
@@ -40,7 +40,7 @@ def test_batch_sizes_and_rebuild_give_identical_tables(system):
     rebuilt = snapshot(system.engine)
     for table in tables:
         assert differences(rebuilt, table) == []
-    assert figures["applied"] == stats.applied > 300 and figures["dead"] == stats.dead > 20
+    assert figures["applied"] == stats.applied > 200 and figures["dead"] == stats.dead > 20
     cases = {row[0]: row for row in rebuilt["cases"]}
     assert len({row[1] for row in cases.values()}) >= 6      # the stories reach many stages
     # A case dispatched and then suspended keeps the deadline of its dispatch.
