@@ -27,7 +27,7 @@ from datasource.services.inbox import INBOX_GROUP, Gateway, rejected_entries
 from datasource.simulation.traffic import LiveSimulator
 from datasource.simulation.backfill import backfill
 from datasource.redis.stream import MARKER
-from tests.helpers import LAT, LON, cases_table, dead_reasons
+from tests.helpers import TEST_NOW, LAT, LON, cases_table, dead_reasons
 
 ROOT = Path(__file__).resolve().parent.parent
 SUP = Actor("sup", "supervision")
@@ -35,7 +35,8 @@ OP = Actor("op", "operator")
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    """The tests' fixed clock (the system's clock too): inbox events and commands agree on it."""
+    return TEST_NOW.astimezone(timezone.utc)
 
 
 def envelope(kind: str, case_id: str = "", at: datetime | None = None, event_id: str | None = None,

@@ -3,18 +3,23 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
+import time
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import func, select
 
-from datasource.store import schema
-from datasource.store.database import make_engine
 from datasource.follower.rebuild import rebuild
 from datasource.redis.stream import stamped
+from datasource.store import schema
+from datasource.store.database import make_engine
 from tests.helpers import CST, case_ids, cases_table, count, dead_reasons, loop_events, publish, wait_until
+from tests.streams import differences, snapshot, story_stream
+from tests.streams import publish as stream_publish
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=CST)
 
@@ -124,32 +129,56 @@ def _worker_env(system) -> dict:
     return env
 
 
-def test_worker_killed_mid_batch_loses_nothing_and_applies_nothing_twice(system):
-    events = [e for cid in case_ids(3000) for e in loop_events(cid, START)]
-    publish(system.stream, events)
-    env = _worker_env(system)
-    process = subprocess.Popen([sys.executable, "-m", "dashboard.cli.commands", "worker", "--batch-size", "500"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    # Wait until it has committed some batches, then kill it without warning.
-    def committed_some() -> bool:
+def _position(engine) -> str | None:
+    with engine.connect() as c:
+        return c.execute(select(schema.projection_state.c.last_stream_id)).scalar()
+
+
+def _wait(condition, process, what: str, timeout: float = 60) -> None:
+    """Poll ``condition`` until true; fail if the worker died or nothing happened in time."""
+    deadline = time.monotonic() + timeout
+    while not condition():
         assert process.poll() is None, process.stderr.read().decode()[-2000:]
-        return count(system.engine, schema.case_events) >= 2000
-    wait_until(committed_some, timeout=120, interval=0.02, message="the worker to commit 2,000 events")
-    process.send_signal(signal.SIGKILL)
-    process.wait(30)
-    applied_before = count(system.engine, schema.case_events)
-    assert applied_before < len(events)          # it really died mid-way
-    # Restart with the same consumer name: its pending entries are re-read, duplicates skipped.
+        assert time.monotonic() < deadline, what
+        time.sleep(0.002)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_twenty_sigkills_during_a_drain_leave_the_tables_of_a_clean_rebuild(system, tmp_path):
+    """A real ``citygrid worker`` subprocess is killed with SIGKILL twenty times at random
+    points — while starting, inside a transaction, between commit and XACK, between
+    batches — and restarted (same consumer, random batch size); then it drains the rest.
+    The tables equal a clean ``citygrid rebuild`` of the stream, column for column."""
+    rng = random.Random(20)
+    entries = story_stream(rng.choice, n_cases=400, n_entries=6000)
+    stream_publish(system.redis, system.stream.key, entries)
+    last_id = system.redis.xrevrange(system.stream.key, count=1)[0][0].decode()
+    env = _worker_env(system)
+    for kill in range(20):
+        before = _position(system.engine)
+        process = subprocess.Popen([sys.executable, "-m", "dashboard.cli.commands", "worker", "--batch-size",
+                                    str(rng.choice([1, 7, 50, 333]))], env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if kill % 4 == 3:   # somewhere in start-up or in the first batch
+            time.sleep(rng.uniform(0.1, 1.0))
+        else:               # after a commit, at a random point of the cycle
+            _wait(lambda: _position(system.engine) != before, process, f"no progress before kill {kill}")
+            time.sleep(rng.uniform(0, 0.03))
+        process.send_signal(signal.SIGKILL)
+        process.wait(30)
+    assert _position(system.engine) != last_id, "the stream was drained before the last kill"
     result = subprocess.run([sys.executable, "-m", "dashboard.cli.commands", "worker", "--drain"], env=env,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert count(system.engine, schema.case_events) == len(events)
-    assert {r["stage"] for r in cases_table(system.engine)} == {"closed"}
-    assert dead_reasons(system.engine) == []
-    with system.engine.connect() as c:
-        closed = c.execute(select(schema.live_counts.c.n).where(schema.live_counts.c.scope == "all",
-                                                                 schema.live_counts.c.stage == "closed")).scalar()
-    assert closed == 3000
+    assert _position(system.engine) == last_id
+    assert system.stream.client.xpending(system.stream.key, system.settings.group)["pending"] == 0
+    target = f"sqlite:///{tmp_path / 'rebuilt.db'}"
+    result = subprocess.run([sys.executable, "-m", "dashboard.cli.commands", "rebuild", "--database-url", target],
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rebuilt = make_engine(target)
+    assert differences(snapshot(rebuilt), snapshot(system.engine)) == []
+    assert count(rebuilt, schema.case_events) > 1500 and count(rebuilt, schema.dead_letters) > 300
 
 
 def test_another_consumer_reclaims_pending_entries_of_a_dead_one(system):
@@ -171,10 +200,10 @@ def test_a_poisonous_entry_is_isolated_and_the_rest_applied(system):
     from datasource.follower.worker import Worker
 
     class Fragile(Projector):
-        def apply(self, entries, now=None):
+        def apply(self, entries, check_gap=None):
             if any(b"poison" in fields.get(b"event_id", b"") for _, fields in entries):
                 raise RuntimeError("boom")
-            return super().apply(entries, now)
+            return super().apply(entries, check_gap)
 
     events = [e for cid in case_ids(5) for e in loop_events(cid, START)]
     publish(system.stream, events[:10])

@@ -3,6 +3,13 @@
 The worker and ``citygrid rebuild`` both fold events through :func:`apply_event`, so
 incremental processing and a replay give the same table.  A row is a plain dict with
 the columns of ``cases``; times are aware datetimes.
+
+Every column is settled when its event is applied — the clock of a stage (``warn_at``,
+``deadline_at`` and, for a dispatch, ``handle_deadline_at``) is computed as the case
+enters the stage.  So a row depends only on the events of its case, in stream order:
+never on where a batch of the worker began or ended.  (An earlier version computed
+clocks lazily at the end of a batch and lost the handling deadline of a case dispatched
+and then suspended or returned within one batch.)
 """
 from __future__ import annotations
 
@@ -18,48 +25,37 @@ STAGE_TIME_COLUMN = {
     Stage.VERIFIED: "verified_at", Stage.CLOSED: "closed_at", Stage.REJECTED: "rejected_at",
 }
 SOURCES = ("inspector", "hotline12345", "app", "camera", "phone", "api", "import")
+#: Stages without a clock: nothing is due while a case is closed, rejected or suspended.
+UNTIMED = frozenset({Stage.CLOSED.value, Stage.REJECTED.value, Stage.SUSPENDED.value})
+# Plain strings and dicts on the hot path: an Enum's ``.value`` is a Python-level property.
+_DISPATCHED = Stage.DISPATCHED.value
+_STAGE_VALUE = {s: s.value for s in Stage}
+_TIME_COLUMN = {s.value: c for s, c in STAGE_TIME_COLUMN.items()}
 
 
 _STAGES = {s.value: s for s in Stage}
-PENDING = "_pending_deadline"  # (entered_at, explicit deadline) of a clock not yet computed
 
 
 def apply_event(row: dict | None, event: CaseEvent, scenario: Scenario,
-                location: tuple[str, str, str] | None = None, lazy: bool = False) -> dict:
-    """The ``cases`` row after ``event``; raises TransitionRefused or InvalidEvent.
+                location: tuple[str, str, str] | None = None) -> dict:
+    """The ``cases`` row after ``event`` (a new dict; ``row`` is not changed).
 
-    ``location`` is (grid, community, street) of a ``reported`` event's position,
-    found by the caller (the domain has no geometry engine).  With ``lazy`` the
-    deadline of a newly entered stage is computed only when needed (by a later event
-    of the same batch, or by :func:`settle` before the row is written): a case that
-    moves through several stages in one batch has only its last clock computed.
+    Raises TransitionRefused or InvalidEvent.  ``location`` is (grid, community, street)
+    of a ``reported`` event's position, found by the caller (the domain has no geometry
+    engine).  Deadline sanity checks are relative to the event's own time, so the
+    verdict does not depend on when the event is projected.
     """
-    row = _apply(row, event, scenario, location)
-    return row if lazy else settle(row, scenario)
-
-
-def settle(row: dict, scenario: Scenario) -> dict:
-    """Compute a pending stage clock (deadline, 80% warning point) in place."""
-    pending = row.pop(PENDING, None)
-    if pending is not None:
-        _set_deadline(row, scenario, *pending)
-    return row
-
-
-def _apply(row, event, scenario, location) -> dict:
     if row is None:
         stage = check_stage(None, None, event.case_id, event.type)
-    else:
-        suspended = row["suspended_from"]
-        stage = check_stage(_STAGES[row["stage"]], _STAGES[suspended] if suspended else None,
-                            event.case_id, event.type)
-    body, at = event.body, event.at
-    if row is None:
         return _new_case(event, scenario, location, stage)
+    suspended = row["suspended_from"]
+    stage = check_stage(_STAGES[row["stage"]], _STAGES[suspended] if suspended else None,
+                        event.case_id, event.type)
+    body, at, kind = event.body, event.at, event.type
     if at < row["reported_at"]:
         raise InvalidEvent(f"event time {at.isoformat()} is before the case was reported")
     row = dict(row)
-    kind = event.type
+    explicit = None
     if kind is EventType.DISPATCHED:
         department = str(body["department"])
         if department not in scenario.departments:
@@ -77,24 +73,23 @@ def _apply(row, event, scenario, location) -> dict:
     elif kind is EventType.RESUMED:
         row["suspended_from"] = None
     elif kind is EventType.HANDLED:
-        settle(row, scenario)
         deadline = row["handle_deadline_at"]
         row["handled_on_time"] = deadline is None or at <= deadline
-    if stage.value != row["stage"] or kind in (EventType.REWORK,):
-        row["stage"] = stage.value
+    stage = _STAGE_VALUE[stage]
+    if stage != row["stage"] or kind is EventType.REWORK:
+        row["stage"] = stage
         row["stage_entered_at"] = at
-        column = STAGE_TIME_COLUMN.get(stage)
+        column = _TIME_COLUMN.get(stage)
         if column:
             row[column] = at
-        row[PENDING] = (at, explicit if kind is EventType.DISPATCHED else None)
+        _start_clock(row, scenario, at, explicit)
     if kind is EventType.EXTENDED:
-        settle(row, scenario)
-        until = parse_time(str(body["until"]), future=MAX_DEADLINE)
+        until = _later(body["until"], at)
         if row["deadline_at"] is not None and until <= row["deadline_at"]:
             raise InvalidEvent("an extension must move the deadline later")
         row["deadline_at"] = until
         row["warn_at"] = warn_point(row["stage_entered_at"], until)
-        if row["stage"] == Stage.DISPATCHED.value:
+        if row["stage"] == _DISPATCHED:
             row["handle_deadline_at"] = until
     row["version"] += 1
     row["updated_at"] = at
@@ -102,27 +97,36 @@ def _apply(row, event, scenario, location) -> dict:
     return row
 
 
+def _later(value, at: datetime) -> datetime:
+    """A deadline given in an event: ISO 8601, after 2000, at most two years after ``at``."""
+    return parse_time(str(value), now=at, future=MAX_DEADLINE)
+
+
 def _explicit_deadline(body: dict, at: datetime) -> datetime | None:
     """A deadline the dispatcher set by hand, checked now (it must lie after the dispatch)."""
     if not body.get("deadline"):
         return None
-    deadline = parse_time(str(body["deadline"]), future=MAX_DEADLINE)
+    deadline = _later(body["deadline"], at)
     if deadline <= at:
         raise InvalidEvent("the dispatch deadline is not after the dispatch time")
     return deadline
 
 
-def _set_deadline(row: dict, scenario: Scenario, at: datetime, explicit: datetime | None) -> None:
-    """Start the clock of the stage the case just entered."""
-    if explicit is not None:
+def _start_clock(row: dict, scenario: Scenario, at: datetime, explicit: datetime | None) -> None:
+    """Start the clock of the stage the case just entered (at ``at``).
+
+    ``handle_deadline_at`` is the deadline of the last dispatch (by hand, or from the
+    time-limit table); it is kept while the case is suspended or returned."""
+    stage = row["stage"]
+    if stage in UNTIMED:
+        warn = deadline = None
+    elif explicit is not None:
         deadline = explicit
         warn = warn_point(at, deadline)
     else:
-        warn, deadline = scenario.limits.deadline(row["stage"], row["category_code"], row["urgency"], at)
-    if row["stage"] in (Stage.CLOSED.value, Stage.REJECTED.value, Stage.SUSPENDED.value):
-        warn = deadline = None
+        warn, deadline = scenario.limits.deadline(stage, row["category_code"], row["urgency"], at)
     row["warn_at"], row["deadline_at"] = warn, deadline
-    if row["stage"] == Stage.DISPATCHED.value:
+    if stage == _DISPATCHED:
         row["handle_deadline_at"] = deadline
 
 
@@ -151,7 +155,7 @@ def _new_case(event: CaseEvent, scenario: Scenario, location, stage: Stage) -> d
         "rework_count": 0, "return_count": 0, "extension_count": 0, "suspended_from": None,
         "version": 1, "updated_at": event.at, "last_actor": event.actor,
     }
-    row[PENDING] = (event.at, None)
+    _start_clock(row, scenario, event.at, None)
     return row
 
 

@@ -1,158 +1,309 @@
-"""Apply a batch of stream entries to the reporting database in one transaction.
+"""Apply stream entries to the reporting database: an exact, ordered, idempotent fold.
 
-For each batch: validate every entry (the domain's rules), drop event ids already applied
-(idempotency: ``case_events.event_id`` is unique and written with its effect), fold the
-events into the touched ``cases`` rows, and write events, cases, live aggregates and
-dead letters together.  The caller acknowledges the entries only after the commit.
+The reporting tables are a pure function of the stream.  The rule that makes them so:
+
+* **Stream order, each entry once.**  ``projection_state.last_stream_id`` is the last entry
+  the database has processed (applied, skipped as a duplicate or dead-lettered); it is
+  written in the same transaction as the entries' effects.  Entries at or before it are
+  re-deliveries and are skipped without being looked at again — a re-delivered entry
+  that was refused is not re-judged against a case that has moved on since.  An entry
+  after it is applied only if no stream entry lies in between (``check_gap``), so two
+  consumers can never interleave out of order.
+* **The entry's own time.**  Validation ("is this event in the future?") measures
+  against the time of the stream entry (its id), never the process clock.
+* **Settled rows.**  Every column of a case is computed when its event is applied
+  (:func:`dashboard.domain.projection.apply_event`), so batch boundaries cannot matter.
+* **One dead letter per entry** (unique ``stream_id``), recorded at the entry's time.
+* **Event ids.**  An ``event_id`` seen again with the same content is a duplicate (a
+  producer's retry) and skipped; with different content it is a dead letter (conflict).
+
+The caller acknowledges the entries only after the commit.
 """
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import String, any_, bindparam, insert, literal, select
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError, DBAPIError, SQLAlchemyError
 
-from dashboard.domain.events import CaseEvent, InvalidEvent, parse_entry
+from dashboard.domain.events import CaseEvent, InvalidEvent, parse_entry, stream_time
 from dashboard.domain.lifecycle import EventType, TransitionRefused
-from dashboard.domain.projection import apply_event, settle
+from dashboard.domain.projection import apply_event
 from dashboard.domain.scenario import Scenario
-from datasource.store import schema
-from datasource.store.fastwrite import CompiledWrite, PgCopyWrite
+from datasource.follower.casecache import CaseCache
 from datasource.follower.locator import GridLocator
 from datasource.redis.stream import require_checked
+from datasource.store.fastwrite import CASE_COLUMNS, CASE_TIME_COLUMNS, Changes, writer_for
 
-CHUNK = 900
-CASE_COLUMNS = [c.name for c in schema.cases.columns]
-CASE_TIME_COLUMNS = [c.name for c in schema.cases.columns if isinstance(c.type, schema.UTCDateTime)]  # stay under every driver's bound-parameter limit
+log = logging.getLogger("citygrid.projector")
+
+CHUNK = 900   # stay under every driver's bound-parameter limit
+UPDATABLE = tuple(c for c in CASE_COLUMNS if c != "case_id")
+_TYPE_TEXT = {t: t.value for t in EventType}
+EVENT_SELECT = "SELECT event_id, stream_id, case_id, type, at, actor, body FROM case_events WHERE event_id"
 
 
 @dataclass
 class BatchResult:
     applied: int = 0
-    duplicates: int = 0
+    duplicates: int = 0          # event ids already applied (a producer's retry)
+    replayed: int = 0            # entries this database had already processed (re-delivery)
     dead: list[tuple[str, str]] = field(default_factory=list)  # (stream id, reason)
+
+    def add(self, other: "BatchResult") -> None:
+        self.applied += other.applied
+        self.duplicates += other.duplicates
+        self.replayed += other.replayed
+        self.dead.extend(other.dead)
+
+
+class OutOfOrder(Exception):
+    """Stream entries before this batch have not been processed yet (another consumer
+    holds them, or the database was replaced): applying it now would break stream order."""
+
+
+def entry_key(stream_id: str) -> tuple[int, int]:
+    """A stream id as a sortable (milliseconds, sequence) pair."""
+    ms, _, seq = stream_id.partition("-")
+    return int(ms), int(seq or 0)
 
 
 def _raw_json(fields: dict) -> str:
     def text(value):
         if isinstance(value, bytes):
             return value.decode("utf-8", "backslashreplace")
-        return str(value)
+        return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
     return json.dumps({text(k): text(v) for k, v in fields.items()}, ensure_ascii=False)[:20000]
 
 
-def _body_text(fields: dict) -> str:
-    """The body as the producer wrote it (already validated as a JSON object)."""
-    raw = fields.get(b"body", fields.get("body"))
-    return raw.decode("utf-8") if isinstance(raw, bytes) else raw
+def is_poison(exc: BaseException) -> bool:
+    """An error caused by an entry rather than by the database being unavailable: every
+    non-database exception, and a value the database refuses (``DataError``)."""
+    return isinstance(exc, DataError) or not isinstance(exc, (SQLAlchemyError, StreamUnavailable))
+
+
+class StreamUnavailable(Exception):
+    """Redis failed during the gap check (``__cause__`` holds its error): not the entry's fault."""
+
+
+@contextmanager
+def driver_errors(connection):
+    """Raise the driver's own errors (the writers talk to it directly) as SQLAlchemy's,
+    so that an outage is retried and a refused value is isolated like any other."""
+    dbapi = connection.dialect.loaded_dbapi
+    try:
+        yield
+    except dbapi.Error as exc:
+        raise DBAPIError.instance(None, None, exc, dbapi.Error) from exc
 
 
 class Projector:
     """Folds stream entries into the reporting database (used by worker and rebuild)."""
 
-    def __init__(self, engine: Engine, scenario: Scenario, locator: GridLocator | None = None):
+    def __init__(self, engine: Engine, scenario: Scenario, locator: GridLocator | None = None,
+                 cache: CaseCache | None = None):
         self.engine, self.scenario = engine, scenario
         self.locator = locator or GridLocator(scenario)
         self.dialect = engine.dialect.name
-        dialect = engine.dialect
-        if self.dialect == "postgresql":
-            self._insert_events = PgCopyWrite(schema.case_events)
-            self._upsert_cases = PgCopyWrite(schema.cases, conflict=["case_id"])
-        else:
-            self._insert_events = CompiledWrite(insert(schema.case_events).values(
-                {c.name: bindparam(c.name) for c in schema.case_events.columns if c.name != "id"}),
-                schema.case_events, dialect)
-            self._upsert_cases = CompiledWrite(self._upsert(schema.cases, ["case_id"], replace=True),
-                                               schema.cases, dialect)
-        self._upsert_counts = self._upsert(schema.live_counts, ["scope", "key", "stage"], add="n")
-        self._upsert_flow = self._upsert(schema.daily_flow, ["day", "type"], add="n")
+        self.tz = scenario.calendar.tz
+        self.writer = writer_for(self.dialect)
+        self.cache = cache if cache is not None else CaseCache()
+        self._days: dict[float, object] = {}
 
-    def _upsert(self, table, keys, replace=False, add=None):
-        if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        statement = dialect_insert(table)
-        if replace:
-            statement = statement.values({c.name: bindparam(c.name) for c in table.columns})
-            updates = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
-        else:
-            updates = {add: table.c[add] + statement.excluded[add]}
-        return statement.on_conflict_do_update(index_elements=keys, set_=updates)
+    # ------------------------------------------------------------------ public
+    def position(self) -> str | None:
+        """The id of the last stream entry this database has processed."""
+        with self.engine.begin() as connection, driver_errors(connection):
+            return self.writer.read_position(connection)
 
-    def apply(self, entries: list[tuple], now: datetime | None = None) -> BatchResult:
-        """Apply ``entries`` ([(stream id, fields)]) in one transaction."""
-        now = now or datetime.now(timezone.utc)
+    def apply(self, entries: list[tuple], check_gap=None) -> BatchResult:
+        """Apply ``entries`` ([(stream id, fields)], in stream order) in one transaction.
+
+        ``check_gap(after, before)`` tells whether the stream holds entries strictly
+        between two ids (``after`` None: from the start); when it does, the batch is
+        refused with :class:`OutOfOrder` and nothing is written."""
+        batch = _normalise(entries)
         result = BatchResult()
-        dead_rows: list[dict] = []
+        with self.engine.begin() as connection, driver_errors(connection):
+            fresh = self._unprocessed(connection, batch, result, check_gap)
+            if not fresh:
+                return result
+            changes, rows = self._apply_fresh(connection, fresh, result)
+            self.writer.write(connection, changes)
+        self.cache.committed(rows, changes.position)   # only now: the transaction is durable
+        return result
+
+    def apply_isolating(self, entries: list[tuple], check_gap=None) -> BatchResult:
+        """Apply a batch; if an entry makes it fail in a way nobody foresaw, apply the
+        entries one by one and dead-letter the one that fails, so one poisonous entry
+        can neither stop the worker nor kill a rebuild half way.  Database outages are
+        raised to the caller (who retries)."""
+        try:
+            return self.apply(entries, check_gap)
+        except OutOfOrder:
+            raise
+        except StreamUnavailable as exc:
+            raise exc.__cause__ from None
+        except Exception as exc:  # noqa: BLE001 - a bug or an entry nobody foresaw
+            if not is_poison(exc):
+                raise
+            log.exception("batch failed; applying its %d entries one by one", len(entries))
+        total = BatchResult()
+        for stream_id, _key, fields in _normalise(entries):
+            entry = (stream_id, fields)
+            try:
+                result = self.apply([entry], check_gap)
+            except OutOfOrder:
+                raise
+            except StreamUnavailable as exc:
+                raise exc.__cause__ from None
+            except Exception as exc:  # noqa: BLE001
+                if not is_poison(exc):
+                    raise
+                result = self.dead_letter(entry, f"internal error: {exc.__class__.__name__}: {exc}", check_gap)
+            total.add(result)
+        return total
+
+    def dead_letter(self, entry: tuple, reason: str, check_gap=None) -> BatchResult:
+        """Record one entry as a dead letter (its application failed unexpectedly)."""
+        batch = _normalise([entry])
+        result = BatchResult()
+        with self.engine.begin() as connection, driver_errors(connection):
+            fresh = self._unprocessed(connection, batch, result, check_gap)
+            if not fresh:
+                return result
+            stream_id, _key, fields = fresh[0]
+            self.writer.write(connection, Changes(stream_id, dead=[self._dead_row(stream_id, fields, reason[:2000])]))
+            result.dead.append((stream_id, reason))
+        self.cache.committed([], stream_id)
+        return result
+
+    # ------------------------------------------------------------------ steps
+    def _unprocessed(self, connection, batch, result: BatchResult, check_gap) -> list:
+        """The entries of ``batch`` after the database's position; OutOfOrder on a gap."""
+        last = self.writer.read_position(connection)
+        self.cache.check(last)
+        fresh = batch
+        if last is not None:
+            last_key = entry_key(last)
+            fresh = [e for e in batch if e[1] > last_key]
+            result.replayed += len(batch) - len(fresh)
+        if not fresh or check_gap is None:
+            return fresh
+        try:
+            gap = check_gap(last, fresh[0][0])
+        except Exception as exc:  # noqa: BLE001 - Redis down: the worker's loop deals with it
+            raise StreamUnavailable(str(exc)) from exc
+        if gap:
+            raise OutOfOrder(f"stream entries between {last or 'the start'} and {fresh[0][0]} have not been "
+                             f"processed by this database (another consumer holds them, or the database "
+                             f"is new: run `citygrid rebuild`)")
+        return fresh
+
+    def _dead_row(self, stream_id: str, fields: dict, reason: str, event_id: str | None = None) -> tuple:
+        if not reason.isascii():  # the reason quotes the entry: keep it storable everywhere
+            reason = reason.encode("utf-8", "backslashreplace").decode("utf-8")
+        reason = reason.replace("\x00", "\\x00")
+        return stream_id, event_id, reason, _raw_json(fields), stream_time(stream_id)
+
+    def _apply_fresh(self, connection, fresh: list, result: BatchResult) -> tuple[Changes, list[dict]]:
+        """Validate and fold ``fresh`` entries: the batch's changes and the rows written."""
+        changes = Changes(fresh[-1][0])
+        dead_rows = changes.dead
 
         def dead(stream_id, fields, reason, event_id=None):
             result.dead.append((stream_id, reason))
-            dead_rows.append({"stream_id": stream_id, "event_id": event_id, "reason": reason,
-                              "fields": _raw_json(fields), "recorded_at": now})
+            dead_rows.append(self._dead_row(stream_id, fields, reason, event_id))
 
         events: list[tuple[str, CaseEvent, dict]] = []
-        for stream_id, fields in entries:
-            stream_id = stream_id.decode() if isinstance(stream_id, bytes) else stream_id
+        bbox, last_ms, now = self.locator.bbox, None, None
+        for stream_id, key, fields in fresh:
+            if key[0] != last_ms:   # entries of one millisecond share their clock
+                last_ms, now = key[0], stream_time(stream_id)
             try:
                 require_checked(fields)   # only the checked append writes the stream (issue 8, one truth)
-                events.append((stream_id, parse_entry(fields, self.locator.bbox, now), fields))
+                events.append((stream_id, parse_entry(fields, bbox, now), fields))
             except InvalidEvent as exc:
                 dead(stream_id, fields, str(exc))
-        with self.engine.begin() as connection:
-            seen = self._existing_event_ids(connection, [e.event_id for _, e, _ in events])
-            locations = self._locate([e for _, e, _ in events if e.type is EventType.REPORTED])
-            before = self._load_cases(connection, {e.case_id for _, e, _ in events})
-            rows = dict(before)
-            event_rows, flow = [], Counter()
-            for stream_id, event, fields in events:
-                if event.event_id in seen:
+        known = self._known_events(connection, [e.event_id for _, e, _ in events])
+        locations = self._locate([e for _, e, _ in events if e.type is EventType.REPORTED and e.event_id not in known])
+        before = self._rows(connection, {e.case_id for _, e, _ in events})
+        rows = dict(before)
+        event_rows, flow, local_day = changes.events, changes.flow, self._local_day
+        for stream_id, event, fields in events:
+            first = known.get(event.event_id)
+            if first is not None:
+                if _same_content(first[1], event):
                     result.duplicates += 1
-                    continue
-                try:
-                    rows[event.case_id] = apply_event(rows.get(event.case_id), event, self.scenario,
-                                                      locations.get(event.event_id), lazy=True)
-                except (TransitionRefused, InvalidEvent) as exc:
-                    dead(stream_id, fields, str(exc), event.event_id)
-                    continue
-                seen.add(event.event_id)
-                event_rows.append({"event_id": event.event_id, "stream_id": stream_id, "case_id": event.case_id,
-                                   "type": event.type.value, "at": event.at, "actor": event.actor,
-                                   "body": _body_text(fields)})
-                flow[(event.at.astimezone(self.scenario.calendar.tz).date(), event.type.value)] += 1
-            changed = [settle(row, self.scenario) for case, row in rows.items() if before.get(case) is not row]
-            self._write(connection, event_rows, changed, self._count_deltas(before, changed), flow, dead_rows)
-            result.applied = len(event_rows)
-        return result
+                else:
+                    dead(stream_id, fields, f"event_id {event.event_id} was already used by stream entry "
+                                            f"{first[0]} with different content", event.event_id)
+                continue
+            try:
+                rows[event.case_id] = apply_event(rows.get(event.case_id), event, self.scenario,
+                                                  locations.get(event.event_id))
+            except (TransitionRefused, InvalidEvent) as exc:
+                dead(stream_id, fields, str(exc), event.event_id)
+                continue
+            known[event.event_id] = (stream_id, event)
+            kind = _TYPE_TEXT[event.type]
+            event_rows.append((event.event_id, stream_id, event.case_id, kind, event.at, event.actor,
+                               event.body_text))
+            flow[(local_day(event.at), kind)] += 1
+        written = [row for case, row in rows.items() if before.get(case) is not row]
+        for row in written:
+            old = before.get(row["case_id"])
+            if old is None:
+                changes.new_cases.append(row)
+                continue
+            # A column an event did not touch holds the very object it held before.
+            names = tuple(n for n in UPDATABLE if row[n] is not old[n] and row[n] != old[n])
+            if names:
+                changes.updates.setdefault(names, []).append((*[row[n] for n in names], row["case_id"]))
+        changes.counts = _count_deltas(before, written)
+        result.applied = len(event_rows)
+        return changes, written
 
-    def dead_letter(self, entry: tuple, reason: str) -> BatchResult:
-        """Record one entry as a dead letter (used when applying it failed unexpectedly)."""
-        stream_id, fields = entry
-        stream_id = stream_id.decode() if isinstance(stream_id, bytes) else stream_id
-        with self.engine.begin() as connection:
-            connection.execute(insert(schema.dead_letters), [{
-                "stream_id": stream_id, "event_id": None, "reason": reason[:2000], "fields": _raw_json(fields),
-                "recorded_at": datetime.now(timezone.utc)}])
-        return BatchResult(dead=[(stream_id, reason)])
+    def _local_day(self, at: datetime):
+        """The local date of an instant (``daily_flow``), memoised per UTC quarter hour: every
+        time zone's offset is a whole number of quarter hours."""
+        key = at.timestamp() // 900
+        day = self._days.get(key)
+        if day is None:
+            if len(self._days) > 100_000:
+                self._days.clear()
+            day = self._days[key] = at.astimezone(self.tz).date()
+        return day
 
-    def _existing_event_ids(self, connection, event_ids: list[str]) -> set[str]:
-        found: set[str] = set()
-        column = schema.case_events.c.event_id
-        if self.dialect == "postgresql" and event_ids:  # one array parameter, not thousands
-            ids = literal(event_ids, ARRAY(String))
-            return set(connection.execute(select(column).where(column == any_(ids))).scalars())
-        for i in range(0, len(event_ids), CHUNK):
-            chunk = event_ids[i:i + CHUNK]
-            found.update(connection.execute(select(column).where(column.in_(chunk))).scalars())
+    def _known_events(self, connection, event_ids: list[str]) -> dict[str, tuple[str, CaseEvent]]:
+        """Already applied events among ``event_ids``: event id → (stream id, event)."""
+        found = []
+        if self.dialect == "postgresql":
+            if event_ids:   # one array parameter, not thousands
+                found = connection.exec_driver_sql(f"{EVENT_SELECT} = ANY(%s)", (event_ids,)).all()
+        else:
+            for i in range(0, len(event_ids), CHUNK):
+                chunk = event_ids[i:i + CHUNK]
+                found += connection.exec_driver_sql(f"{EVENT_SELECT} IN ({', '.join('?' * len(chunk))})",
+                                                    tuple(chunk)).all()
+        return {r[0]: (r[1], CaseEvent(r[0], r[2], EventType(r[3]), _aware(r[4]), r[5], json.loads(r[6])))
+                for r in found}
+
+    def _rows(self, connection, case_ids: set[str]) -> dict[str, dict]:
+        """Current rows of the touched cases: from the cache, else from the database."""
+        found, missing = self.cache.take(case_ids)
+        if missing:
+            found.update(self._load_cases(connection, missing))
         return found
 
-    def _load_cases(self, connection, case_ids: set[str]) -> dict[str, dict]:
-        """Current rows of the touched cases, read through the driver (SQLAlchemy's
-        per-value result processing was the worker's largest cost on a spread-out stream)."""
+    def _load_cases(self, connection, case_ids: list[str]) -> dict[str, dict]:
+        """Rows of ``case_ids`` read through the driver (SQLAlchemy's per-value result
+        processing was the worker's largest cost on a spread-out stream)."""
         rows: dict[str, dict] = {}
         ids = sorted(case_ids)
         names = CASE_COLUMNS
@@ -161,12 +312,13 @@ class Projector:
                 result = connection.exec_driver_sql(f"SELECT {', '.join(names)} FROM cases WHERE case_id = ANY(%s)", (ids,))
                 rows = {r[0]: dict(zip(names, r)) for r in result}
             return rows
+        times = [n for n in names if n in CASE_TIME_COLUMNS]
         for i in range(0, len(ids), CHUNK):
             chunk = ids[i:i + CHUNK]
             sql = f"SELECT {', '.join(names)} FROM cases WHERE case_id IN ({', '.join('?' * len(chunk))})"
             for r in connection.exec_driver_sql(sql, tuple(chunk)):
                 row = dict(zip(names, r))
-                for name in CASE_TIME_COLUMNS:
+                for name in times:
                     text = row[name]
                     if text is not None:
                         row[name] = datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
@@ -180,29 +332,45 @@ class Projector:
         places = self.locator.locate_many([(e.body["lon"], e.body["lat"]) for e in reported])
         return {e.event_id: place for e, place in zip(reported, places) if place is not None}
 
-    @staticmethod
-    def _count_deltas(before: dict[str, dict], changed: list[dict]) -> Counter:
-        """Changes of the live counts: −1 where a case was, +1 where it is now."""
-        deltas: Counter = Counter()
-        for row in changed:
-            old = before.get(row["case_id"])
-            for sign, state in ((-1, old), (1, row)):
-                if state is None:
-                    continue
-                stage = state["stage"]
-                for scope, key in (("all", ""), ("street", state["street_code"]), ("grid", state["grid_code"]),
-                                   ("dept", state["department_code"] or "")):
-                    deltas[(scope, key, stage)] += sign
-        return Counter({k: v for k, v in deltas.items() if v})
 
-    def _write(self, connection, event_rows, case_rows, deltas, flow, dead_rows) -> None:
-        self._insert_events.execute(connection, event_rows)
-        self._upsert_cases.execute(connection, case_rows)
-        if deltas:
-            connection.execute(self._upsert_counts, [
-                {"scope": s, "key": k, "stage": st, "n": n} for (s, k, st), n in sorted(deltas.items())])
-        if flow:
-            connection.execute(self._upsert_flow, [
-                {"day": d, "type": t, "n": n} for (d, t), n in sorted(flow.items())])
-        if dead_rows:
-            connection.execute(insert(schema.dead_letters), dead_rows)
+def _aware(value) -> datetime:
+    """A time read back through the driver: SQLite gives UTC text."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+    return value
+
+
+def _normalise(entries) -> list[tuple[str, tuple[int, int], dict]]:
+    """(stream id as text, sort key, fields), in stream order, each id once."""
+    out = []
+    for stream_id, fields in entries:
+        if stream_id.__class__ is bytes:
+            stream_id = stream_id.decode()
+        ms, _, seq = stream_id.partition("-")
+        out.append((stream_id, (int(ms), int(seq or 0)), fields))
+    keys = [e[1] for e in out]
+    if keys != sorted(keys) or len(set(keys)) != len(keys):   # Redis gives each id once, in order
+        unique = {e[1]: e for e in reversed(out)}   # the first of equal ids wins
+        out = [unique[k] for k in sorted(unique)]
+    return out
+
+
+def _same_content(first: CaseEvent, again: CaseEvent) -> bool:
+    """Whether a re-used event id carries the same event (a retry) or another one."""
+    return (first.case_id == again.case_id and first.type is again.type and first.at == again.at
+            and first.actor == again.actor and first.body == again.body)
+
+
+def _count_deltas(before: dict[str, dict], changed: list[dict]) -> Counter:
+    """Changes of the live counts: −1 where a case was, +1 where it is now."""
+    deltas: Counter = Counter()
+    for row in changed:
+        old = before.get(row["case_id"])
+        for sign, state in ((-1, old), (1, row)):
+            if state is None:
+                continue
+            stage = state["stage"]
+            for scope, key in (("all", ""), ("street", state["street_code"]), ("grid", state["grid_code"]),
+                               ("dept", state["department_code"] or "")):
+                deltas[(scope, key, stage)] += sign
+    return Counter({k: v for k, v in deltas.items() if v})

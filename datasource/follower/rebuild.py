@@ -1,13 +1,17 @@
 """``citygrid rebuild``: replay the whole stream into an empty database.
 
-The replay folds the same events through the same :class:`Projector` as the worker,
-so the rebuilt ``cases`` table equals the incrementally maintained one.
+The replay folds the same entries through the same :class:`Projector` as the worker —
+with the same isolation of a poisonous entry (it becomes a dead letter, the replay goes
+on) — so the rebuilt tables equal the incrementally maintained ones, whatever batches
+the worker happened to use.  Only a database error stops the replay, with a one-line
+:class:`RebuildError`.
 """
 from __future__ import annotations
 
 import time
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from datasource.store import schema
 from datasource.store.database import prepare
@@ -18,22 +22,40 @@ class RebuildError(Exception):
 
 
 def rebuild(system, target_engine, progress=None, batch: int = 5000) -> dict:
-    """Replay ``system``'s stream into ``target_engine`` (which must hold no cases)."""
+    """Replay ``system``'s stream into ``target_engine``, which must be empty."""
     prepare(target_engine, system.scenario)
+    projector = system.projector(target_engine)
     with target_engine.connect() as connection:
         existing = connection.execute(select(func.count()).select_from(schema.case_events)).scalar()
-    if existing:
+    if existing or projector.position() is not None:
         raise RebuildError(f"the target database already holds {existing} events; rebuild needs an empty one")
-    projector = system.projector(target_engine)
     figures = {"entries": 0, "applied": 0, "duplicates": 0, "dead": 0}
     started = time.perf_counter()
-    for entries in system.stream.read_all(batch):
-        result = projector.apply(entries)
-        figures["entries"] += len(entries)
-        figures["applied"] += result.applied
-        figures["duplicates"] += result.duplicates
-        figures["dead"] += len(result.dead)
-        if progress:
-            progress(len(entries))
+    try:
+        for entries in _read(system.stream, batch):
+            result = projector.apply_isolating(entries)
+            figures["entries"] += len(entries)
+            figures["applied"] += result.applied
+            figures["duplicates"] += result.duplicates
+            figures["dead"] += len(result.dead)
+            if progress:
+                progress(len(entries))
+    except SQLAlchemyError as exc:
+        raise RebuildError(f"the target database failed after {figures['entries']} entries "
+                           f"(run rebuild again to resume): {str(exc).splitlines()[0]}") from None
     figures["seconds"] = round(time.perf_counter() - started, 2)
     return figures
+
+
+def _read(stream, batch: int):
+    """Lists of (entry id, fields) over the whole stream, oldest first."""
+    start = "-"
+    while True:
+        entries = stream.client.xrange(stream.key, min=start, count=batch)
+        if not entries:
+            return
+        yield entries
+        if len(entries) < batch:
+            return
+        last = entries[-1][0]
+        start = "(" + (last.decode() if isinstance(last, bytes) else last)

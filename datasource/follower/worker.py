@@ -1,14 +1,18 @@
 """The stream worker: Redis stream → reporting database, through a consumer group.
 
-Loop: reclaim entries left pending by a crashed consumer (XAUTOCLAIM), read new ones
-(XREADGROUP), apply them in one transaction (:class:`Projector`), acknowledge only after the
-commit.  A crash between commit and acknowledgement re-delivers entries whose event ids are
-already recorded: they are skipped, so nothing is applied twice and nothing is lost.
+Loop: re-read entries this consumer left pending (a crash), claim entries left pending by
+a dead consumer (XAUTOCLAIM), and only then read new ones (XREADGROUP); apply them in one
+transaction (:class:`Projector`) and acknowledge only after the commit.
+
+Stream order is what makes the projection exact, so a consumer never overtakes entries
+another consumer holds: while the group has pending entries of others, it claims them
+once they are idle or waits.  A crash between commit and acknowledgement re-delivers
+entries the database has already processed: the projector skips them (its stream
+position), so nothing is applied twice, nothing is re-judged and nothing is lost.
 """
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import time
 from dataclasses import dataclass
@@ -16,7 +20,7 @@ from dataclasses import dataclass
 import redis
 from sqlalchemy.exc import SQLAlchemyError
 
-from datasource.follower.projector import BatchResult, Projector
+from datasource.follower.projector import BatchResult, OutOfOrder, Projector
 from datasource.redis.backlog import group_lag
 from datasource.redis.stream import EventStream
 
@@ -27,14 +31,21 @@ log = logging.getLogger("citygrid.worker")
 class WorkerStats:
     applied: int = 0
     duplicates: int = 0
+    replayed: int = 0
     dead: int = 0
     batches: int = 0
 
     def add(self, result: BatchResult) -> None:
         self.applied += result.applied
         self.duplicates += result.duplicates
+        self.replayed += result.replayed
         self.dead += len(result.dead)
         self.batches += 1
+
+
+class WorkerBlocked(ValueError):
+    """The worker cannot go on without breaking stream order (see :class:`OutOfOrder`).
+    A ValueError so that the CLI reports it as a one-line message: the user must act."""
 
 
 def default_consumer() -> str:
@@ -51,6 +62,8 @@ class Worker:
         self.stats = WorkerStats()
         self.client = stream.client
         self._stop = False
+        self.blocked: str | None = None
+        self._blocked_logged = 0.0
 
     def ensure_group(self) -> None:
         try:
@@ -66,47 +79,39 @@ class Worker:
         """Entries not yet processed by the group (see :func:`datasource.redis.backlog.group_lag`)."""
         return group_lag(self.client, self.stream.key, self.group)
 
-    def _apply_isolating(self, entries: list) -> BatchResult:
-        """Apply a batch; if it fails for a reason other than the database, apply its
-        entries one by one and dead-letter the ones that fail, so one poisonous entry
-        cannot stop the stream."""
-        try:
-            return self.projector.apply(entries)
-        except SQLAlchemyError:
-            raise
-        except Exception:  # noqa: BLE001 - a bug or an entry nobody foresaw
-            log.exception("batch failed; applying its %d entries one by one", len(entries))
-        total = BatchResult()
-        for entry in entries:
-            try:
-                result = self.projector.apply([entry])
-            except SQLAlchemyError:
-                raise
-            except Exception as exc:  # noqa: BLE001
-                result = self.projector.dead_letter(entry, f"internal error: {exc.__class__.__name__}: {exc}")
-            total.applied += result.applied
-            total.duplicates += result.duplicates
-            total.dead.extend(result.dead)
-        return total
+    def gap(self, after: str | None, before: str) -> bool:
+        """Whether the stream holds entries strictly between two ids (``after`` None: the start)."""
+        start = "-" if after is None else "(" + after
+        return bool(self.client.xrange(self.stream.key, min=start, max="(" + before, count=1))
 
-    def _process(self, entries: list) -> None:
+    def _process(self, entries: list) -> bool:
+        """Apply and acknowledge ``entries``; False if stream order forbids it for now."""
         ids = [entry_id for entry_id, _ in entries]
         for attempt in range(1, 1000):
             try:
-                result = self._apply_isolating(entries)
+                result = self.projector.apply_isolating(entries, check_gap=self.gap)
                 break
+            except OutOfOrder as exc:
+                self.blocked = str(exc)
+                return False
             except SQLAlchemyError as exc:
                 # The database is down or busy: keep the entries pending and try again.
                 log.error("database error, retrying in %ss: %s", min(attempt, 10), str(exc).splitlines()[0])
                 time.sleep(min(attempt, 10))
                 if self._stop:
-                    return
+                    return False
         else:  # pragma: no cover
-            return
-        self.client.xack(self.stream.key, self.group, *ids)
+            return False
+        self.blocked = None
+        self._acknowledge(ids)
         self.stats.add(result)
         for stream_id, reason in result.dead:
             log.warning("dead letter %s: %s", stream_id, reason)
+        return True
+
+    def _acknowledge(self, ids: list) -> None:
+        """XACK after the commit (a crash just before it re-delivers entries already processed)."""
+        self.client.xack(self.stream.key, self.group, *ids)
 
     def _own_pending(self) -> list:
         reply = self.client.xreadgroup(self.group, self.consumer, {self.stream.key: "0"}, count=self.batch_size)
@@ -120,31 +125,73 @@ class Worker:
             return []
         return [e for e in reply[1] if e[1] is not None]
 
+    def _others_pending(self) -> int:
+        """Entries of the group pending with other consumers."""
+        summary = self.client.xpending(self.stream.key, self.group)
+        mine = 0
+        for consumer in summary.get("consumers") or ():
+            name = consumer["name"]
+            if (name.decode() if isinstance(name, bytes) else name) == self.consumer:
+                mine = int(consumer["pending"])
+        return int(summary.get("pending") or 0) - mine
+
     def step(self, block_ms: int | None = None) -> int:
-        """Process one batch (own pending first, then claimed, then new); entries processed."""
-        entries = self._own_pending() or self._claim()
-        if not entries:
-            reply = self.client.xreadgroup(self.group, self.consumer, {self.stream.key: ">"},
-                                           count=self.batch_size, block=block_ms)
-            entries = reply[0][1] if reply else []
-        # A deleted entry is delivered with no fields: acknowledge and move on.
+        """Process one batch (own pending first, then claimed, then new); entries processed.
+
+        Returns 0 without reading new entries while other consumers hold older ones that
+        are not yet idle long enough to be claimed; :attr:`blocked` then says why."""
+        self.blocked = None
+        entries = self._own_pending()
+        if entries and self._handle(entries):
+            return len(entries)
+        if self._claim():                    # a dead consumer's entries, oldest first
+            entries = self._own_pending()    # ours and the claimed ones, in stream order
+            return len(entries) if self._handle(entries) else 0
+        if entries:                          # ours wait for older entries held by others
+            return 0
+        others = self._others_pending()
+        if others:
+            self.blocked = f"{others} older entries are pending with other consumers"
+            return 0
+        reply = self.client.xreadgroup(self.group, self.consumer, {self.stream.key: ">"},
+                                       count=self.batch_size, block=block_ms)
+        entries = reply[0][1] if reply else []
+        return len(entries) if entries and self._handle(entries) else 0
+
+    def _handle(self, entries: list) -> bool:
+        """Acknowledge deleted entries (delivered with no fields), process the others;
+        False if stream order forbids processing them now."""
         gone = [entry_id for entry_id, fields in entries if not fields]
         if gone:
             self.client.xack(self.stream.key, self.group, *gone)
-        entries = [e for e in entries if e[1]]
-        if entries:
-            self._process(entries)
-        return len(entries) + len(gone)
+        live = [e for e in entries if e[1]]
+        return not live or self._process(live)
 
-    def drain(self, progress=None) -> WorkerStats:
-        """Process everything available now, then return."""
+    def drain(self, progress=None, patience_s: float | None = None) -> WorkerStats:
+        """Process everything available now, then return.
+
+        While other consumers hold older entries, wait for them to acknowledge or for the
+        entries to become claimable (at most ``patience_s``, default the claim idle time
+        plus 10 s).  :class:`WorkerBlocked` if stream order forbids going on: the
+        database lacks entries nobody holds any more (it is not the one the group fed)."""
         self.ensure_group()
+        patience = self.claim_idle_ms / 1000 + 10 if patience_s is None else patience_s
+        waiting_since, alone = None, False
         while not self._stop:
             n = self.step(block_ms=None)
-            if progress:
+            if progress and n:
                 progress(n)
-            if n == 0:
+            if n:
+                waiting_since, alone = None, False
+                continue
+            if self.blocked is None:
                 break
+            waiting_since = waiting_since or time.monotonic()
+            # Blocked twice in a row with nobody else holding entries: nobody will fill the gap.
+            if alone or time.monotonic() - waiting_since > patience:
+                raise WorkerBlocked(self.blocked)
+            alone = not self._others_pending()
+            time.sleep(0.05)
         return self.stats
 
     def run(self, block_ms: int = 1000, on_batch=None) -> None:
@@ -164,3 +211,8 @@ class Worker:
                 raise
             if n and on_batch:
                 on_batch(n)
+            if not n and self.blocked:
+                if time.monotonic() - self._blocked_logged > 60:
+                    log.warning("waiting: %s", self.blocked)
+                    self._blocked_logged = time.monotonic()
+                time.sleep(0.2)

@@ -84,7 +84,7 @@ case_events = Table(
     "case_events", metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("event_id", String(64), nullable=False, unique=True, comment="idempotency key"),
-    Column("stream_id", String(32), comment="Redis stream entry id"),
+    Column("stream_id", String(64), comment="Redis stream entry id"),
     Column("case_id", String(20), nullable=False, index=True),
     Column("type", String(16), nullable=False),
     Column("at", TS, nullable=False),
@@ -135,11 +135,18 @@ cases = Table(
 dead_letters = Table(
     "dead_letters", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("stream_id", String(32)),
+    Column("stream_id", String(64), comment="Redis stream entry id: one dead letter per entry"),
     Column("event_id", String(64)),
     Column("reason", Text, nullable=False),
     Column("fields", Text, nullable=False, comment="the raw entry as JSON (bytes shown as \\x escapes)"),
-    Column("recorded_at", TS, nullable=False),
+    Column("recorded_at", TS, nullable=False, comment="when the entry was recorded on the stream (its id)"),
+    Index("uq_dead_letters_stream_id", "stream_id", unique=True),
+)
+
+projection_state = Table(
+    "projection_state", metadata,
+    Column("name", String(32), primary_key=True, comment="'stream': the one stream this database projects"),
+    Column("last_stream_id", String(64), comment="the last entry processed; the projection follows stream order"),
 )
 
 live_counts = Table(
