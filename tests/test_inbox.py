@@ -222,9 +222,9 @@ def test_the_gateway_command_drains_the_inbox(system):
 
 def test_production_code_appends_to_the_case_stream_only_through_the_check():
     """No module of the product XADDs, raw-appends or stamps entries itself: the check's
-    Lua script (datasource/stream.py) is the case stream's only writer.  (The inbox
+    Lua script (datasource/redis/stream.py) is the case stream's only writer.  (The inbox
     gateway writes its own rejected stream.)"""
-    allowed = {ROOT / "datasource" / "stream.py": {"xadd"}, ROOT / "datasource" / "inbox.py": {"xadd"}}
+    allowed = {ROOT / "datasource" / "redis" / "stream.py": {"xadd"}, ROOT / "datasource" / "services" / "inbox.py": {"xadd"}}
     offenders = []
     files = [ROOT / "app.py", *[p for d in ("datasource", "dashboard", "callbacks", "layouts")
                                 for p in (ROOT / d).rglob("*.py")]]
