@@ -90,6 +90,7 @@ case_events = Table(
     Column("at", TS, nullable=False),
     Column("actor", String(64), nullable=False),
     Column("body", Text, nullable=False, comment="JSON object"),
+    Index("ix_case_events_type_at", "type", "at", "case_id"),  # the evaluation's windows (migration 0002)
 )
 
 cases = Table(
