@@ -50,6 +50,16 @@ class WorkTable:
         running = np.clip(seconds - self.starts[current], 0.0, self.ends[current] - self.starts[current])
         return done + np.where(over < self.starts.size, running, 0.0)
 
+    def after(self, seconds: np.ndarray, work: np.ndarray) -> np.ndarray:
+        """The instants ``work`` working seconds after each instant (the inverse of :meth:`before`;
+        what :meth:`WorkingCalendar.add_working` answers one at a time).  The result must lie
+        inside the table's span."""
+        target = self.before(seconds) + work
+        i = np.searchsorted(self.done, target, side="left")
+        if np.any(i >= self.done.size):
+            raise ValueError("working time runs past the end of the table")
+        return self.ends[i] - (self.done[i] - target)
+
 
 @lru_cache(maxsize=16)
 def _table(calendar, first: date, last: date) -> WorkTable:
