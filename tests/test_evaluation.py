@@ -244,3 +244,27 @@ def test_vectorised_working_hours_equal_the_calendar(scenario, start, minutes):
     expected = calendar.working_minutes_between(a, b) / 60
     got = working_hours(calendar, [a.timestamp()], [b.timestamp()])[0]
     assert got == pytest.approx(expected, abs=1e-6)
+
+
+def test_migration_fills_first_dispatch_from_the_events(system):
+    """Migration 0002 on a database that already holds cases: the column is filled from the
+    first ``dispatched`` event of each case (A7 and A8 were dispatched twice)."""
+    from alembic import command
+    from sqlalchemy import select
+
+    from datasource.store import schema
+    from datasource.store.database import alembic_config
+
+    project(system, fixed_cases(system.scenario))
+    cases = schema.cases
+
+    def firsts():
+        with system.engine.connect() as c:
+            return dict(c.execute(select(cases.c.case_id, cases.c.first_dispatched_at)).all())
+    before = firsts()
+    assert before["DC20261109000007"] == at(9, 10, 30) and before["DC20261108000008"] == at(8, 20)
+    assert before["DC20261110000011"] is None and before["DC20261110000012"] is None
+    config = alembic_config(system.engine)
+    command.downgrade(config, "0001")
+    command.upgrade(config, "head")
+    assert firsts() == before

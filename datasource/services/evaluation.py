@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, time, timedelta, timezone
 
+import numpy as np
 import pandas as pd
 
 from dashboard.domain.evaluation import DEPARTMENT_TABLES, Period, PeriodError, evaluate
@@ -75,9 +76,9 @@ class DepartmentEvaluation:
         """department → (median, p90) working hours from first dispatch to latest handling."""
         if not rows:
             return {}
-        frame = pd.DataFrame(rows, columns=["department", "start", "end"])
-        frame["hours"] = working_hours(self.calendar, frame["start"].to_numpy(float), frame["end"].to_numpy(float))
-        stats = frame.groupby("department")["hours"].quantile([0.5, 0.9]).unstack()
+        departments, starts, ends = zip(*rows)
+        hours = working_hours(self.calendar, np.array(starts, dtype=float), np.array(ends, dtype=float))
+        stats = pd.Series(hours).groupby(np.array(departments, dtype=object)).quantile([0.5, 0.9]).unstack()
         return {dept: (round(float(median), 2), round(float(p90), 2))
                 for dept, median, p90 in zip(stats.index, stats[0.5], stats[0.9])}
 

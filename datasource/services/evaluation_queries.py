@@ -1,16 +1,13 @@
 """The SQL of the department evaluation: every figure aggregated in the database.
 
-The period's cases (the *cohort*) are the cases first dispatched in [lo, hi).  They are found
-from ``case_events`` through ``ix_case_events_type_at`` (type, at, case_id): the window's
-``dispatched`` events, joined to ``cases`` by primary key.  A case is dispatched a second
-time only after a return (退回 puts it back to filed; a rework does not re-dispatch), so
-for a case with ``return_count = 0`` its one dispatch is the first, and only returned cases
-pay for the "no earlier dispatch" probe (``ix_case_events_case_id``).
-
-Each query groups in SQL; what leaves the database is one row per group, except the
-handling-time query, which returns two numbers per handled case of the window (working
-hours need the working calendar; medians need the values) — tens of thousands of rows at
-most, never the table.  Times are compared as the column type binds them (UTC text on
+The period's cases (the *cohort*) are the cases first dispatched in [lo, hi): one range of
+``ix_cases_first_dispatched_at`` (the projection keeps the first dispatch's time on the
+case; migration 0002).  Each query groups in SQL; what leaves the database is one row per
+group, except the handling-time query, which returns two numbers per handled case of the
+window (working hours need the working calendar; medians need the values) — tens of
+thousands of rows at most, never the table.  Returns are attributed to the department that
+made them through ``case_events`` (the dispatch before each return), for the few returned
+cases of the window only.  Times are compared as the column type binds them (UTC text on
 SQLite, timestamptz on PostgreSQL); local days and epoch seconds come from small
 dialect-specific expressions below.
 """
@@ -18,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Date, Float, and_, case, cast, exists, func, or_, select, type_coerce
+from sqlalchemy import Date, Float, and_, case, cast, func, or_, select, type_coerce
 from sqlalchemy.dialects import postgresql
 
 from dashboard.domain.evaluation import DEPARTMENT_STAGES, HANDLED_STAGES, WAITING_STAGE
@@ -61,18 +58,15 @@ def _flag(condition):
 
 # ---------------------------------------------------------------------------- the cohort
 def cohort(lo: datetime, hi: datetime, department: str | None = None):
-    """(first-dispatch event alias, FROM clause, WHERE clause) of the period's cases."""
-    e = EVENTS.alias("e")
-    p = EVENTS.alias("p")
-    c = CASES
-    earlier = exists().where(p.c.case_id == e.c.case_id, p.c.type == "dispatched", p.c.id < e.c.id)
-    where = [e.c.type == "dispatched", e.c.at >= lo, e.c.at < hi, or_(c.c.return_count == 0, ~earlier)]
+    """The WHERE clause of the period's cases (one index range)."""
+    first = CASES.c.first_dispatched_at
+    where = [first >= lo, first < hi]
     if department is not None:
-        where.append(c.c.department_code == department)
-    return e, e.join(c, c.c.case_id == e.c.case_id), and_(*where)
+        where.append(CASES.c.department_code == department)
+    return and_(*where)
 
 
-def figures(e, now: datetime) -> list:
+def figures(now: datetime) -> list:
     """The additive figures of a group of the cohort, labelled (see the domain's definitions)."""
     c = CASES
     handled = c.c.stage.in_(HANDLED_STAGES)
@@ -86,7 +80,7 @@ def figures(e, now: datetime) -> list:
         func.sum(c.c.extension_count).label("extensions"),
         func.sum(_flag(and_(waiting, c.c.handle_deadline_at < now))).label("overdue_now"),
         func.sum(_flag(waiting)).label("backlog"),
-        func.min(type_coerce(case((waiting, e.c.at)), schema.TS)).label("oldest_waiting"),
+        func.min(type_coerce(case((waiting, c.c.first_dispatched_at)), schema.TS)).label("oldest_waiting"),
     ]
 
 
@@ -95,22 +89,18 @@ ADDITIVE = ("due", "handled", "handled_on_time", "closed", "reworks", "extension
 
 def by_department_day(connection, lo, hi, now, tz, department: str | None = None) -> list[dict]:
     """Figures per (department, local day of first dispatch) of the period's cases."""
-    dialect = connection.dialect.name
-    e, source, where = cohort(lo, hi, department)
-    day = local_day(e.c.at, dialect, tz, lo).label("day")
-    statement = (select(CASES.c.department_code.label("department"), day, *figures(e, now))
-                 .select_from(source).where(where).group_by(CASES.c.department_code, day))
+    day = local_day(CASES.c.first_dispatched_at, connection.dialect.name, tz, lo).label("day")
+    statement = (select(CASES.c.department_code.label("department"), day, *figures(now))
+                 .where(cohort(lo, hi, department)).group_by(CASES.c.department_code, day))
     return [dict(r) for r in connection.execute(statement).mappings()]
 
 
 def by_day_category_street(connection, lo, hi, now, tz, department: str) -> list[dict]:
     """One department's figures per (local day, category, street): trend and breakdowns."""
-    dialect = connection.dialect.name
-    e, source, where = cohort(lo, hi, department)
-    day = local_day(e.c.at, dialect, tz, lo).label("day")
+    day = local_day(CASES.c.first_dispatched_at, connection.dialect.name, tz, lo).label("day")
     statement = (select(day, CASES.c.category_code.label("category"), CASES.c.street_code.label("street"),
-                        *figures(e, now))
-                 .select_from(source).where(where)
+                        *figures(now))
+                 .where(cohort(lo, hi, department))
                  .group_by(day, CASES.c.category_code, CASES.c.street_code))
     return [dict(r) for r in connection.execute(statement).mappings()]
 
@@ -118,16 +108,15 @@ def by_day_category_street(connection, lo, hi, now, tz, department: str) -> list
 def handling_times(connection, lo, hi, department: str | None = None) -> list[tuple]:
     """(department, first dispatch s, latest handling s) of the period's handled cases."""
     dialect = connection.dialect.name
-    e, source, where = cohort(lo, hi, department)
-    statement = (select(CASES.c.department_code, epoch(e.c.at, dialect), epoch(CASES.c.handled_at, dialect))
-                 .select_from(source).where(where, CASES.c.stage.in_(HANDLED_STAGES)))
-    return connection.execute(statement).all()
+    statement = (select(CASES.c.department_code, epoch(CASES.c.first_dispatched_at, dialect),
+                        epoch(CASES.c.handled_at, dialect))
+                 .where(cohort(lo, hi, department), CASES.c.stage.in_(HANDLED_STAGES)))
+    return connection.execute(statement).fetchall()
 
 
 def _attributed(lo, hi, kinds: tuple[str, ...], dialect: str):
     """Subquery of the period's cases' events of ``kinds`` with the department the case was
     dispatched to when the event happened (the latest dispatch before it)."""
-    e, source, where = cohort(lo, hi)
     r = EVENTS.alias("r")
     d = EVENTS.alias("d")
     at_the_time = (select(json_text(d.c.body, "department", dialect))
@@ -136,8 +125,8 @@ def _attributed(lo, hi, kinds: tuple[str, ...], dialect: str):
     touched = or_(CASES.c.return_count > 0, CASES.c.rework_count > 0) if "rework" in kinds else CASES.c.return_count > 0
     return (select(r.c.id, r.c.case_id, r.c.type, r.c.at, r.c.actor, r.c.body, at_the_time.label("department"),
                    CASES.c.department_code.label("current"), CASES.c.category_code, CASES.c.street_code)
-            .select_from(source.join(r, r.c.case_id == e.c.case_id))
-            .where(where, touched, r.c.type.in_(kinds))).subquery("attributed")
+            .select_from(CASES.join(r, r.c.case_id == CASES.c.case_id))
+            .where(cohort(lo, hi), touched, r.c.type.in_(kinds))).subquery("attributed")
 
 
 def returns_by_department(connection, lo, hi) -> dict[str, int]:

@@ -90,7 +90,6 @@ case_events = Table(
     Column("at", TS, nullable=False),
     Column("actor", String(64), nullable=False),
     Column("body", Text, nullable=False, comment="JSON object"),
-    Index("ix_case_events_type_at", "type", "at", "case_id"),  # the evaluation's windows (migration 0002)
 )
 
 cases = Table(
@@ -111,6 +110,7 @@ cases = Table(
     Column("reported_at", TS, nullable=False),
     Column("filed_at", TS),
     Column("dispatched_at", TS),
+    Column("first_dispatched_at", TS, comment="first dispatch: the period the case is evaluated in (migration 0002)"),
     Column("handled_at", TS),
     Column("verified_at", TS),
     Column("closed_at", TS),
@@ -131,6 +131,7 @@ cases = Table(
     Index("ix_cases_updated_at", "updated_at"),
     Index("ix_cases_department_stage", "department_code", "stage"),
     Index("ix_cases_closed_at", "closed_at"),
+    Index("ix_cases_first_dispatched_at", "first_dispatched_at"),
 )
 
 dead_letters = Table(
