@@ -106,7 +106,8 @@ def _trend(rows: list[dict], lang: str) -> dict:
          "name": t("eval.chart.target", lang), "line": {"color": "#f1c40f", "dash": "dot"}},
     ], "layout": {**CHART_LAYOUT, "yaxis": {**CHART_LAYOUT["yaxis"], "title": t("eval.chart.due", lang)},
                   "yaxis2": {"overlaying": "y", "side": "right", "range": [0, 105], "showgrid": False,
-                             "title": t("eval.chart.on_time", lang) + " %"}}}
+                             "tickmode": "linear", "dtick": 20, "ticksuffix": "%",
+                             "title": t("eval.chart.on_time", lang)}}}
 
 
 def _bars(rows: list[dict], lang: str) -> dict:

@@ -62,5 +62,5 @@ def _scores(rows: list[dict], lang: str) -> dict:
                       "marker": {"color": [GRADE_COLOURS[r["grade"]] for r in graded]},
                       "text": [r["grade"] for r in graded], "textposition": "outside",
                       "hovertemplate": "%{x}<br>%{y:.1f} (%{text})<extra></extra>"}],
-            "layout": {**CHART_LAYOUT, "yaxis": {**CHART_LAYOUT["yaxis"], "range": [0, 105]},
+            "layout": {**CHART_LAYOUT, "yaxis": {**CHART_LAYOUT["yaxis"], "range": [0, 112]},
                        "xaxis": {**CHART_LAYOUT["xaxis"], "tickangle": -35}}}

@@ -40,28 +40,29 @@ class Ids(str, Enum):
 #: Columns grouped under headers; the name links to the department's page.
 GROUPS = (
     ("eval.col.name", ("name",)),
+    ("eval.group.result", ("score", "grade")),
     ("eval.group.volume", ("due", "handled", "handled_on_time", "closed")),
     ("eval.group.rates", ("on_time_rate", "on_time_rate_ratio", "closure_rate", "closure_rate_ratio", "rework_rate",
                           "rework_rate_ratio")),
     ("eval.group.flow", ("returns", "extensions", "overdue_now", "backlog", "backlog_age_days", "handling_median_h",
                          "handling_p90_h")),
-    ("eval.group.score", ("closure_points", "on_time_points", "rework_points", "volume_points", "score", "grade")),
+    ("eval.group.score", ("closure_points", "on_time_points", "rework_points", "volume_points")),
 )
 
 
 def column_defs(lang: str) -> list[dict]:
-    """The departments table: grouped columns, the name as a link, a sparkline at the end."""
+    """The departments table: the name (a link) and its sparkline pinned left, then grouped columns."""
     by_field = {c["field"]: c for c in columns("departments", lang, {
         "name": {"cellRenderer": "CitygridLink", "pinned": "left", "width": 210},
         "grade": {"cellClass": "grade-cell", "width": 70}})}
+    spark = {"field": "series", "headerName": t("eval.col.series", lang), "cellRenderer": "CitygridSpark",
+             "sortable": False, "filter": False, "width": 150, "pinned": "left"}
     out = []
     for header, fields in GROUPS:
-        if len(fields) == 1:
-            out.append(by_field[fields[0]])
+        if fields == ("name",):
+            out += [by_field["name"], spark]
         else:
             out.append({"headerName": t(header, lang), "children": [by_field[f] for f in fields]})
-    out.append({"field": "series", "headerName": t("eval.col.series", lang), "cellRenderer": "CitygridSpark",
-                "sortable": False, "filter": False, "width": 150})
     return out
 
 
@@ -79,10 +80,10 @@ def layout(lang: str, query: dict, services) -> html.Div:
                  className="report-title"),
         period_picker(Ids, period, lang, error),
         html.P(id=Ids.TOTALS.value, className="report-totals"),
-        section(t("eval.professional", lang), grid(Ids.PROFESSIONAL.value, defs, height=440),
+        section(t("eval.professional", lang), grid(Ids.PROFESSIONAL.value, defs, lang, height=None),
                 export_links("/reports/departments", store["query"] if store else {}, lang, Ids.EXPORT.value),
                 section_id="departments-professional-section"),
-        section(t("eval.streets_group", lang), grid(Ids.STREETS.value, defs, height=560),
+        section(t("eval.streets_group", lang), grid(Ids.STREETS.value, defs, lang, height=None),
                 section_id="departments-streets-section"),
         section(t("eval.chart.scores", lang), graph(Ids.SCORES.value, 320)),
         definitions(lang),

@@ -13,14 +13,16 @@ from dashboard.domain.evaluation import PERIODS, TABLES, TARGETS
 from dashboard.i18n import t
 
 #: ag-grid's dark theme in the product's colours (AG Grid's theming API).
-GRID_THEME = {"function": "themeBalham.withPart(colorSchemeDark).withParams({backgroundColor: '#111a2e', "
-                          "foregroundColor: '#e6edf7', headerBackgroundColor: '#16233f', accentColor: '#3ea6ff', "
-                          "fontSize: 13, rowHeight: 30, headerHeight: 34})"}
+GRID_THEME = {"function": "themeBalham.withParams({backgroundColor: '#111a2e', foregroundColor: '#e6edf7', "
+                          "headerBackgroundColor: '#16233f', headerTextColor: '#c9d6ea', borderColor: '#24324f', "
+                          "oddRowBackgroundColor: '#0f1729', rowHoverColor: '#1b2a48', accentColor: '#3ea6ff', "
+                          "chromeBackgroundColor: '#16233f', fontSize: 13, rowHeight: 30, "
+                          "fontFamily: 'inherit'})"}
 FORMAT = {"rate": "citygridPct(params.value)", "ratio": "citygridFixed(params.value, 2)",
-          "hours": "citygridFixed(params.value, 1)", "days": "citygridFixed(params.value, 1)",
+          "hours": "citygridFixed(params.value, 1)", "clock_hours": "citygridFixed(params.value, 1)", "days": "citygridFixed(params.value, 1)",
           "points": "citygridFixed(params.value, 1)"}
-NUMERIC = {"int", "rate", "ratio", "hours", "days", "points"}
-WIDTH = {"int": 84, "rate": 96, "ratio": 96, "hours": 104, "days": 96, "points": 88, "time": 150, "date": 110,
+NUMERIC = {"int", "rate", "ratio", "hours", "clock_hours", "days", "points"}
+WIDTH = {"int": 84, "rate": 96, "ratio": 96, "hours": 104, "clock_hours": 100, "days": 96, "points": 88, "time": 150, "date": 110,
          "code": 92, "name": 190, "text": 110}
 #: ratio cells coloured against the target (≥ 1 meets it)
 RATIO_RULES = {"ratio-ok": "params.value !== null && params.value >= 1",
@@ -35,7 +37,9 @@ def header_label(column: str, kind: str, lang: str) -> str:
     if kind == "rate":
         return label + " %"
     if kind == "hours":
-        return label + (" (h)" if lang == "en" else "（工时）")
+        return label + (" (working h)" if lang == "en" else "（工时）")
+    if kind == "clock_hours":
+        return label + (" (h)" if lang == "en" else "（小时）")
     if kind == "days":
         return label + (" (d)" if lang == "en" else "（天）")
     return label
@@ -66,16 +70,22 @@ def columns(table: str, lang: str, overrides: dict | None = None) -> list[dict]:
     return [column(table, name, lang, **overrides.get(name, {})) for name, _ in TABLES[table]]
 
 
-def grid(grid_id: str, column_defs: list, height: int = 360, row_id: str | None = None, **options) -> dag.AgGrid:
-    """A sortable, filterable table (rows arrive from a callback); ``row_id``: the field that
-    identifies a row (then a click anywhere in the row reports it)."""
+def grid(grid_id: str, column_defs: list, lang: str, height: int | None = 360, row_id: str | None = None,
+         **options) -> dag.AgGrid:
+    """A sortable, filterable table (rows arrive from a callback).  ``height`` None: as tall as
+    its rows (short tables); ``row_id``: the field that identifies a row (then a click
+    anywhere in the row reports it)."""
     extra = {"getRowId": f"params.data.{row_id}"} if row_id else {}
+    if height is None:
+        options["domLayout"] = "autoHeight"
     return dag.AgGrid(id=grid_id, columnDefs=column_defs, rowData=[], className="report-grid", **extra,
-                      defaultColDef={"sortable": True, "resizable": True, "suppressHeaderMenuButton": False},
+                      defaultColDef={"sortable": True, "resizable": True, "wrapHeaderText": True,
+                                     "autoHeaderHeight": True},
                       dashGridOptions={"theme": GRID_THEME, "animateRows": False, "tooltipShowDelay": 300,
+                                       "localeText": {"noRowsToShow": t("eval.no_rows", lang)},
                                        "enableCellTextSelection": True, "suppressDragLeaveHidesColumns": True,
-                                       **options},
-                      style={"height": f"{height}px", "width": "100%"})
+                                       "suppressColumnVirtualisation": True, **options},
+                      style={"width": "100%"} if height is None else {"height": f"{height}px", "width": "100%"})
 
 
 def export_links(base: str, query: dict, lang: str, link_id: str) -> html.Span:
@@ -89,7 +99,7 @@ def export_links(base: str, query: dict, lang: str, link_id: str) -> html.Span:
 
 def section(title: str, body, tools=None, section_id: str | None = None) -> html.Section:
     head = html.Div([html.H3(title), tools], className="report-section-head")
-    return html.Section([head, body], className="report-section", id=section_id)
+    return html.Section([head, body], className="report-section", **({"id": section_id} if section_id else {}))
 
 
 def period_picker(ids, period, lang: str, error: str | None = None) -> html.Div:
@@ -123,7 +133,8 @@ def definitions(lang: str) -> html.Details:
 
 def figure_card(label: str, value: str, note: str | None = None, tone: str = "", card_id: str | None = None):
     return html.Div([html.Div(label, className="kpi-label"), html.Div(value, className=f"kpi-value {tone}"),
-                     html.Div(note or "", className="kpi-note")], className="kpi", id=card_id)
+                     html.Div(note or "", className="kpi-note")], className="kpi",
+                    **({"id": card_id} if card_id else {}))
 
 
 def target_text(name: str, lang: str) -> str:

@@ -174,7 +174,8 @@ def evaluate(due: int, closed: int, handled: int, handled_on_time: int, reworks:
 # ---------------------------------------------------------------------------- the tables
 #: Every table a report shows and exports: name → ((column, kind), …).  Kinds tell the page
 #: and the exports how to show a value: ``text``, ``name`` (Chinese or English by language),
-#: ``int``, ``rate`` (a share, shown in %), ``ratio`` (to target), ``hours``, ``days``,
+#: ``int``, ``rate`` (a share, shown in %), ``ratio`` (to target), ``hours`` (working hours),
+#: ``clock_hours`` (natural hours), ``days``,
 #: ``points``, ``time`` (an instant, shown in the calendar's time zone), ``date``, ``code``
 #: (a value translated through the i18n catalogue: stage, event type, kind, light, urgency).
 FIGURES = (("due", "int"), ("handled", "int"), ("handled_on_time", "int"), ("on_time_rate", "rate"),
@@ -197,7 +198,7 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
              ("handle_deadline_at", "time"), ("rework_count", "int"), ("return_count", "int"),
              ("extension_count", "int"), ("description", "text")),
     "overdue": (("case_id", "text"), ("category_name", "name"), ("street_name", "text"),
-                ("handle_deadline_at", "time"), ("overdue_hours", "hours"), ("rework_count", "int"),
+                ("handle_deadline_at", "time"), ("overdue_hours", "clock_hours"), ("rework_count", "int"),
                 ("extension_count", "int"), ("description", "text")),
     "events": (("at", "time"), ("type", "code"), ("case_id", "text"), ("category_name", "name"),
                ("street_name", "text"), ("actor", "text"), ("reason", "text")),

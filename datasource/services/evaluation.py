@@ -51,10 +51,20 @@ class DepartmentEvaluation:
         return lo, hi
 
     def _connect(self, lo: datetime, hi: datetime):
+        """A read connection for one report.  On PostgreSQL its transaction gets room to group
+        in memory (a month of cases is ~40,000 rows; the default 4 MB ``work_mem`` makes the
+        planner sort on disk), no JIT (compiling costs more than these queries run) and no
+        parallel workers (they made the planner skip the small partial index of returned and
+        reworked cases for a parallel scan of the whole window)."""
         connection = self.engine.connect()
-        if connection.dialect.name == "sqlite" and lo.astimezone(self.tz).utcoffset() != hi.astimezone(self.tz).utcoffset():
+        dialect = connection.dialect.name
+        if dialect == "sqlite" and lo.astimezone(self.tz).utcoffset() != hi.astimezone(self.tz).utcoffset():
             connection.close()
             raise PeriodError("eval.offset_change", "on SQLite a window may not cross a change of UTC offset")
+        if dialect == "postgresql":
+            connection.exec_driver_sql("SET LOCAL work_mem = '64MB'")
+            connection.exec_driver_sql("SET LOCAL jit = off")
+            connection.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
         return connection
 
     def _names(self, code: str) -> dict:
@@ -72,15 +82,24 @@ class DepartmentEvaluation:
     def _day(value) -> date:
         return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
-    def _handling(self, rows) -> dict[str, tuple[float, float]]:
-        """department → (median, p90) working hours from first dispatch to latest handling."""
-        if not rows:
+    def _handling(self, packed: dict) -> dict:
+        """key → (median, p90) working hours from first dispatch to the latest handling, from
+        each key's packed ``first:handled,…`` texts (see ``evaluation_queries.packed_handling``)."""
+        keys, texts = [], []
+        for key, parts in packed.items():
+            text = ",".join(p for p in parts if p)
+            if text:
+                keys.append(key)
+                texts.append(text)
+        if not texts:
             return {}
-        departments, starts, ends = zip(*rows)
-        hours = working_hours(self.calendar, np.array(starts, dtype=float), np.array(ends, dtype=float))
-        stats = pd.Series(hours).groupby(np.array(departments, dtype=object)).quantile([0.5, 0.9]).unstack()
-        return {dept: (round(float(median), 2), round(float(p90), 2))
-                for dept, median, p90 in zip(stats.index, stats[0.5], stats[0.9])}
+        numbers = [np.array(text.replace(":", ",").split(","), dtype=float) for text in texts]
+        sizes = [n.size // 2 for n in numbers]
+        flat = np.concatenate(numbers)
+        hours = working_hours(self.calendar, flat[0::2], flat[1::2])
+        stats = pd.Series(hours).groupby(np.repeat(np.arange(len(keys)), sizes)).quantile([0.5, 0.9]).unstack()
+        return {keys[i]: (round(float(median), 2), round(float(p90), 2))
+                for i, median, p90 in zip(stats.index, stats[0.5], stats[0.9])}
 
     def _row(self, totals: dict, oldest: datetime | None, now: datetime) -> dict:
         row = {k: int(totals.get(k) or 0) for k in q.ADDITIVE}
@@ -108,8 +127,11 @@ class DepartmentEvaluation:
         lo, hi = self.window(period)
         with self._connect(lo, hi) as connection:
             groups = q.by_department_day(connection, lo, hi, now, self.tz)
-            handling = self._handling(q.handling_times(connection, lo, hi))
             returns = q.returns_by_department(connection, lo, hi)
+        packed: dict[str, list] = {}
+        for g in groups:
+            packed.setdefault(g["department"], []).append(g["handling"])
+        handling = self._handling(packed)
         dates = period.dates()
         index = {d: i for i, d in enumerate(dates)}
         totals: dict[str, dict] = {}
@@ -151,7 +173,7 @@ class DepartmentEvaluation:
                 groups = q.by_day_category_street(connection, lo, hi, now, self.tz, code)
                 out.update(self._breakdowns(groups, period, now))
             if "summary" in wanted:
-                handling = self._handling(q.handling_times(connection, lo, hi, code))
+                handling = self._handling({code: [g["handling"] for g in groups]})
                 out["summary"]["returns"] = q.returns_by_department(connection, lo, hi).get(code, 0)
                 out["summary"]["handling_median_h"], out["summary"]["handling_p90_h"] = handling.get(code, (None, None))
             if "open" in wanted:

@@ -17,7 +17,8 @@ from dashboard.domain.evaluation import CODE_PREFIX, TABLES
 from dashboard.i18n import t
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-UNIT_KEYS = {"rate": "eval.unit.percent", "hours": "eval.unit.work_hours", "days": "eval.unit.days",
+UNIT_KEYS = {"rate": "eval.unit.percent", "hours": "eval.unit.work_hours", "clock_hours": "eval.unit.hours",
+             "days": "eval.unit.days",
              "ratio": "eval.unit.ratio"}
 
 
@@ -84,7 +85,7 @@ def to_xlsx(name: str, rows: list[dict], lang: str, tz, title: str) -> bytes:
     sheet.append(headers(name, lang, tz))
     for c in sheet[1]:
         c.font = Font(bold=True)
-    formats = {"rate": "0.0", "ratio": "0.00", "hours": "0.00", "days": "0.0", "points": "0.0",
+    formats = {"rate": "0.0", "ratio": "0.00", "hours": "0.00", "clock_hours": "0.0", "days": "0.0", "points": "0.0",
                "time": "yyyy-mm-dd hh:mm:ss", "date": "yyyy-mm-dd"}
     for r, row in enumerate(rows, start=2):
         for col, (column, kind) in enumerate(spec, start=1):

@@ -6,7 +6,7 @@ event-type values are the English words of :mod:`dashboard.domain.lifecycle`.
 from __future__ import annotations
 
 from sqlalchemy import (Boolean, Column, Date, DateTime, Float, ForeignKey, Index, Integer,
-                        MetaData, String, Table, Text, BigInteger)
+                        MetaData, String, Table, Text, BigInteger, text)
 
 from datetime import timezone
 
@@ -132,6 +132,9 @@ cases = Table(
     Index("ix_cases_department_stage", "department_code", "stage"),
     Index("ix_cases_closed_at", "closed_at"),
     Index("ix_cases_first_dispatched_at", "first_dispatched_at"),
+    Index("ix_cases_first_dispatched_touched", "first_dispatched_at",
+          postgresql_where=text("return_count > 0 OR rework_count > 0"),
+          sqlite_where=text("return_count > 0 OR rework_count > 0")),
 )
 
 dead_letters = Table(
