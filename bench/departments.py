@@ -208,7 +208,8 @@ def chunk_frames(model: Model, rng, reported: np.ndarray, case_ids: np.ndarray, 
         "lon": 116.41, "lat": 39.92, "source": "inspector", "description": "生成的历史案件", "reporter": "bench",
         "reported_at": ts(reported), "filed_at": ts(np.where(present["returned"] & ~present["dispatched2"],
                                                              t["returned"], t["filed"])),
-        "dispatched_at": ts(dispatched_at), "first_dispatched_at": ts(t["dispatched"]), "handled_at": ts(handled_at), "verified_at": ts(t["verified"]),
+        "dispatched_at": ts(dispatched_at), "first_dispatched_at": ts(t["dispatched"]), "handled_at": ts(handled_at),
+        "verified_at": ts(t["verified"]),
         "closed_at": ts(t["closed"]), "rejected_at": ts(t["rejected"]), "stage_entered_at": ts(stage_at),
         "warn_at": ts(warn), "deadline_at": ts(open_deadline), "handle_deadline_at": ts(handle_deadline),
         "handled_on_time": pd.array(on_time, dtype="boolean"),
@@ -278,7 +279,8 @@ def generate(url: str, n: int, days: int, now: datetime, seed: int) -> dict:
         for name, _ in indexes:
             c.execute(text(f'DROP INDEX IF EXISTS "{name}"'))
         c.execute(text("ALTER TABLE cases DROP CONSTRAINT IF EXISTS cases_category_code_fkey, "
-                       "DROP CONSTRAINT IF EXISTS cases_department_code_fkey, DROP CONSTRAINT IF EXISTS cases_grid_code_fkey"))
+                       "DROP CONSTRAINT IF EXISTS cases_department_code_fkey, "
+                       "DROP CONSTRAINT IF EXISTS cases_grid_code_fkey"))
         c.commit()
     generate_s = copy_s = 0.0
     total_events = 0
@@ -313,6 +315,19 @@ def generate(url: str, n: int, days: int, now: datetime, seed: int) -> dict:
 
 
 # ---------------------------------------------------------------------------- timing
+def dash_request(prefix: str, outputs: tuple, store: dict, states: dict) -> dict:
+    """The body of a Dash callback request: the page's period store changed."""
+    ids = [f"{prefix}-{o}" for o in outputs]
+    state = [{"id": f"{prefix}-lang", "property": "data", "value": "zh"}]
+    state += [{"id": k, "property": "data", "value": v} for k, v in states.items()]
+    if states:
+        state = [state[1], state[0]]   # the department page's states: code, then language
+    return {"output": ".." + "...".join(ids) + "..",
+            "outputs": [{"id": i.rsplit(".", 1)[0], "property": i.rsplit(".", 1)[1]} for i in ids],
+            "inputs": [{"id": f"{prefix}-period", "property": "data", "value": store}],
+            "state": state, "changedPropIds": [f"{prefix}-period.data"]}
+
+
 def median_ms(call, rounds: int) -> float:
     call()  # warm-up (plans, caches of the first call)
     times = []
@@ -338,7 +353,8 @@ def measure(url: str, now: datetime, rounds: int, redis_url: str) -> dict:
     with system.engine.connect() as c:
         oldest = c.execute(text("SELECT min(at) FROM case_events")).scalar()
     span = (today - oldest.astimezone(system.scenario.calendar.tz).date()).days
-    ends = [today - timedelta(days=d) for d in sorted({0, 45, span // 4, span // 2, 3 * span // 4, span - 31}) if d <= span - 31]
+    backs = sorted({0, 45, span // 4, span // 2, 3 * span // 4, span - 31})
+    ends = [today - timedelta(days=d) for d in backs if d <= span - 31]
     windows = [Period(end - timedelta(days=29), end) for end in ends]
     out = {"windows": [], "departments": []}
     for period in windows:
@@ -361,6 +377,21 @@ def measure(url: str, now: datetime, rounds: int, redis_url: str) -> dict:
     query = f"/api/v1/departments?from={period.first}&to={period.last}"
     assert client.get(query, headers=headers).status_code == 200
     out["api_ms"] = round(median_ms(lambda: client.get(query, headers=headers), rounds), 1)
+    # The pages' own callbacks (what a browser's request costs the server, formatting included).
+    store = {"first": str(period.first), "last": str(period.last), "kind": "custom", "query": period.query()}
+    pages = {"departments_page_ms": dash_request("departments", ("professional.rowData", "streets.rowData",
+                                                                 "totals.children", "scores.figure"),
+                                                 store, {}),
+             "department_page_ms": dash_request("dept-report", ("cards.children", "trend.figure",
+                                                                "category-chart.figure", "street-chart.figure",
+                                                                "categories.rowData", "streets.rowData",
+                                                                "open.rowData", "overdue.rowData", "events.rowData"),
+                                                store, {"dept-report-code": "sanitation"})}
+    for name, body in pages.items():
+        answer = client.post("/_dash-update-component", json=body, headers=headers)
+        assert answer.status_code == 200, answer.data[:300]
+        out[name] = round(median_ms(lambda: client.post("/_dash-update-component", json=body, headers=headers),
+                                    rounds), 1)
     export = f"/reports/departments/sanitation/open.xlsx?from={period.first}&to={period.last}"
     out["export_ms"] = round(median_ms(lambda: client.get(export, headers=headers), rounds), 1)
     out["rss_mb"] = round(psutil.Process().memory_info().rss / 2**20)

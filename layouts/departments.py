@@ -54,7 +54,7 @@ def column_defs(lang: str) -> list[dict]:
     """The departments table: the name (a link) and its sparkline pinned left, then grouped columns."""
     by_field = {c["field"]: c for c in columns("departments", lang, {
         "name": {"cellRenderer": "CitygridLink", "pinned": "left", "width": 210},
-        "grade": {"cellClass": "grade-cell", "width": 70}})}
+        "grade": {"cellClass": "grade-cell", "width": 84}})}
     spark = {"field": "series", "headerName": t("eval.col.series", lang), "cellRenderer": "CitygridSpark",
              "sortable": False, "filter": False, "width": 150, "pinned": "left"}
     out = []

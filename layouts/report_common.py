@@ -19,11 +19,10 @@ GRID_THEME = {"function": "themeBalham.withParams({backgroundColor: '#111a2e', f
                           "chromeBackgroundColor: '#16233f', fontSize: 13, rowHeight: 30, "
                           "fontFamily: 'inherit'})"}
 FORMAT = {"rate": "citygridPct(params.value)", "ratio": "citygridFixed(params.value, 2)",
-          "hours": "citygridFixed(params.value, 1)", "clock_hours": "citygridFixed(params.value, 1)", "days": "citygridFixed(params.value, 1)",
-          "points": "citygridFixed(params.value, 1)"}
+          **{kind: "citygridFixed(params.value, 1)" for kind in ("hours", "clock_hours", "days", "points")}}
 NUMERIC = {"int", "rate", "ratio", "hours", "clock_hours", "days", "points"}
-WIDTH = {"int": 84, "rate": 96, "ratio": 96, "hours": 104, "clock_hours": 100, "days": 96, "points": 88, "time": 150, "date": 110,
-         "code": 92, "name": 190, "text": 110}
+WIDTH = {"int": 92, "rate": 96, "ratio": 96, "hours": 104, "clock_hours": 100, "days": 96, "points": 88, "time": 150,
+         "date": 110, "code": 92, "name": 190, "text": 110}
 #: ratio cells coloured against the target (≥ 1 meets it)
 RATIO_RULES = {"ratio-ok": "params.value !== null && params.value >= 1",
                "ratio-warn": "params.value !== null && params.value < 1 && params.value >= 0.9",

@@ -157,3 +157,16 @@ def test_period_figures_do_not_depend_on_the_door(seeded):
     table = {r["code"]: r for r in evaluation.table("departments", PERIOD, now=NOW)}
     assert api["sanitation"]["score"] == table["sanitation"]["score"]
     assert date.fromisoformat(str(PERIOD.first)) == PERIOD.first
+
+
+def test_every_label_exists_in_both_languages():
+    from dashboard.domain.evaluation import CODE_PREFIX, TABLES
+    from dashboard.i18n import CATALOGUE
+    keys = {f"eval.col.{c}" for spec in TABLES.values() for c, _ in spec} | {f"eval.table.{name}" for name in TABLES}
+    keys |= {CODE_PREFIX["kind"] + k for k in ("professional", "street")}
+    keys |= {CODE_PREFIX["light"] + k for k in ("green", "yellow", "red", "none")}
+    keys |= {CODE_PREFIX["urgency"] + k for k in ("normal", "urgent")}
+    keys |= {CODE_PREFIX["type"] + k for k in ("returned", "rework")}
+    keys |= {CODE_PREFIX["stage"] + k for k in ("dispatched", "handled", "verified", "suspended")}
+    missing = sorted(k for k in keys if k not in CATALOGUE or not all(CATALOGUE[k]))
+    assert missing == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
+import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 from shapely.geometry import shape
@@ -268,3 +269,16 @@ def test_migration_fills_first_dispatch_from_the_events(system):
     command.downgrade(config, "0001")
     command.upgrade(config, "head")
     assert firsts() == before
+
+
+@settings(max_examples=200, deadline=None)
+@given(start=st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2026, 11, 1)),
+       minutes=st.integers(min_value=1, max_value=60 * 8 * 30))
+def test_working_time_after_equals_the_calendar(scenario, start, minutes):
+    """WorkTable.after (the benchmark's deadlines) is the calendar's add_working."""
+    from datasource.services.workhours import WorkTable
+    calendar = scenario.calendar
+    table = WorkTable(calendar, date(2024, 12, 1), date(2027, 6, 30))
+    a = start.replace(tzinfo=timezone.utc)
+    got = table.after(np.array([a.timestamp()]), np.array([minutes * 60.0]))[0]
+    assert got == pytest.approx(calendar.add_working(a, minutes).timestamp(), abs=1e-3)

@@ -206,4 +206,5 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
 #: The tables of one department's page (``/departments/<code>``).
 DEPARTMENT_TABLES = ("trend", "categories", "streets", "open", "overdue", "events")
 #: i18n key prefix of each ``code`` column's values.
-CODE_PREFIX = {"kind": "eval.kind.", "stage": "stage.", "type": "event.", "light": "eval.light.", "urgency": "eval.urgency."}
+CODE_PREFIX = {"kind": "eval.kind.", "stage": "stage.", "type": "event.", "light": "eval.light.",
+               "urgency": "eval.urgency."}

@@ -198,7 +198,8 @@ class DepartmentEvaluation:
         trend = [{"day": d, **self._row(t, None, now)} for d, t in sorted(days.items())]
         cats = [{"category": code, "name": self._category(code, "zh"), "name_en": self._category(code, "en"),
                  **self._row(t, None, now)} for code, t in categories.items()]
-        strs = [{"street": code, "name": self.scenario.streets.get(code, code), "name_en": self.scenario.streets.get(code, code),
+        street_name = self.scenario.streets.get
+        strs = [{"street": code, "name": street_name(code, code), "name_en": street_name(code, code),
                  **self._row(t, None, now)} for code, t in streets.items()]
         cats.sort(key=lambda r: (-r["due"], r["category"]))
         strs.sort(key=lambda r: (-r["due"], r["street"]))
