@@ -67,10 +67,13 @@ def register_period_choice(app, ids, roles, today) -> None:
                   Output(ids.PERIOD_ERROR.value, "children"),
                   Input(ids.APPLY.value, "n_clicks"), Input(ids.PERIOD_KIND.value, "value"),
                   State(ids.MONTH.value, "value"), State(ids.FIRST.value, "value"), State(ids.LAST.value, "value"),
-                  State(ids.LANG.value, "data"), prevent_initial_call=True)
-    def choose(_apply, kind, month, first, last, lang):
+                  State(ids.LANG.value, "data"), State(ids.PERIOD.value, "data"), prevent_initial_call=True)
+    def choose(apply, kind, month, first, last, lang, shown):
         require(roles)
-        if ctx.triggered_id == ids.PERIOD_KIND.value and kind in ("month", "custom"):
-            raise PreventUpdate
+        if ctx.triggered_id == ids.APPLY.value and not apply:
+            raise PreventUpdate   # the button was drawn, not clicked
+        if ctx.triggered_id == ids.PERIOD_KIND.value and (
+                not kind or kind in ("month", "custom") or kind == (shown or {}).get("kind")):
+            raise PreventUpdate   # drawn, not changed; or a month / dates to pick before 查询
         search, error = search_for(kind, month, first, last, lang, today())
         return (search, "") if search else (no_update, error)

@@ -105,7 +105,7 @@ def period_picker(ids, period, lang: str, error: str | None = None) -> html.Div:
     """Today · 7 days · 30 days · a month · custom; the choice goes into the URL."""
     return html.Div([
         html.Span(t("eval.period", lang), className="muted"),
-        dcc.RadioItems(id=ids.PERIOD_KIND.value, value=period.kind if period else "30d", inline=True,
+        dcc.RadioItems(id=ids.PERIOD_KIND.value, value=period.kind if period else None, inline=True,
                        className="period-kinds", inputClassName="period-radio",
                        options=[{"label": t(f"eval.period.{k}", lang), "value": k} for k in PERIODS]),
         dcc.Input(id=ids.MONTH.value, type="month", className="input period-input",

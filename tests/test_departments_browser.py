@@ -57,7 +57,8 @@ def test_supervisor_finds_out_why_the_wall_is_red(history, tabs, artifacts):
     # The period goes into the URL.
     page.click("text=近7天")
     page.wait_for_url("**period=7d**")
-    page.wait_for_selector("#departments-professional .ag-row a.dept-link")
+    page.wait_for_selector("#departments-export-csv[href*='period=7d']")   # the page redrawn for it
+    page.wait_for_selector("#departments-professional .ag-row a.dept-link[href*='period=7d']")
     assert "period=7d" in page.url
 
     # The export link carries the same period; the file is a BOM'd CSV with Chinese headers.
