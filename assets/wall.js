@@ -135,7 +135,8 @@
     var shown = more ? rows.slice(0, fit - 1) : rows;
     var out = shown.map(function (r) {
       var onTime = r[3], rework = r[4];
-      return H("Div", { className: "wall-board-row grade-" + r[7], children: [
+      // A row opens the department's evaluation page (/departments/<code>).
+      return H("A", { className: "wall-board-row grade-" + r[7], href: "/departments/" + encodeURIComponent(r[0]), children: [
         H("Span", { className: "dept", children: cfg.departments[r[0]] || r[0] }),
         H("Span", { className: "n", children: String(r[1]) }),
         H("Span", { className: "n" + (r[2] ? " bad" : ""), children: String(r[2]) }),

@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from callbacks.common import allowed
 from dashboard.i18n import lang_of, t
-from layouts import pages
+from layouts import find, pages
 from layouts.ids import Shell
 from layouts.shell import header
 
@@ -23,7 +23,8 @@ def register(app, services) -> None:
         lang = lang_of(search, default_lang)
         query = {k: v[0] for k, v in parse_qs((search or "").lstrip("?")).items()}
         path = pathname or "/"
-        page = registry.get(path.rstrip("/") or "/")
+        page, params = find(registry, path)
+        query.update(params)
         user = current_user if getattr(current_user, "is_authenticated", False) else None
         kiosk = query.get("kiosk") == "1"
         top = None if kiosk else header(lang, path, user.name if user else None, user.role if user else None)

@@ -8,5 +8,22 @@ from __future__ import annotations
 
 def pages() -> dict:
     """path → page module."""
-    from layouts import admin, department, dispatch, home, intake, login, wall
-    return {module.PATH: module for module in (home, login, wall, dispatch, intake, department, admin)}
+    from layouts import admin, department, department_report, departments, dispatch, home, intake, login, wall
+    return {module.PATH: module for module in (home, login, wall, dispatch, intake, department, admin, departments,
+                                               department_report)}
+
+
+def find(registry: dict, path: str) -> tuple:
+    """(page module, path parameters) for ``path``: an exact ``PATH``, else a ``PATH`` with
+    ``<name>`` segments (``/departments/<code>``); (None, {}) when nothing matches."""
+    path = path.rstrip("/") or "/"
+    page = registry.get(path)
+    if page is not None:
+        return page, {}
+    parts = path.split("/")
+    for pattern, module in registry.items():
+        names = pattern.split("/")
+        if "<" in pattern and len(names) == len(parts) and all(
+                n == p or (n.startswith("<") and p) for n, p in zip(names, parts)):
+            return module, {n[1:-1]: p for n, p in zip(names, parts) if n.startswith("<")}
+    return None, {}

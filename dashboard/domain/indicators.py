@@ -40,6 +40,15 @@ class DepartmentScore:
     composite: float
     grade: str
 
+    @property
+    def parts(self) -> tuple[float, float, float, float]:
+        """The four addends of the composite: (30·closure, 30·on-time, 30·(1 − rework), volume),
+        a rate with no cases counting as perfect — what a page shows beside the score."""
+        closure = 1.0 if self.closure_rate is None else self.closure_rate
+        on_time = 1.0 if self.on_time_rate is None else self.on_time_rate
+        rework = 0.0 if self.rework_rate is None else min(self.rework_rate, 1.0)
+        return 30 * closure, 30 * on_time, 30 * (1 - rework), self.volume
+
 
 def department_score(due: int, closed: int, handled: int, handled_on_time: int,
                      reworks: int) -> DepartmentScore:
@@ -48,8 +57,5 @@ def department_score(due: int, closed: int, handled: int, handled_on_time: int,
     on_time = ratio(handled_on_time, handled)
     rework = ratio(reworks, due)
     volume = volume_score(due)
-    composite = (30 * (1.0 if closure is None else closure)
-                 + 30 * (1.0 if on_time is None else on_time)
-                 + 30 * (1 - (0.0 if rework is None else min(rework, 1.0)))
-                 + volume)
+    composite = sum(DepartmentScore(closure, on_time, rework, volume, 0.0, "").parts)
     return DepartmentScore(closure, on_time, rework, volume, round(composite, 1), grade(composite))

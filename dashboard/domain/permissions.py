@@ -58,6 +58,7 @@ PAGE_ROLES: dict[str, tuple[str, ...] | None] = {
     "/intake": ("supervision", "admin"),
     "/department": ("department", "admin"),
     "/admin": ("admin",),
+    "/departments": ("supervisor", "leader", "admin"),  # and /departments/<code>
 }
 
 

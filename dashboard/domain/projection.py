@@ -62,6 +62,8 @@ def apply_event(row: dict | None, event: CaseEvent, scenario: Scenario,
             raise InvalidEvent(f"unknown department {department[:40]!r}")
         row["department_code"] = department
         explicit = _explicit_deadline(body, at)
+        if row.get("first_dispatched_at") is None:   # the period a case is evaluated in (issue 9)
+            row["first_dispatched_at"] = at
     elif kind is EventType.RETURNED:
         row["return_count"] += 1
     elif kind is EventType.REWORK:
@@ -149,7 +151,8 @@ def _new_case(event: CaseEvent, scenario: Scenario, location, stage: Stage) -> d
         "department_code": None, "grid_code": grid, "community_code": community, "street_code": street,
         "lon": float(body["lon"]), "lat": float(body["lat"]), "source": source,
         "description": str(body.get("description", ""))[:2000], "reporter": event.actor,
-        "reported_at": event.at, "filed_at": None, "dispatched_at": None, "handled_at": None,
+        "reported_at": event.at, "filed_at": None, "dispatched_at": None, "first_dispatched_at": None,
+        "handled_at": None,
         "verified_at": None, "closed_at": None, "rejected_at": None, "stage_entered_at": event.at,
         "warn_at": None, "deadline_at": None, "handle_deadline_at": None, "handled_on_time": None,
         "rework_count": 0, "return_count": 0, "extension_count": 0, "suspended_from": None,

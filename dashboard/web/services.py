@@ -51,3 +51,9 @@ class Services:
         """Map geometry of the work pages (outlines, centre, bounds, drawn selections)."""
         from datasource.services.maps import MapGeometry
         return MapGeometry(self.system)
+
+    @cached_property
+    def evaluation(self):
+        """Department evaluation over a period (/departments, its API and exports)."""
+        from datasource.services.evaluation import DepartmentEvaluation
+        return DepartmentEvaluation(self.system)

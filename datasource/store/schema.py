@@ -6,7 +6,7 @@ event-type values are the English words of :mod:`dashboard.domain.lifecycle`.
 from __future__ import annotations
 
 from sqlalchemy import (Boolean, Column, Date, DateTime, Float, ForeignKey, Index, Integer,
-                        MetaData, String, Table, Text, BigInteger)
+                        MetaData, String, Table, Text, BigInteger, text)
 
 from datetime import timezone
 
@@ -110,6 +110,7 @@ cases = Table(
     Column("reported_at", TS, nullable=False),
     Column("filed_at", TS),
     Column("dispatched_at", TS),
+    Column("first_dispatched_at", TS, comment="first dispatch: the period the case is evaluated in (migration 0002)"),
     Column("handled_at", TS),
     Column("verified_at", TS),
     Column("closed_at", TS),
@@ -130,6 +131,10 @@ cases = Table(
     Index("ix_cases_updated_at", "updated_at"),
     Index("ix_cases_department_stage", "department_code", "stage"),
     Index("ix_cases_closed_at", "closed_at"),
+    Index("ix_cases_first_dispatched_at", "first_dispatched_at"),
+    Index("ix_cases_first_dispatched_touched", "first_dispatched_at",
+          postgresql_where=text("return_count > 0 OR rework_count > 0"),
+          sqlite_where=text("return_count > 0 OR rework_count > 0")),
 )
 
 dead_letters = Table(

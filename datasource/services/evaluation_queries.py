@@ -1,0 +1,187 @@
+"""The SQL of the department evaluation: every figure aggregated in the database.
+
+The period's cases (the *cohort*) are the cases first dispatched in [lo, hi): one range of
+``ix_cases_first_dispatched_at`` (the projection keeps the first dispatch's time on the
+case; migration 0002).  Each query groups in SQL; what leaves the database is one row per
+group.  Handling times need the working calendar and medians need the values, so each
+group also carries its handled cases' two instants packed in one text field
+(:func:`packed_handling`), which Python turns into working hours.  Returns are attributed to the department that
+made them through ``case_events`` (the dispatch before each return), for the few returned
+cases of the window only.  Times are compared as the column type binds them (UTC text on
+SQLite, timestamptz on PostgreSQL); local days and epoch seconds come from small
+dialect-specific expressions below.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import BigInteger, Date, Integer, String, and_, case, cast, func, or_, select, type_coerce
+from sqlalchemy.dialects import postgresql
+
+from dashboard.domain.evaluation import DEPARTMENT_STAGES, HANDLED_STAGES, WAITING_STAGE
+from datasource.store import schema
+
+EVENTS = schema.case_events
+CASES = schema.cases
+
+
+# ---------------------------------------------------------------------------- dialect helpers
+def local_day(column, dialect: str, tz, at: datetime):
+    """The local date of a timestamp column, as ``YYYY-MM-DD`` text or a date.
+
+    PostgreSQL converts with the zone's rules (``AT TIME ZONE``); SQLite has no zone data,
+    so it adds the zone's offset at ``at`` (exact for zones without daylight saving, such as
+    Asia/Shanghai; the service refuses a window across an offset change on SQLite)."""
+    if dialect == "postgresql":
+        return cast(func.timezone(str(tz), column), Date)
+    offset = int(at.astimezone(tz).utcoffset().total_seconds())
+    return func.date(column, f"{offset:+d} seconds")
+
+
+def epoch_text(column, dialect: str):
+    """Whole seconds since 1970 of a timestamp column, as text."""
+    if dialect == "postgresql":
+        return cast(cast(func.round(func.extract("epoch", column)), BigInteger), String)
+    return cast(cast(func.round((func.julianday(column) - 2440587.5) * 86400.0), Integer), String)
+
+
+def packed_handling(dialect: str):
+    """The group's handled cases as one text, ``first:handled,first:handled,…`` (epoch
+    seconds): the values the medians need leave the database as one field per group
+    instead of one row per case (fetching ~40,000 rows costs more than the query)."""
+    pair = epoch_text(CASES.c.first_dispatched_at, dialect) + ":" + epoch_text(CASES.c.handled_at, dialect)
+    aggregate = func.string_agg(pair, ",") if dialect == "postgresql" else func.group_concat(pair, ",")
+    return aggregate.filter(CASES.c.stage.in_(HANDLED_STAGES))
+
+
+def json_text(column, key: str, dialect: str):
+    """One top-level text field of a JSON text column."""
+    if dialect == "postgresql":
+        return cast(column, postgresql.JSONB)[key].astext
+    return func.json_extract(column, f"$.{key}")
+
+
+def _flag(condition):
+    return case((condition, 1), else_=0)
+
+
+# ---------------------------------------------------------------------------- the cohort
+def cohort(lo: datetime, hi: datetime, department: str | None = None):
+    """The WHERE clause of the period's cases (one index range)."""
+    first = CASES.c.first_dispatched_at
+    where = [first >= lo, first < hi]
+    if department is not None:
+        where.append(CASES.c.department_code == department)
+    return and_(*where)
+
+
+def figures(now: datetime, dialect: str) -> list:
+    """The figures of a group of the cohort, labelled (see the domain's definitions): the
+    additive counts, the oldest waiting case, and the handled cases' times (packed)."""
+    c = CASES
+    handled = c.c.stage.in_(HANDLED_STAGES)
+    waiting = c.c.stage == WAITING_STAGE
+    return [
+        func.count().label("due"),
+        func.sum(_flag(handled)).label("handled"),
+        func.sum(_flag(and_(handled, c.c.handled_on_time.is_(True)))).label("handled_on_time"),
+        func.sum(_flag(c.c.stage == "closed")).label("closed"),
+        func.sum(c.c.rework_count).label("reworks"),
+        func.sum(c.c.extension_count).label("extensions"),
+        func.sum(_flag(and_(waiting, c.c.handle_deadline_at < now))).label("overdue_now"),
+        func.sum(_flag(waiting)).label("backlog"),
+        func.min(type_coerce(case((waiting, c.c.first_dispatched_at)), schema.TS)).label("oldest_waiting"),
+        packed_handling(dialect).label("handling"),
+    ]
+
+
+ADDITIVE = ("due", "handled", "handled_on_time", "closed", "reworks", "extensions", "overdue_now", "backlog")
+
+
+def by_department_day(connection, lo, hi, now, tz, department: str | None = None) -> list[dict]:
+    """Figures per (department, local day of first dispatch) of the period's cases."""
+    dialect = connection.dialect.name
+    day = local_day(CASES.c.first_dispatched_at, dialect, tz, lo).label("day")
+    statement = (select(CASES.c.department_code.label("department"), day, *figures(now, dialect))
+                 .where(cohort(lo, hi, department)).group_by(CASES.c.department_code, day))
+    return [dict(r) for r in connection.execute(statement).mappings()]
+
+
+def by_day_category_street(connection, lo, hi, now, tz, department: str) -> list[dict]:
+    """One department's figures per (local day, category, street): trend and breakdowns."""
+    dialect = connection.dialect.name
+    day = local_day(CASES.c.first_dispatched_at, dialect, tz, lo).label("day")
+    statement = (select(day, CASES.c.category_code.label("category"), CASES.c.street_code.label("street"),
+                        *figures(now, dialect))
+                 .where(cohort(lo, hi, department))
+                 .group_by(day, CASES.c.category_code, CASES.c.street_code))
+    return [dict(r) for r in connection.execute(statement).mappings()]
+
+
+def _attributed(lo, hi, kinds: tuple[str, ...], dialect: str):
+    """Subquery of the period's cases' events of ``kinds`` with the department the case was
+    dispatched to when the event happened (the latest dispatch before it)."""
+    r = EVENTS.alias("r")
+    d = EVENTS.alias("d")
+    at_the_time = (select(json_text(d.c.body, "department", dialect))
+                   .where(d.c.case_id == r.c.case_id, d.c.type == "dispatched", d.c.id < r.c.id)
+                   .order_by(d.c.id.desc()).limit(1).scalar_subquery())
+    # returned or reworked cases: the partial index ix_cases_first_dispatched_touched
+    touched = or_(CASES.c.return_count > 0, CASES.c.rework_count > 0)
+    return (select(r.c.id, r.c.case_id, r.c.type, r.c.at, r.c.actor, r.c.body, at_the_time.label("department"),
+                   CASES.c.department_code.label("current"), CASES.c.category_code, CASES.c.street_code)
+            .select_from(CASES.join(r, r.c.case_id == CASES.c.case_id))
+            .where(cohort(lo, hi), touched, r.c.type.in_(kinds))).subquery("attributed")
+
+
+def returns_by_department(connection, lo, hi) -> dict[str, int]:
+    """Returns (退回) of the period's cases per department that returned them."""
+    sub = _attributed(lo, hi, ("returned",), connection.dialect.name)
+    rows = connection.execute(select(sub.c.department, func.count()).group_by(sub.c.department))
+    return {dept: int(n) for dept, n in rows if dept}
+
+
+def returns_and_reworks(connection, lo, hi, department: str, limit: int) -> list[dict]:
+    """Returns by ``department`` and reworks of its cases, among the period's cases, newest first."""
+    sub = _attributed(lo, hi, ("returned", "rework"), connection.dialect.name)
+    mine = or_(and_(sub.c.type == "returned", sub.c.department == department),
+               and_(sub.c.type == "rework", sub.c.current == department))
+    statement = (select(sub.c.case_id, sub.c.type, sub.c.at, sub.c.actor, sub.c.body, sub.c.category_code,
+                        sub.c.street_code)
+                 .where(mine).order_by(sub.c.at.desc(), sub.c.id.desc()).limit(limit))
+    return [dict(r) for r in connection.execute(statement).mappings()]
+
+
+# ---------------------------------------------------------------------------- now (any period)
+OPEN_COLUMNS = ("case_id", "stage", "category_code", "street_code", "urgency", "description", "dispatched_at",
+                "stage_entered_at", "warn_at", "deadline_at", "handle_deadline_at", "rework_count", "return_count",
+                "extension_count")
+
+
+def open_cases(connection, department: str, limit: int) -> list[dict]:
+    """The department's open cases now (``ix_cases_department_stage``), nearest deadline first."""
+    c = CASES
+    statement = (select(*[c.c[name] for name in OPEN_COLUMNS])
+                 .where(c.c.department_code == department, c.c.stage.in_(DEPARTMENT_STAGES))
+                 .order_by(c.c.deadline_at.is_(None), c.c.deadline_at, c.c.case_id).limit(limit))
+    return [dict(r) for r in connection.execute(statement).mappings()]
+
+
+def overdue_cases(connection, department: str, now: datetime, limit: int) -> list[dict]:
+    """The department's cases waiting for it past their handling deadline, oldest deadline first."""
+    c = CASES
+    statement = (select(*[c.c[name] for name in OPEN_COLUMNS])
+                 .where(c.c.department_code == department, c.c.stage == WAITING_STAGE,
+                        c.c.handle_deadline_at < now)
+                 .order_by(c.c.handle_deadline_at, c.c.case_id).limit(limit))
+    return [dict(r) for r in connection.execute(statement).mappings()]
+
+
+def utc(value) -> datetime | None:
+    """A timestamp from a driver as an aware UTC datetime (SQLite may give text)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
