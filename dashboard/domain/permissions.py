@@ -47,6 +47,9 @@ READ_ROLES = ("operator", "supervision", "department", "supervisor", "leader", "
 READ_ACCESS: dict[str, tuple[str, ...]] = {
     "listCases": READ_ROLES, "getCase": READ_ROLES, "getRecommendation": ("operator",),
     "getStages": READ_ROLES + ("wall",), "getRequests": ("supervision", "department"), "getAudit": ("admin",),
+    # the supervisors' evaluation (issue 9): departments, and their CSV/Excel exports
+    "listDepartmentEvaluations": ("supervisor", "leader"), "getDepartmentEvaluation": ("supervisor", "leader"),
+    "exportEvaluation": ("supervisor", "leader"),
 }
 
 #: page path → roles that may open it (``None``: anyone, logged in or not).

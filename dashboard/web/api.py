@@ -12,71 +12,23 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, current_app, jsonify, request
-from flask_login import current_user
+from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from dashboard.domain.codes import is_case_id
-from dashboard.domain.permissions import ACTIONS, READ_ACCESS, may
-from datasource.services import accounts, audit
+from dashboard.domain.permissions import ACTIONS, may
+from datasource.services import audit
 from datasource.services.cases import jsonable
 from datasource.services.command_types import Actor, CommandRefused, CommandResult, Msg
+from dashboard.web.api_access import ApiError, app_services, caller, error_response, reader, request_lang
 from dashboard.web.api_models import (MAX_BODY, AuditQuery, CaseListQuery, InvalidInput, parse_body,
                                       parse_query)
-from dashboard.web.auth import check_csrf
 from dashboard.web.openapi import build_spec
 
 api = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 
 
-class ApiError(Exception):
-    """A refusal before any command runs (authentication, role, the body's form): status and message."""
-
-    def __init__(self, status: int, msg: Msg, error: str | None = None):
-        self.status, self.msg = status, msg
-        self.error = error or {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-                               405: "method_not_allowed", 409: "conflict", 413: "too_large",
-                               415: "unsupported_media_type"}.get(status, "error")
-        super().__init__(msg.render("en"))
-
-
 # ---------------------------------------------------------------------------- plumbing
-def _services():
-    return current_app.extensions["citygrid.services"]
-
-
-def _lang() -> str:
-    asked = request.args.get("lang")
-    if asked in ("zh", "en"):
-        return asked
-    return "zh" if request.headers.get("Accept-Language", "").lower().startswith("zh") else "en"
-
-
-def _error(status: int, msg: Msg, error: str | None = None, **extra):
-    err = ApiError(status, msg, error)
-    body = {"error": err.error, "status": status, "message": msg.render(_lang()), **extra}
-    return jsonify(body), status
-
-
-def _user(write: bool):
-    """The caller (bearer token first, then the session); ApiError 401/403 otherwise."""
-    engine = current_app.extensions["citygrid"].engine
-    header = request.headers.get("Authorization")
-    if header is not None:
-        if not header.startswith("Bearer "):
-            raise ApiError(401, Msg("api.unauthenticated"))
-        user = accounts.user_for_token(engine, header[7:].strip())
-        if user is None:
-            raise ApiError(401, Msg("api.unauthenticated"))
-        return user
-    if getattr(current_user, "is_authenticated", False):
-        if write:
-            if not check_csrf():
-                raise ApiError(403, Msg("api.csrf"), "csrf")
-        return current_user._get_current_object()
-    raise ApiError(401, Msg("api.unauthenticated"))
-
-
 def _reject_nan(name):
     raise ValueError(f"{name} is not a number JSON allows")
 
@@ -119,14 +71,14 @@ def _actor(user) -> Actor:
 
 def _command(action: str, case_id: str | None):
     """Authenticate, check the role, parse the body, run the command, answer."""
-    services = _services()
+    services = app_services()
     try:
-        user = _user(write=True)
+        user = caller(write=True)
     except ApiError as exc:
         audit.record(services.system.engine, user="-", role=None, action=action, outcome="refused",
                      case_id=case_id if is_case_id(case_id) else None, remote_addr=request.remote_addr,
                      message=exc.msg.render("en"))
-        return _error(exc.status, exc.msg, exc.error)
+        return error_response(exc.status, exc.msg, exc.error)
     actor = _actor(user)
     commands = services.commands
     try:
@@ -137,11 +89,11 @@ def _command(action: str, case_id: str | None):
             params = _params(action)
         except ApiError as exc:
             commands.refuse_input(actor, action, case_id, exc.status, exc.msg)
-            return _error(exc.status, exc.msg, exc.error)
+            return error_response(exc.status, exc.msg, exc.error)
         result = commands.execute(actor, action, case_id, params)
     except CommandRefused as exc:
         error = {400: "bad_request", 403: "forbidden", 404: "not_found", 409: "conflict"}.get(exc.status, "error")
-        return _error(exc.status, exc.msg, error, stage=exc.stage)
+        return error_response(exc.status, exc.msg, error, stage=exc.stage)
     if isinstance(result, CommandResult):
         body = result.as_dict()
         status = 201 if action == "report" else 200
@@ -151,19 +103,6 @@ def _command(action: str, case_id: str | None):
             response.headers["Location"] = f"/api/v1/cases/{result.case_id}"
         return response
     return jsonify(result)
-
-
-def _reader(operation: str):
-    """The caller of a read operation, if :data:`READ_ACCESS` lets its role call it."""
-    user = _user(write=False)
-    if not may_read(user.role, operation):
-        raise ApiError(403, Msg("api.forbidden"))
-    return user
-
-
-def may_read(role: str | None, operation: str) -> bool:
-    """Whether ``role`` may call the read ``operation`` (admin may read everything)."""
-    return role == "admin" or role in READ_ACCESS[operation]
 
 
 def _query(model):
@@ -176,7 +115,7 @@ def _query(model):
 # ---------------------------------------------------------------------------- routes
 @api.errorhandler(ApiError)
 def _api_error(exc: ApiError):
-    return _error(exc.status, exc.msg, exc.error)
+    return error_response(exc.status, exc.msg, exc.error)
 
 
 @api.post("/cases")
@@ -189,55 +128,55 @@ def report_case():
 def case_action(case_id: str, action: str):
     """One action on one case (see ACTIONS)."""
     if action not in ACTIONS or action == "report":
-        return _error(404, Msg("cmd.unknown_action", action=action[:30]))
+        return error_response(404, Msg("cmd.unknown_action", action=action[:30]))
     return _command(action, case_id)
 
 
 @api.get("/cases/<case_id>")
 def get_case(case_id: str):
     """A case with its timeline (reporting DB) and the command side's stage and version."""
-    _reader("getCase")
+    reader("getCase")
     # a malformed id is no case: answered without asking the database (which may refuse NUL bytes)
-    found = _services().cases.case(case_id, _lang()) if is_case_id(case_id) else None
+    found = app_services().cases.case(case_id, request_lang()) if is_case_id(case_id) else None
     if found is None:
-        return _error(404, Msg("cmd.unknown_case", case=case_id[:40]))
+        return error_response(404, Msg("cmd.unknown_case", case=case_id[:40]))
     return jsonify(jsonable(found))
 
 
 @api.get("/cases/<case_id>/recommendation")
 def get_recommendation(case_id: str):
     """Departments to dispatch to (routing first) with load and on-time rate, and the deadline."""
-    _reader("getRecommendation")
-    cases = _services().cases
+    reader("getRecommendation")
+    cases = app_services().cases
     row = cases.row(case_id) if is_case_id(case_id) else None
     if row is None:
-        return _error(404, Msg("cmd.unknown_case", case=case_id[:40]))
-    return jsonify(jsonable(_services().recommendation.recommend(row)))
+        return error_response(404, Msg("cmd.unknown_case", case=case_id[:40]))
+    return jsonify(jsonable(app_services().recommendation.recommend(row)))
 
 
 @api.get("/cases")
 def list_cases():
     """Open cases in one or more stages (``?stage=filed&stage=dispatched``), most pressing first."""
-    user = _reader("listCases")
+    user = reader("listCases")
     query = _query(CaseListQuery)
     department = user.department_code if user.role == "department" else query.department
     limit = max(1, min(query.limit, 2000))
-    rows = _services().cases.queue(tuple(query.stage), department=department, limit=limit)
+    rows = app_services().cases.queue(tuple(query.stage), department=department, limit=limit)
     return jsonify({"cases": jsonable(rows), "count": len(rows)})
 
 
 @api.get("/stages")
 def get_stages():
     """Number of cases per stage."""
-    _reader("getStages")
-    return jsonify(_services().cases.stage_counts())
+    reader("getStages")
+    return jsonify(app_services().cases.stage_counts())
 
 
 @api.get("/requests")
 def get_requests():
     """Pending extension / suspension requests."""
-    user = _reader("getRequests")
-    items = _services().commands.requests()
+    user = reader("getRequests")
+    items = app_services().commands.requests()
     if user.role == "department":
         items = [r for r in items if r.get("department") == user.department_code]
     return jsonify({"requests": items})
@@ -246,14 +185,14 @@ def get_requests():
 @api.get("/health")
 def health():
     """Redis, database, worker lag and dead letters; 200 when Redis and the database answer, else 503."""
-    report = _services().health.report()
+    report = app_services().health.report()
     return jsonify(report), (200 if report["ok"] else 503)
 
 
 @api.get("/audit")
 def get_audit():
     """The audit log (admin): ``?limit=&case_id=&user=&outcome=&action=&format=csv``."""
-    _reader("getAudit")
+    reader("getAudit")
     return _audit_answer(None)
 
 
@@ -266,7 +205,7 @@ def openapi():
 @api.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def unknown(rest: str):
     """Anything else under /api/v1 is a JSON 404 (not the Dash page the catch-all route would serve)."""
-    return _error(404, Msg("api.not_found"))
+    return error_response(404, Msg("api.not_found"))
 
 
 def _audit_answer(fmt: str | None):
@@ -274,7 +213,7 @@ def _audit_answer(fmt: str | None):
     query = _query(AuditQuery)
     as_csv = (fmt or query.format) == "csv"
     limit = max(1, min(query.limit or (100_000 if as_csv else 1000), 100_000))
-    rows = audit.query(_services().system.engine, limit=limit, case_id=query.case_id, user=query.user,
+    rows = audit.query(app_services().system.engine, limit=limit, case_id=query.case_id, user=query.user,
                        outcome=query.outcome, action=query.action)
     if as_csv:
         return Response(audit.to_csv(rows), mimetype="text/csv",
@@ -289,19 +228,19 @@ def init_app(server, services) -> None:
     @server.get("/admin/audit.csv")
     def audit_csv():
         try:
-            _reader("getAudit")
+            reader("getAudit")
             return _audit_answer("csv")
         except ApiError as exc:
-            return _error(exc.status, exc.msg, exc.error)
+            return error_response(exc.status, exc.msg, exc.error)
 
     @server.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if not request.path.startswith("/api/"):
             return exc
         if exc.code == 413:
-            return _error(413, Msg("api.too_large", limit=MAX_BODY))
+            return error_response(413, Msg("api.too_large", limit=MAX_BODY))
         if exc.code == 404:
-            return _error(404, Msg("api.not_found"))
+            return error_response(404, Msg("api.not_found"))
         if exc.code == 405:
-            return _error(405, Msg("api.method"))
+            return error_response(405, Msg("api.method"))
         return jsonify({"error": "error", "status": exc.code, "message": exc.description}), exc.code

@@ -7,7 +7,7 @@
   — every table of ``/departments`` and ``/departments/<code>`` as a file, built here from
   the same service call as the page (never from what the browser holds).
 
-Authentication and roles are the API's own (:func:`dashboard.web.api._reader`: bearer
+Authentication and roles are the API's own (:func:`dashboard.web.api.reader`: bearer
 token or session); the roles are those of the ``/departments`` page.  The period comes
 from ``from``/``to`` (the API) or the page's own query (``period``, ``month``, ``from``,
 ``to``); bad dates, a reversed window or one over 366 days answer 400 with one line.
@@ -22,15 +22,15 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from dashboard.domain.evaluation import (DEPARTMENT_TABLES, MAX_WINDOW_DAYS, PeriodError, checked, parse_day,
                                          resolve)
-from dashboard.domain.permissions import PAGE_ROLES
+from dashboard.domain.permissions import READ_ACCESS
 from dashboard.i18n import t
-from dashboard.web.api import ApiError, _error, _lang, _reader
+from dashboard.web.api_access import ApiError, error_response, reader
 from datasource.services import exports
 from datasource.services.cases import jsonable
 from datasource.services.command_types import Msg
 from datasource.services.evaluation import UnknownDepartment
 
-ROLES = PAGE_ROLES["/departments"]
+
 FORMATS = {"csv": "text/csv; charset=utf-8",
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
@@ -58,14 +58,14 @@ def _period(api: bool):
 
 @reports.errorhandler(ApiError)
 def _api_error(exc: ApiError):
-    return _error(exc.status, exc.msg, exc.error)
+    return error_response(exc.status, exc.msg, exc.error)
 
 
 # ---------------------------------------------------------------------------- JSON
 @reports.get("/api/v1/departments")
 def departments():
     """Every department's evaluation over ``from`` … ``to`` (default: the last 30 days)."""
-    _reader(ROLES)
+    reader("listDepartmentEvaluations")
     period = _period(api=True)
     response = jsonify(jsonable(_evaluation().api_rows(period)))
     response.headers["X-Period"] = f"{period.first}/{period.last}"
@@ -75,12 +75,12 @@ def departments():
 @reports.get("/api/v1/departments/<code>")
 def department(code: str):
     """One department: summary, daily trend, categories and streets over the period."""
-    _reader(ROLES)
+    reader("getDepartmentEvaluation")
     period = _period(api=True)
     try:
         report = _evaluation().department(code, period, tables=("summary", "trend", "categories", "streets"))
     except UnknownDepartment:
-        return _error(404, Msg("eval.unknown_department", code=code[:40]))
+        return error_response(404, Msg("eval.unknown_department", code=code[:40]))
     report["period"] = {"from": period.first.isoformat(), "to": period.last.isoformat()}
     report.pop("now", None)
     return jsonify(jsonable(report))
@@ -94,16 +94,16 @@ def _file(body: bytes, fmt: str, name: str) -> Response:
 
 
 def _export(table: str, fmt: str, code: str | None):
-    _reader(ROLES)
+    reader("exportEvaluation")
     if fmt not in FORMATS:
-        return _error(404, Msg("api.not_found"))
+        return error_response(404, Msg("api.not_found"))
     period = _period(api=False)
     lang = request.args.get("lang") if request.args.get("lang") in ("zh", "en") else "zh"
     evaluation = _evaluation()
     try:
         rows = evaluation.table(table, period, code)
     except UnknownDepartment:
-        return _error(404, Msg("eval.unknown_department", code=(code or "")[:40]))
+        return error_response(404, Msg("eval.unknown_department", code=(code or "")[:40]))
     tz = evaluation.tz
     name = exports.filename(["departments", code or "", "" if table == "departments" else table,
                              period.first.isoformat(), period.last.isoformat()], fmt)
@@ -123,7 +123,7 @@ def export_departments(fmt: str):
 def export_department(code: str, table: str, fmt: str):
     """One table of /departments/<code> as CSV or Excel."""
     if table not in DEPARTMENT_TABLES:
-        return _error(404, Msg("api.not_found"))
+        return error_response(404, Msg("api.not_found"))
     return _export(table, fmt, code)
 
 
@@ -180,14 +180,14 @@ def openapi_paths() -> dict:
             "summary": "Every department's evaluation over a period (DOMAIN.md §4), for other systems.",
             "description": "A case belongs to the period in which it was first dispatched and to the department "
                            "it is dispatched to now. Roles: supervisor, leader, admin.",
-            "operationId": "listDepartmentEvaluations", "parameters": params, "x-roles": list(ROLES),
+            "operationId": "listDepartmentEvaluations", "parameters": params, "x-roles": [*READ_ACCESS["listDepartmentEvaluations"], "admin"],
             "responses": {"200": {"description": "One object per department: professional departments first, "
                                                  "then street offices.",
                                   "content": {"application/json": {"schema": {"type": "array", "items": row}}}},
                           **errors}}},
         "/departments/{code}": {"get": {
             "summary": "One department's evaluation: summary, daily trend, categories, streets.",
-            "operationId": "getDepartmentEvaluation", "x-roles": list(ROLES),
+            "operationId": "getDepartmentEvaluation", "x-roles": [*READ_ACCESS["getDepartmentEvaluation"], "admin"],
             "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}, *params],
             "responses": {"200": {"description": "The report."}, **errors,
                           "404": {"description": "Unknown department."}}}},

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 
 revision = "0002_evaluation"
-down_revision = "0001"
+down_revision = "0002_exact"
 branch_labels = None
 depends_on = None
 
