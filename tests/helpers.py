@@ -123,3 +123,16 @@ def dead_reasons(engine) -> list[str]:
 
 def body_of(fields: dict) -> dict:
     return json.loads(fields["body"])
+
+
+def stream_entries(items) -> list[tuple[str, dict]]:
+    """(stream id, fields) for feeding a projector directly, as the checked append would
+    have written them: marked, with stream ids at (or just after) each event's own time, in
+    order — the projector judges each entry against its stream time."""
+    out, last = [], 0
+    for fields, at in items:
+        ms = max(last + 1, int(at.timestamp() * 1000))
+        last = ms
+        out.append((f"{ms}-0", stamped(fields)))
+    return out
+

@@ -321,7 +321,8 @@ def test_every_documented_answer_of_every_operation(system, client, tokens):
                 elif status == "403":
                     headers = tokens[next(r for r in ROLES if r not in operation["x-roles"] and r in tokens)]
                 elif status == "400":
-                    kw = {"json": {**kw["json"], "bogus": 1}} if method == "post" else {"query_string": {"limit": "x"}}
+                    kw = {"json": {**kw["json"], "bogus": 1}} if method == "post" else \
+                        {"query_string": {"limit": "x", "from": "x"}}   # a bad list size / a bad date
                 elif status == "404":
                     case_id = UNKNOWN_CASE
                     if action == "decline":
@@ -339,7 +340,8 @@ def test_every_documented_answer_of_every_operation(system, client, tokens):
                     system.__dict__["redis"] = redis_lib.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
                 if path == "/audit" and status == "200":
                     kw = {"query_string": {"format": "csv"}}  # the CSV answer; JSON is asked for elsewhere
-                url = "/api/v1" + path.replace("{case_id}", case_id or "")
+                department = "no-such-department" if status == "404" else "sanitation"
+                url = "/api/v1" + path.replace("{case_id}", case_id or "").replace("{code}", department)
                 answer = getattr(client, method)(url, headers=headers, **kw)
                 assert str(answer.status_code) == status, (method, url, status, answer.get_data(as_text=True)[:300])
                 provoked.add((action, status))
@@ -360,7 +362,8 @@ def test_read_roles_are_as_documented(system, client, tokens):
         if not operation or "x-roles" not in operation:
             continue
         for role, headers in tokens.items():
-            answer = client.get("/api/v1" + path.replace("{case_id}", case_id), headers=headers)
+            answer = client.get("/api/v1" + path.replace("{case_id}", case_id).replace("{code}", "sanitation"),
+                                headers=headers)
             if answer.status_code != (200 if role in operation["x-roles"] else 403):
                 wrong.append(f"{role} {path}: {answer.status_code}")
     assert wrong == []

@@ -18,7 +18,7 @@ from dashboard.domain.evaluation import (Period, PeriodError, checked, evaluate,
 from dashboard.domain.indicators import department_score
 from datasource.services.evaluation import DepartmentEvaluation, UnknownDepartment
 from datasource.services.workhours import working_hours
-from tests.helpers import event
+from tests.helpers import event, stream_entries
 
 CST = timezone(timedelta(hours=8))
 PERIOD = Period(date(2026, 11, 9), date(2026, 11, 13))
@@ -118,7 +118,7 @@ def fixed_cases(scenario) -> list:
 
 
 def project(system, events) -> None:
-    result = system.projector().apply([(f"{i + 1}-0", e.to_fields()) for i, e in enumerate(events)])
+    result = system.projector().apply(stream_entries((e.to_fields(), e.at) for e in events))
     assert not result.dead, result.dead
 
 
@@ -266,7 +266,7 @@ def test_migration_fills_first_dispatch_from_the_events(system):
     assert before["DC20261109000007"] == at(9, 10, 30) and before["DC20261108000008"] == at(8, 20)
     assert before["DC20261110000011"] is None and before["DC20261110000012"] is None
     config = alembic_config(system.engine)
-    command.downgrade(config, "0001")
+    command.downgrade(config, "0002_exact")   # the revision before this one
     command.upgrade(config, "head")
     assert firsts() == before
 

@@ -23,6 +23,7 @@ from dashboard.domain.indicators import department_score
 from datasource.services.evaluation import DepartmentEvaluation
 from datasource.simulation.backfill import ORDER, generate_history
 from datasource.store import schema
+from tests.helpers import stream_entries
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=5)
 TARGET = {"reported": "reported", "filed": "filed", "rejected": "rejected", "dispatched": "dispatched",
@@ -33,12 +34,13 @@ TARGET = {"reported": "reported", "filed": "filed", "rejected": "rejected", "dis
 def project_history(system, days: int = 30, per_day: float = 90) -> None:
     history = generate_history(system.scenario, system.locator, days, seed=7, now=NOW, per_day=per_day)
     iso = history.model.iso
-    entries = [(f"{n}-0", {"event_id": f"gen-{n}", "case_id": case, "type": kind, "at": iso(key // ORDER),
-                           "actor": actor, "body": json.dumps(body, ensure_ascii=False)})
-               for n, (key, case, kind, actor, body) in enumerate(history.events, 1)]
+    entries = stream_entries(({"event_id": f"gen-{n}", "case_id": case, "type": kind, "at": iso(key // ORDER),
+                               "actor": actor, "body": json.dumps(body, ensure_ascii=False)},
+                              datetime.fromtimestamp(key // ORDER, timezone.utc))
+                             for n, (key, case, kind, actor, body) in enumerate(history.events, 1))
     projector = system.projector()
     for i in range(0, len(entries), 2000):
-        result = projector.apply(entries[i:i + 2000], now=NOW)
+        result = projector.apply(entries[i:i + 2000])
         assert not result.dead, result.dead[:3]
 
 

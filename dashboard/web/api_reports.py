@@ -170,11 +170,13 @@ def openapi_paths() -> dict:
                "description": "first day (YYYY-MM-DD, Asia/Shanghai), inclusive; default: 29 days before `to`"},
               {"name": "to", "in": "query", "schema": day, "description": "last day, inclusive; default: today"}]
     row = {"type": "object", "required": list(_FIGURES)[:15] + ["score", "grade"],
-           "properties": {k: {"type": kind, "description": text, "nullable": k not in ("code", "name", "kind")}
+           "properties": {k: {"type": kind if k in ("code", "name", "kind") else [kind, "null"], "description": text}
                           for k, (kind, text) in _FIGURES.items()}}
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     errors = {"400": {"description": f"bad date, from after to, or a window over {MAX_WINDOW_DAYS} days "
-                                     "(one-line `message`)"},
-              "401": {"description": "Not authenticated."}, "403": {"description": "Role not allowed."}}
+                                     "(one-line `message`)", **error},
+              "401": {"description": "Not authenticated.", **error},
+              "403": {"description": "Role not allowed.", **error}}
     return {
         "/departments": {"get": {
             "summary": "Every department's evaluation over a period (DOMAIN.md §4), for other systems.",
@@ -189,7 +191,15 @@ def openapi_paths() -> dict:
             "summary": "One department's evaluation: summary, daily trend, categories, streets.",
             "operationId": "getDepartmentEvaluation", "x-roles": [*READ_ACCESS["getDepartmentEvaluation"], "admin"],
             "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}, *params],
-            "responses": {"200": {"description": "The report."}, **errors,
-                          "404": {"description": "Unknown department."}}}},
+            "responses": {"200": {"description": "The report: `summary` (the figures of the list's row), `trend` "
+                                                 "(per day), `categories`, `streets`, `period`.",
+                                  "content": {"application/json": {"schema": {
+                                      "type": "object", "required": ["summary", "trend", "categories", "streets"],
+                                      "properties": {"summary": {"type": "object"}, "trend": {"type": "array"},
+                                                     "categories": {"type": "array"},
+                                                     "streets": {"type": "array"},
+                                                     "period": {"type": "object"}}}}}},
+                          **errors,
+                          "404": {"description": "Unknown department.", **error}}}},
     }
 
