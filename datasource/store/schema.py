@@ -90,6 +90,8 @@ case_events = Table(
     Column("at", TS, nullable=False),
     Column("actor", String(64), nullable=False),
     Column("body", Text, nullable=False, comment="JSON object"),
+    Index("ix_case_events_type_at", "type", "at"),           # migration 0002_report_indexes
+    Index("ix_case_events_case_id_id", "case_id", "id"),     # migration 0002_report_indexes
 )
 
 cases = Table(
@@ -130,6 +132,8 @@ cases = Table(
     Index("ix_cases_updated_at", "updated_at"),
     Index("ix_cases_department_stage", "department_code", "stage"),
     Index("ix_cases_closed_at", "closed_at"),
+    Index("ix_cases_reported_at", "reported_at"),            # migration 0002_report_indexes
+    Index("ix_cases_grid_reported", "grid_code", "reported_at"),  # migration 0002_report_indexes
 )
 
 dead_letters = Table(
