@@ -3,5 +3,6 @@
 
 def register_all(app, services) -> None:
     from callbacks import admin, department, dispatch, intake, shell, wall
-    for module in (shell, wall, dispatch, intake, department, admin):
+    from callbacks import inspectors, regions
+    for module in (shell, wall, dispatch, intake, department, admin, regions, inspectors):
         module.register(app, services)

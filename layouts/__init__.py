@@ -9,4 +9,6 @@ from __future__ import annotations
 def pages() -> dict:
     """path → page module."""
     from layouts import admin, department, dispatch, home, intake, login, wall
-    return {module.PATH: module for module in (home, login, wall, dispatch, intake, department, admin)}
+    from layouts import inspectors, regions
+    return {module.PATH: module for module in (home, login, wall, dispatch, intake, department, admin,
+                                               regions, inspectors)}

@@ -51,6 +51,8 @@ PAGE_ROLES: dict[str, tuple[str, ...] | None] = {
     "/intake": ("supervision", "admin"),
     "/department": ("department", "admin"),
     "/admin": ("admin",),
+    "/regions": ("supervisor", "leader", "admin"),
+    "/inspectors": ("supervisor", "leader", "admin"),
 }
 
 
