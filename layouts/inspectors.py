@@ -12,7 +12,7 @@ from dash import dcc, html
 
 from dashboard.domain.permissions import PAGE_ROLES
 from dashboard.i18n import t
-from layouts.reporting import PLOT_CONFIG, definitions, period_bar, report_grid
+from layouts.reporting import PLOT_CONFIG, definitions, map_view, period_bar, report_grid
 
 PATH = "/inspectors"
 TITLE = "nav.inspectors"
@@ -101,7 +101,7 @@ def layout(lang: str, query: dict, services) -> html.Div:
                                            style={"color": "#9fb3d6", "weight": 1.4, "fill": False, "opacity": 0.8}),
                                 name="people-streets", style={"zIndex": 420, "pointerEvents": "none"}),
                         dl.ScaleControl(position="bottomleft", imperial=False),
-                    ], id=Ids.MAP.value, bounds=services.geo.layers.district_bounds, zoomSnap=0.25, minZoom=11,
+                    ], id=Ids.MAP.value, **map_view(services.geo.layers.district_bounds), zoomSnap=0.25, minZoom=11,
                         maxZoom=19, attributionControl=False, preferCanvas=True,
                         style={"height": "100%", "width": "100%"}),
                     html.Div(legend(lang), id=Ids.LEGEND.value, className="map-legend report-legend"),

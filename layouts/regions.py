@@ -14,7 +14,7 @@ from dash import dcc, html
 
 from dashboard.domain.permissions import PAGE_ROLES
 from dashboard.i18n import t
-from layouts.reporting import PLOT_CONFIG, definitions, period_bar, report_grid
+from layouts.reporting import PLOT_CONFIG, definitions, map_view, period_bar, report_grid
 
 PATH = "/regions"
 TITLE = "nav.regions"
@@ -102,7 +102,7 @@ def layout(lang: str, query: dict, services) -> html.Div:
                     dl.GeoJSON(id=Ids.CASES_LAYER.value, data={"type": "FeatureCollection", "features": []},
                                pointToLayer=_fn("casePoint"), onEachFeature=_fn("caseEach")),
                     dl.ScaleControl(position="bottomleft", imperial=False),
-                ], id=Ids.MAP.value, bounds=services.geo.layers.district_bounds, zoomSnap=0.25, minZoom=11,
+                ], id=Ids.MAP.value, **map_view(services.geo.layers.district_bounds), zoomSnap=0.25, minZoom=11,
                     maxZoom=19, attributionControl=False, style={"height": "100%", "width": "100%"}),
                 html.Div(id=Ids.LEGEND.value, className="map-legend report-legend"),
             ], className="report-map"),

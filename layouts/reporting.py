@@ -68,8 +68,10 @@ def column_defs(table: str, lang: str, pinned: int = 1) -> list[dict]:
     for i, (field, key, kind) in enumerate(TABLES[table]):
         column = {"field": field, "headerName": t(key, lang), "valueFormatter": {"function": FORMATTERS[kind]},
                   "headerTooltip": t(key, lang)}
-        if kind != "text":
-            column.update(type="rightAligned", filter="agNumberColumnFilter")
+        if kind == "text":
+            column["tooltipField"] = field
+        else:
+            column["type"] = "rightAligned"
         if i < pinned:
             column["pinned"] = "left"
         out.append(column)
@@ -80,11 +82,11 @@ def report_grid(grid_id: str, table: str, lang: str, height: str = "420px", row_
     """A sortable report table; a click on a row is a ``cellClicked`` with the row's id."""
     return dag.AgGrid(
         id=grid_id, columnDefs=column_defs(table, lang), rowData=[],
-        defaultColDef={"sortable": True, "resizable": True, "filter": True, "minWidth": 80, "flex": 1,
+        defaultColDef={"sortable": True, "resizable": True, "filter": False, "minWidth": 80, "flex": 1,
                        "wrapHeaderText": True, "autoHeaderHeight": True},
         dashGridOptions={"theme": {"function": GRID_THEME}, "animateRows": False,
                          "rowSelection": {"mode": "singleRow", "checkboxes": False, "enableClickSelection": True},
-                         "overlayNoRowsTemplate": t("report.none", lang), "tooltipShowDelay": 300},
+                         "tooltipShowDelay": 300},
         getRowId=f"params.data.{row_id}", style={"height": height, "width": "100%"}, className="report-grid")
 
 
@@ -108,6 +110,14 @@ def definitions(keys: list[str], lang: str, element_id: str) -> html.Details:
     return html.Details([html.Summary(t("report.how", lang)),
                          html.Ul([html.Li(t(key, lang)) for key in keys])],
                         className="definitions", id=element_id)
+
+
+def map_view(bounds: list[list[float]]) -> dict:
+    """The props that open a report map on ``bounds`` (centre and zoom too: dash-leaflet
+    compares a new viewport with the current centre)."""
+    (south, west), (north, east) = bounds
+    return {"center": [(south + north) / 2, (west + east) / 2], "zoom": 12,
+            "viewport": {"bounds": bounds, "transition": "fitBounds"}}
 
 
 # ---------------------------------------------------------------------------- rows

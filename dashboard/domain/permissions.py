@@ -56,6 +56,15 @@ PAGE_ROLES: dict[str, tuple[str, ...] | None] = {
 }
 
 
+#: role → where it lands after log-in: the first of these pages that exists (the leader's
+#: briefing and the department evaluation are built separately; until they are, the next one).
+LANDING: dict[str, tuple[str, ...]] = {
+    "operator": ("/dispatch",), "supervision": ("/intake",), "department": ("/department",),
+    "supervisor": ("/departments", "/regions"), "leader": ("/briefing", "/departments", "/regions"),
+    "admin": ("/admin",), "wall": ("/wall",),
+}
+
+
 def may(role: str | None, action: str) -> bool:
     """Whether ``role`` may run ``action`` at all (ownership is checked per case)."""
     return role == "admin" or role in PERMISSIONS.get(action, ())
@@ -66,6 +75,21 @@ def may_open(role: str | None, roles: tuple[str, ...] | None) -> bool:
     if roles is None:
         return True
     return role is not None and (role in roles or role == "admin")
+
+
+def landing(role: str | None, existing) -> str:
+    """The page ``role`` lands on after log-in, among the paths in ``existing`` ("/" if none)."""
+    for path in LANDING.get(role or "", ()):
+        if path in existing and path in PAGE_ROLES and may_open(role, PAGE_ROLES[path]):
+            return path
+    return "/"
+
+
+def nav_pages(role: str | None, existing) -> tuple[str, ...]:
+    """The pages the navigation offers ``role``: those of :data:`PAGE_ROLES` it may open and
+    that exist, in that order (the log-in page is the account link, not a page to visit)."""
+    return tuple(path for path, roles in PAGE_ROLES.items()
+                 if path != "/login" and path in existing and may_open(role, roles))
 
 
 def stages_for(action: str) -> frozenset:
