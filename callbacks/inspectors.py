@@ -149,8 +149,9 @@ def scatter(rows: list[dict], lang: str):
                           + t("col.missed_rate", lang) + " %{y:.1%} (%{customdata[2]}/%{customdata[3]})<extra></extra>"))
     figure.update_layout(**plot_layout(t("people.scatter_title", lang)))
     figure.update_layout(showlegend=True, legend={"orientation": "h", "y": -0.15, "title": {"text": t("col.grade", lang)}})
+    figure.update_layout(margin={"l": 64})
     figure.update_xaxes(title_text=t("col.reports", lang))
-    figure.update_yaxes(title_text=t("col.missed_rate", lang), tickformat=".0%")
+    figure.update_yaxes(title_text=t("col.missed_rate", lang), tickformat=".0%", title_standoff=8)
     return figure
 
 
@@ -166,4 +167,5 @@ def shift_chart(daily: list[dict], lang: str):
     figure.update_layout(**plot_layout(t("people.shift_chart_title", lang)))
     figure.update_layout(showlegend=True, legend={"orientation": "h", "y": -0.2})
     figure.update_yaxes(tickformat=".0%")
+    figure.update_xaxes(tickformat="%m-%d")
     return figure
