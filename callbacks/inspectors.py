@@ -167,5 +167,5 @@ def shift_chart(daily: list[dict], lang: str):
     figure.update_layout(**plot_layout(t("people.shift_chart_title", lang)))
     figure.update_layout(showlegend=True, legend={"orientation": "h", "y": -0.2})
     figure.update_yaxes(tickformat=".0%")
-    figure.update_xaxes(tickformat="%m-%d")
+    figure.update_xaxes(tickformat="%m-%d", dtick=86_400_000)
     return figure

@@ -82,7 +82,7 @@ def report_grid(grid_id: str, table: str, lang: str, height: str = "420px", row_
     """A sortable report table; a click on a row is a ``cellClicked`` with the row's id."""
     return dag.AgGrid(
         id=grid_id, columnDefs=column_defs(table, lang), rowData=[],
-        defaultColDef={"sortable": True, "resizable": True, "filter": False, "minWidth": 80, "flex": 1,
+        defaultColDef={"sortable": True, "resizable": True, "filter": False, "minWidth": 92, "flex": 1,
                        "wrapHeaderText": True, "autoHeaderHeight": True},
         dashGridOptions={"theme": {"function": GRID_THEME}, "animateRows": False,
                          "rowSelection": {"mode": "singleRow", "checkboxes": False, "enableClickSelection": True},
