@@ -4,7 +4,8 @@
     python bench/regions.py --database-url … --reuse        # time again on a database filled before
 
 Fills an EMPTY database through the real path (the simulator's stories → the embedded
-Redis stream → the worker; ``datasource.simulation.backfill``), then times, uncached, the
+Redis stream → the worker; ``datasource.simulation.backfill``), records the acts' verdicts
+once (``report_acts``, timed on its own), then times, uncached, the
 calls behind each page for the last 30 and 90 days: the service calls (``RegionReport``,
 ``StaffReport``), the API answers in-process (auth, JSON) and the pages' main Dash
 callbacks (formatting, map features, charts).  Medians and maxima of ``--rounds`` rounds.
@@ -140,6 +141,10 @@ def main() -> None:
         today = newest.astimezone(tz).date()
         print(f"database: {system.engine.dialect.name}, {held:,} cases, {events:,} events; last report {today}")
         regions, staff = RegionReport(system, ttl=0), StaffReport(system, ttl=0)
+        started = time.perf_counter()
+        judged = staff.facts.refresh()
+        print(f"report_acts: {judged:,} events judged once in {time.perf_counter() - started:.1f} s "
+              f"(the first report after a backfill; later ones judge only the new events)")
         from dashboard.web.factory import create_app, start
         app = start(create_app(settings, system))
         if accounts.find_user(system.engine, "bench-supervisor") is None:

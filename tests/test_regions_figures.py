@@ -236,3 +236,39 @@ def test_periods_are_inclusive_local_dates_and_mistakes_are_one_line(scenario):
         with pytest.raises(PeriodError) as info:
             parse_period(first, last, tz)
         assert "\n" not in info.value.msg.render("zh") and "\n" not in str(info.value)
+
+
+def test_recorded_acts_follow_new_events_and_a_new_configuration(seeded):
+    """Acts are judged once and incrementally; a changed configuration judges them again."""
+    from sqlalchemy import func, select, update
+
+    from datasource.services.report_acts import CONFIG, UPTO, ActFacts
+    from datasource.store import schema
+    system, p, period = seeded
+    facts = ActFacts(system)
+    facts.refresh()
+
+    def recorded():
+        with system.engine.connect() as c:
+            rows = c.execute(select(schema.report_acts.c.type, func.count()).group_by(schema.report_acts.c.type)).all()
+            mark = c.execute(select(schema.report_state.c.n).where(schema.report_state.c.key == UPTO)).scalar()
+            top = c.execute(select(func.max(schema.case_events.c.id))).scalar()
+        return dict(rows), mark, top
+
+    kinds, mark, top = recorded()
+    assert kinds == {"filed": 6, "rejected": 1, "dispatched": 5, "verified": 4, "rework": 1, "closed": 3}
+    assert mark == top and facts.refresh() == 0          # nothing new: nothing judged
+    # C5 is closed on Tuesday 16:40, 10 minutes after its verification at 16:30 — received
+    # by the evening shift: one more act.
+    publish(system.stream, [event("DC20261102000005", "closed", at(1, "16:40"), "supervisor-03")])
+    system.worker().drain()
+    assert facts.refresh() == 1
+    kinds, mark, top = recorded()
+    assert kinds["closed"] == 4 and mark == top
+    shifts = {r["shift"]: r for r in StaffReport(system).report(period)["shifts"]}
+    assert (shifts["evening"]["closings"], shifts["evening"]["on_time_closings"], shifts["day"]["closings"]) == (1, 1, 3)
+    # A new limits table or calendar: everything is judged again, with the same result here.
+    with system.engine.begin() as c:
+        c.execute(update(schema.report_state).where(schema.report_state.c.key == CONFIG).values(value="old"))
+    assert facts.refresh() == top
+    assert recorded()[0] == kinds

@@ -29,6 +29,7 @@ from sqlalchemy import and_, case, func, select
 from dashboard.domain.indicators import ratio
 from dashboard.domain.performance import HOTLINE, PUBLIC_SOURCES
 from datasource.services.command_types import Msg
+from datasource.services.report_sql import for_reports
 from datasource.store import schema
 
 LEVELS = ("street", "community", "grid")
@@ -182,6 +183,7 @@ class RegionReport:
         top = select(ranked.c.code, ranked.c.category, ranked.c.n).where(ranked.c.rank <= TOP_CATEGORIES) \
             .order_by(ranked.c.code, ranked.c.rank)
         with self.engine.connect() as c:
+            for_reports(c)
             counts = {row.code: dict(row._mapping) for row in c.execute(totals)}
             tops: dict[str, list] = {}
             for code, category, n_cases in c.execute(top):

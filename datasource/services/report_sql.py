@@ -17,9 +17,14 @@ as a short list of comparisons — no table and no join, so the check costs the 
 SQLite and PostgreSQL.  Acts within the limit in *natural* time are settled before the
 working clock is evaluated (working time never exceeds natural time).
 
-Local time is the UTC instant plus the scenario zone's offset at the period's start
-(Asia/Shanghai has had no daylight-saving time since 1991; :func:`offset_seconds` refuses
-a zone whose offset changes inside the period).
+The judgement is recorded once per act in ``report_acts`` (:func:`acts_fill`, driven by
+:mod:`datasource.services.report_acts`): an act is an immutable event whose clock start
+precedes it, so its verdict never changes — until the limits, the calendar or the shifts
+change, which :func:`config_key` detects.  Reports then aggregate ``report_acts`` by an
+index on (type, time) instead of joining a month of events to the cases again.
+
+Local time is the UTC instant plus the scenario zone's fixed offset (Asia/Shanghai has had
+no daylight-saving time since 1991; :func:`fixed_offset` refuses a zone that has).
 """
 from __future__ import annotations
 
@@ -36,12 +41,12 @@ DAY_S = 86400
 LIMIT_STAGES = tuple(sorted(set(ACT_STAGE.values())))
 
 
-def offset_seconds(tz, period) -> int:
-    """The zone's UTC offset (seconds) — the same at both ends of the period, or ValueError."""
-    first, last = (period.start.astimezone(tz).utcoffset(), period.end.astimezone(tz).utcoffset())
-    if first != last:
-        raise ValueError(f"time zone {tz} changes its UTC offset inside the period; reports need a fixed offset")
-    return int(first.total_seconds())
+def for_reports(connection) -> None:
+    """Prepare a connection's transaction for report queries.  PostgreSQL's JIT compiler
+    judges these statements expensive enough to compile their long CASE expressions, which
+    costs more (~0.8 s) than evaluating them; it is switched off for this transaction."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL jit = off")
 
 
 class Dialect:
@@ -165,52 +170,66 @@ def clock_start() -> str:
             f"ELSE {_previous('e')} END")
 
 
-def acts_query(dialect: Dialect, scenario, period, types: tuple[str, ...], group: tuple[str, ...]):
-    """A statement counting acts of ``types`` done in the period (event time in [start, end)),
-    grouped by ``group`` (any of ``actor``, ``type``, ``day`` and ``shift`` — the local day
-    and shift in which the clock started), with ``acts`` and ``on_time`` per group."""
-    off = offset_seconds(scenario.calendar.tz, period)
+def acts_fill(dialect: Dialect, scenario):
+    """The statement that records the acts among the events with ``:after < id <= :upto``
+    in ``report_acts`` (see :mod:`datasource.services.report_acts`): event id, type, actor,
+    time, the local day and shift in which its clock started, and whether it was on time
+    (NULL when no clock start is known).  Already recorded events are left alone."""
+    off = fixed_offset(scenario.calendar.tz)
     d = dialect
     clock = WorkClockSQL(d, scenario.calendar)
     amount, working = limit_cases(scenario)
-    stage_of = "CASE a.type " + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in ACT_STAGE.items()) + " END"
+    stage_of = "CASE e.type " + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in ACT_STAGE.items()) + " END"
     shift_of = "CASE " + " ".join(f"WHEN t.m0 >= {a} AND t.m0 < {b} THEN '{name}'" for name, a, b in SHIFTS) + " END"
+    types = ", ".join(f"'{k}'" for k in ACT_STAGE)
     # Natural time first: working time never exceeds it, so most acts are settled without
     # the working clock.
-    on_time = (f"CASE WHEN t.amount IS NULL THEN 1 "
+    on_time = (f"CASE WHEN t.t0 IS NULL THEN NULL WHEN t.amount IS NULL THEN 1 "
                f"WHEN t.t1 - t.t0 <= t.amount * 60 + {EPSILON_S!r} THEN 1 "
                f"WHEN t.working = 0 THEN 0 "
                f"WHEN {clock.minutes('t.d1', 't.m1')} - {clock.minutes('t.d0', 't.m0')} <= t.amount + {EPSILON_S / 60!r} "
                f"THEN 1 ELSE 0 END")
-    columns = {"actor": "t.actor", "type": "t.type", "day": "t.d0", "shift": shift_of}
-    select_group = ", ".join(f"{columns[g]} AS {g}" for g in group)
-    group_by = ", ".join(columns[g] for g in group)
     day0, day1 = d.day(f"a.t0 / {DAY_S}"), d.day(f"a.t1 / {DAY_S}")
     sql = f"""
 WITH acts AS MATERIALIZED (
-  SELECT e.actor AS actor, e.type AS type, c.category_code AS category, c.urgency AS urgency,
+  SELECT e.id AS id, e.at AS at, e.actor AS actor, e.type AS type, c.category_code AS category,
+         c.urgency AS urgency, {stage_of} AS stage,
          {d.epoch('e.at')} + {off} AS t1, {d.epoch(clock_start())} + {off} AS t0
   FROM case_events e JOIN cases c ON c.case_id = e.case_id
-  WHERE e.type IN :types AND e.at >= :start AND e.at < :end
-),
-staged AS MATERIALIZED (
-  SELECT a.actor, a.type, a.category, a.urgency, a.t0, a.t1, {stage_of} AS stage,
-         {day0} AS d0, {day1} AS d1,
-         (a.t0 - {day0} * {DAY_S}) / 60.0 AS m0, (a.t1 - {day1} * {DAY_S}) / 60.0 AS m1
-  FROM acts a WHERE a.t0 IS NOT NULL
+  WHERE e.id > :after AND e.id <= :upto AND e.type IN ({types})
 ),
 t AS MATERIALIZED (
-  SELECT s.actor, s.type, s.t0, s.t1, s.d0, s.d1, s.m0, s.m1,
-         {amount.replace('t.', 's.')} AS amount, {working.replace('t.', 's.')} AS working
-  FROM staged s
+  SELECT a.id, a.at, a.actor, a.type, a.t0, a.t1, {day0} AS d0, {day1} AS d1,
+         (a.t0 - {day0} * {DAY_S}) / 60.0 AS m0, (a.t1 - {day1} * {DAY_S}) / 60.0 AS m1,
+         {amount.replace('t.', 'a.')} AS amount, {working.replace('t.', 'a.')} AS working
+  FROM acts a
 )
-SELECT {select_group}, COUNT(*) AS acts, SUM({on_time}) AS on_time
-FROM t
-GROUP BY {group_by}
+INSERT INTO report_acts (event_id, type, actor, at, start_day, shift, on_time)
+SELECT t.id, t.type, t.actor, t.at, t.d0, {shift_of}, {on_time}
+FROM t WHERE t.id IS NOT NULL
+ON CONFLICT (event_id) DO NOTHING
 """
-    statement = text(sql).bindparams(bindparam("types", expanding=True), bindparam("start", type_=TS),
-                                     bindparam("end", type_=TS))
-    return statement, {"types": list(types), "start": period.start, "end": period.end}
+    return text(sql)
+
+
+def fixed_offset(tz) -> int:
+    """The zone's UTC offset in seconds; ValueError for a zone with daylight-saving time
+    (the acts' local days and shifts are recorded once, with one offset)."""
+    from datetime import datetime
+    offsets = {datetime(year, month, 15, 12, tzinfo=tz).utcoffset() for year in (2000, 2025) for month in (1, 7)}
+    if len(offsets) != 1:
+        raise ValueError(f"time zone {tz} changes its UTC offset; the reports need a fixed offset")
+    return int(offsets.pop().total_seconds())
+
+
+def config_key(scenario) -> str:
+    """A digest of everything the recorded acts depend on: limits, calendar, zone, shifts."""
+    import hashlib
+    clock = WorkClockSQL(Dialect("sqlite"), scenario.calendar)
+    parts = repr((limit_cases(scenario), clock.periods, clock.workweek, clock.makeups, clock.holidays,
+                  clock.extra_days, clock.off_days, clock.per_day, fixed_offset(scenario.calendar.tz), SHIFTS,
+                  sorted(ACT_STAGE.items()), EPSILON_S))
+    return hashlib.sha256(parts.encode()).hexdigest()[:32]
 
 
 def returns_query(period):

@@ -15,8 +15,9 @@ and people"):
 - *filing* decisions (``filed``/``rejected``) and *closings* (``closed``) are counted per
   shift (:data:`dashboard.domain.performance.SHIFTS`), with the people who did them.
 
-Which acts were on time is decided in SQL (:mod:`datasource.services.report_sql`); only
-grouped counts leave the database.
+Which acts were on time is decided in SQL (:mod:`datasource.services.report_sql`) and
+recorded once per act (:mod:`datasource.services.report_acts`); only grouped counts leave
+the database.
 """
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ from sqlalchemy import and_, case, func, select
 from dashboard.domain.performance import (INSPECTOR_SOURCE, PUBLIC_SOURCES, SHIFT_NAMES, DispatcherFigures,
                                           InspectorFigures, ShiftFigures)
 from datasource.services.regions import TTLCache
-from datasource.services.report_sql import Dialect, acts_query, returns_query
+from datasource.services.report_acts import ActFacts
+from datasource.services.report_sql import for_reports, returns_query
 from datasource.store import schema
 
 EPOCH = date(1970, 1, 1)
@@ -40,6 +42,7 @@ class StaffReport:
         self.system = system
         self.scenario = system.scenario
         self.cache = TTLCache(ttl, size=64)
+        self.facts = ActFacts(system)
 
     @property
     def engine(self):
@@ -56,24 +59,35 @@ class StaffReport:
         return self.cache.get(period.key, lambda: self._report(period))
 
     def _report(self, period) -> dict:
-        dialect = Dialect(self.engine.dialect.name)
-        people_sql, people_params = acts_query(dialect, self.scenario, period, ("dispatched", "verified", "rework"),
-                                               ("type", "actor"))
-        shift_sql, shift_params = acts_query(dialect, self.scenario, period, ("filed", "rejected", "closed"),
-                                             ("type", "day", "shift", "actor"))
+        self.facts.refresh()
         returns_sql, returns_params = returns_query(period)
         with self.engine.connect() as c:
+            for_reports(c)
             reports = {r.reporter: r for r in c.execute(self._reports_statement(period))}
             grids = {r.code: (int(r.filed), int(r.public)) for r in c.execute(self._grids_statement(period))}
-            people = c.execute(people_sql, people_params).all()
+            people = c.execute(self._acts_statement(period, ("dispatched", "verified", "rework"),
+                                                    ("type", "actor"))).all()
             returned = dict(c.execute(returns_sql, returns_params).all())
-            shift_rows = c.execute(shift_sql, shift_params).all()
+            shift_rows = c.execute(self._acts_statement(period, ("filed", "rejected", "closed"),
+                                                        ("type", "day", "shift", "actor"))).all()
         inspectors, grid_rows, unrostered = self._inspectors(reports, grids, people)
         shifts, daily = self._shifts(shift_rows)
         return {"inspectors": inspectors, "grids": grid_rows, "unrostered": unrostered,
                 "dispatchers": self._dispatchers(people, returned), "shifts": shifts, "daily": daily}
 
     # ------------------------------------------------------------------ SQL
+    @staticmethod
+    def _acts_statement(period, types: tuple[str, ...], group: tuple[str, ...]):
+        """Acts of ``types`` done in the period with a known clock start, counted (``acts``,
+        ``on_time``) per ``group`` of type, actor, day (the local day its clock started) and
+        shift."""
+        a = schema.report_acts
+        columns = {"type": a.c.type, "actor": a.c.actor, "day": a.c.start_day.label("day"), "shift": a.c.shift}
+        keys = [columns[g] for g in group]
+        return (select(*keys, func.count().label("acts"), func.sum(a.c.on_time).label("on_time"))
+                .where(a.c.type.in_(types), a.c.at >= period.start, a.c.at < period.end, a.c.on_time.is_not(None))
+                .group_by(*[a.c.start_day if g == "day" else columns[g] for g in group]))
+
     @staticmethod
     def _reports_statement(period):
         c = schema.cases

@@ -196,4 +196,25 @@ audit_log = Table(
     Column("message", Text),
 )
 
+report_acts = Table(
+    "report_acts", metadata,
+    Column("event_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False,
+           comment="case_events.id of an act (filed, rejected, dispatched, verified, rework, closed)"),
+    Column("type", String(16), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("at", TS, nullable=False),
+    Column("start_day", Integer, comment="local day number (days since 1970-01-01) its stage clock started"),
+    Column("shift", String(8), comment="day, evening or night: the shift on duty when its clock started"),
+    Column("on_time", Integer, comment="1 within the stage's time limit, 0 late, NULL no clock start"),
+    Index("ix_report_acts_type_at", "type", "at"),
+    comment="derived by the reports (migration 0002_report_indexes); rebuilt when limits or calendar change",
+)
+
+report_state = Table(
+    "report_state", metadata,
+    Column("key", String(32), primary_key=True),
+    Column("n", BigInteger, comment="e.g. the last case_events.id recorded in report_acts"),
+    Column("value", Text, comment="e.g. the digest of the limits and calendar the acts were judged with"),
+)
+
 OPEN_STAGES = ("reported", "filed", "dispatched", "handled", "verified", "suspended")
