@@ -14,6 +14,7 @@ Targets: ``/regions`` street level ≤ 300 ms, ``/inspectors`` ≤ 500 ms (Postg
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -139,7 +140,8 @@ def main() -> None:
             newest = c.execute(select(func.max(schema.cases.c.reported_at))).scalar()
         tz = system.scenario.calendar.tz
         today = newest.astimezone(tz).date()
-        print(f"database: {system.engine.dialect.name}, {held:,} cases, {events:,} events; last report {today}")
+        print(f"database: {system.engine.dialect.name}, {held:,} cases, {events:,} events; last report {today}; "
+              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         regions, staff = RegionReport(system, ttl=0), StaffReport(system, ttl=0)
         started = time.perf_counter()
         judged = staff.facts.refresh()
@@ -172,6 +174,7 @@ def main() -> None:
             for name, call in calls.items():
                 median, worst = timed(call, args.rounds)
                 print(f"  {name:55s} median {median:8.1f} ms   max {worst:8.1f} ms")
+            print(f"  (load average now {os.getloadavg()[0]:.1f})")
         system.close()
         stop_embedded(Path(tmp))
 

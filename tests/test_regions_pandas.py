@@ -70,6 +70,13 @@ def test_street_and_grid_figures_match_pandas(generated):
                 ["n", "category_code"], ascending=[False, True]).head(3)
             assert row["top_categories"] == [{"code": c, "n": int(n)} for c, n in zip(top.category_code, top.n)]
             assert row["closure_rate"] == pytest.approx(rate(len(closed), len(f)))
+    everywhere = {r["code"]: r for r in report.figures("grid", period)}      # every grid of the district
+    per_grid = filed.groupby("grid_code").size()
+    assert {code: r["cases"] for code, r in everywhere.items() if r["cases"]} == per_grid.to_dict()
+    busiest = per_grid.idxmax()
+    top = filed[filed.grid_code == busiest].groupby("category_code").size().reset_index(name="n").sort_values(
+        ["n", "category_code"], ascending=[False, True]).head(3)
+    assert everywhere[busiest]["top_categories"] == [{"code": c, "n": int(n)} for c, n in zip(top.category_code, top.n)]
     community = filed.community_code.iloc[0]
     grids = {r["code"]: r for r in report.figures("grid", period, parent=community)}
     expected = filed[filed.community_code == community].groupby("grid_code").size()

@@ -168,26 +168,48 @@ class RegionReport:
         def count(condition):
             return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
-        totals = select(
-            key.label("code"), func.count().label("reports"), count(filed).label("cases"),
-            count(closed).label("closed"),
-            count(and_(closed, cases.c.handled_on_time.is_(True))).label("closed_on_time"),
-            count(and_(filed, cases.c.source.in_(PUBLIC_SOURCES))).label("public"),
-            count(and_(filed, cases.c.source == HOTLINE)).label("hotline"),
-        ).where(*where).group_by(key)
-        n = func.count()
-        ranked = (select(key.label("code"), cases.c.category_code.label("category"), n.label("n"),
-                         func.row_number().over(partition_by=key, order_by=(n.desc(), cases.c.category_code))
-                         .label("rank"))
-                  .where(*where, filed).group_by(key, cases.c.category_code).subquery())
-        top = select(ranked.c.code, ranked.c.category, ranked.c.n).where(ranked.c.rank <= TOP_CATEGORIES) \
-            .order_by(ranked.c.code, ranked.c.rank)
+        measures = (func.count().label("reports"), count(filed).label("cases"), count(closed).label("closed"),
+                    count(and_(closed, cases.c.handled_on_time.is_(True))).label("closed_on_time"),
+                    count(and_(filed, cases.c.source.in_(PUBLIC_SOURCES))).label("public"),
+                    count(and_(filed, cases.c.source == HOTLINE)).label("hotline"))
         with self.engine.connect() as c:
             for_reports(c)
-            counts = {row.code: dict(row._mapping) for row in c.execute(totals)}
+            if level != "grid" or parent:
+                # One pass: the counts per region and category (≤ a few thousand rows); the
+                # region's totals and its top categories are added up from them.
+                rows = c.execute(select(key.label("code"), cases.c.category_code.label("category"), *measures)
+                                 .where(*where).group_by(key, cases.c.category_code)).all()
+                return self._fold(rows)
+            # Every grid of the district: totals and the top categories ranked by the database.
+            counts = {row.code: dict(row._mapping) for row in c.execute(select(key.label("code"), *measures)
+                                                                          .where(*where).group_by(key))}
+            n = func.count()
+            ranked = (select(key.label("code"), cases.c.category_code.label("category"), n.label("n"),
+                             func.row_number().over(partition_by=key, order_by=(n.desc(), cases.c.category_code))
+                             .label("rank"))
+                      .where(*where, filed).group_by(key, cases.c.category_code).subquery())
+            top = select(ranked.c.code, ranked.c.category, ranked.c.n).where(ranked.c.rank <= TOP_CATEGORIES) \
+                .order_by(ranked.c.code, ranked.c.rank)
             tops: dict[str, list] = {}
             for code, category, n_cases in c.execute(top):
                 tops.setdefault(code, []).append({"code": category, "n": n_cases})
+        return counts, tops
+
+    @staticmethod
+    def _fold(rows) -> tuple[dict, dict]:
+        """Per-(region, category) counts → per-region totals and top categories."""
+        counts: dict[str, dict] = {}
+        per_category: dict[str, list] = {}
+        for row in rows:
+            values = row._mapping
+            total = counts.setdefault(row.code, {"code": row.code, "reports": 0, "cases": 0, "closed": 0,
+                                                 "closed_on_time": 0, "public": 0, "hotline": 0})
+            for name in ("reports", "cases", "closed", "closed_on_time", "public", "hotline"):
+                total[name] += int(values[name])
+            if values["cases"]:
+                per_category.setdefault(row.code, []).append((-int(values["cases"]), row.category))
+        tops = {code: [{"code": category, "n": -minus} for minus, category in sorted(items)[:TOP_CATEGORIES]]
+                for code, items in per_category.items()}
         return counts, tops
 
     # ------------------------------------------------------------------ one grid

@@ -63,8 +63,7 @@ class StaffReport:
         returns_sql, returns_params = returns_query(period)
         with self.engine.connect() as c:
             for_reports(c)
-            reports = {r.reporter: r for r in c.execute(self._reports_statement(period))}
-            grids = {r.code: (int(r.filed), int(r.public)) for r in c.execute(self._grids_statement(period))}
+            reports, grids = self._fold(c.execute(self._cases_statement(period)))
             people = c.execute(self._acts_statement(period, ("dispatched", "verified", "rework"),
                                                     ("type", "actor"))).all()
             returned = dict(c.execute(returns_sql, returns_params).all())
@@ -89,22 +88,33 @@ class StaffReport:
                 .group_by(*[a.c.start_day if g == "day" else columns[g] for g in group]))
 
     @staticmethod
-    def _reports_statement(period):
-        c = schema.cases
-        return (select(c.c.reporter, func.count().label("reports"),
-                       func.sum(case((c.c.filed_at.is_not(None), 1), else_=0)).label("filed"),
-                       func.sum(case((c.c.rejected_at.is_not(None), 1), else_=0)).label("rejected"))
-                .where(c.c.source == INSPECTOR_SOURCE, c.c.reported_at >= period.start, c.c.reported_at < period.end)
-                .group_by(c.c.reporter))
-
-    @staticmethod
-    def _grids_statement(period):
+    def _cases_statement(period):
+        """The cases reported in the period, counted per grid and (for inspectors' reports)
+        reporter: one pass gives both the inspectors' reports and their grids' cases."""
         c = schema.cases
         filed = c.c.filed_at.is_not(None)
-        return (select(c.c.grid_code.label("code"), func.sum(case((filed, 1), else_=0)).label("filed"),
+        inspector = case((c.c.source == INSPECTOR_SOURCE, c.c.reporter), else_=None).label("inspector")
+        return (select(c.c.grid_code.label("code"), inspector, func.count().label("reports"),
+                       func.sum(case((filed, 1), else_=0)).label("filed"),
+                       func.sum(case((c.c.rejected_at.is_not(None), 1), else_=0)).label("rejected"),
                        func.sum(case((and_(filed, c.c.source.in_(PUBLIC_SOURCES)), 1), else_=0)).label("public"))
                 .where(c.c.reported_at >= period.start, c.c.reported_at < period.end)
-                .group_by(c.c.grid_code))
+                .group_by(c.c.grid_code, inspector))
+
+    @staticmethod
+    def _fold(rows) -> tuple[dict, dict]:
+        """(inspector → reports, filed, rejected of their own reports; grid → (filed, public))."""
+        reports: dict[str, dict] = {}
+        grids: dict[str, tuple[int, int]] = {}
+        for row in rows:
+            filed, public = grids.get(row.code, (0, 0))
+            grids[row.code] = (filed + int(row.filed), public + int(row.public))
+            if row.inspector is not None:
+                own = reports.setdefault(row.inspector, {"reports": 0, "filed": 0, "rejected": 0})
+                own["reports"] += int(row.reports)
+                own["filed"] += int(row.filed)
+                own["rejected"] += int(row.rejected)
+        return reports, grids
 
     # ------------------------------------------------------------------ assembling
     def _inspectors(self, reports, grids, people) -> tuple[list[dict], dict, int]:
@@ -118,11 +128,10 @@ class StaffReport:
             ident = inspector["id"]
             rostered.add(ident)
             own = [grids.get(code, (0, 0)) for code in inspector["grids"]]
-            r = reports.get(ident)
+            r = reports.get(ident, {"reports": 0, "filed": 0, "rejected": 0})
             n_visits, on_time = visits.get(ident, (0, 0))
             figures = InspectorFigures(
-                reports=int(r.reports) if r else 0, filed=int(r.filed or 0) if r else 0,
-                rejected=int(r.rejected or 0) if r else 0, grid_filed=sum(f for f, _ in own),
+                reports=r["reports"], filed=r["filed"], rejected=r["rejected"], grid_filed=sum(f for f, _ in own),
                 grid_public=sum(p for _, p in own), verifications=n_visits, on_time_verifications=on_time)
             score = figures.score
             rows.append({
