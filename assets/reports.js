@@ -36,7 +36,7 @@ window.citygridReports = (function () {
   function casePoint(feature, latlng) {
     var p = feature.properties || {};
     var closed = p.stage === "closed", rejected = p.stage === "rejected";
-    return L.circleMarker(latlng, {radius: 6, weight: 2, color: "#e6edf7", fillOpacity: 0.95,
+    return L.circleMarker(latlng, {radius: 6, weight: 2, color: "#e6edf7", fillOpacity: 0.95, pane: "regions-cases",
       fillColor: closed ? "#2ecc71" : (rejected ? "#8da2c0" : "#f1c40f"),
       className: "report-case case-" + String(p.case_id || "").replace(/[^A-Za-z0-9]/g, "")});
   }
