@@ -3,5 +3,7 @@
 
 def register_all(app, services) -> None:
     from callbacks import admin, department, department_report, departments, dispatch, intake, shell, wall
-    for module in (shell, wall, dispatch, intake, department, admin, departments, department_report):
+    from callbacks import inspectors, regions
+    for module in (shell, wall, dispatch, intake, department, admin, departments, department_report, regions,
+                   inspectors):
         module.register(app, services)

@@ -7,6 +7,7 @@ from dash import Input, Output, html
 from flask_login import current_user
 
 from callbacks.common import allowed
+from dashboard.domain.permissions import nav_pages
 from dashboard.i18n import lang_of, t
 from layouts import find, pages
 from layouts.ids import Shell
@@ -27,7 +28,9 @@ def register(app, services) -> None:
         query.update(params)
         user = current_user if getattr(current_user, "is_authenticated", False) else None
         kiosk = query.get("kiosk") == "1"
-        top = None if kiosk else header(lang, path, user.name if user else None, user.role if user else None)
+        role = user.role if user else None
+        nav = [(href, registry[href].TITLE) for href in nav_pages(role, registry)]
+        top = None if kiosk else header(lang, path, user.name if user else None, role, nav)
         if page is None:
             return html.Div(t("page.not_found", lang), className="notice"), top
         if page.ROLES is not None and not allowed(page.ROLES):

@@ -9,8 +9,9 @@ from __future__ import annotations
 def pages() -> dict:
     """path → page module."""
     from layouts import admin, department, department_report, departments, dispatch, home, intake, login, wall
+    from layouts import inspectors, regions
     return {module.PATH: module for module in (home, login, wall, dispatch, intake, department, admin, departments,
-                                               department_report)}
+                                               department_report, regions, inspectors)}
 
 
 def find(registry: dict, path: str) -> tuple:

@@ -6,9 +6,6 @@ from dash import dcc, html
 from dashboard.i18n import t
 from layouts.ids import Shell
 
-NAV = (("/", "nav.home"), ("/wall", "nav.wall"), ("/dispatch", "nav.dispatch"), ("/intake", "nav.intake"),
-       ("/department", "nav.department"), ("/departments", "nav.departments"))
-
 
 def layout() -> html.Div:
     return html.Div([
@@ -18,10 +15,11 @@ def layout() -> html.Div:
     ], className="shell")
 
 
-def header(lang: str, path: str, user_name: str | None, role: str | None) -> html.Header:
+def header(lang: str, path: str, user_name: str | None, role: str | None, nav: list[tuple[str, str]]) -> html.Header:
+    """The top bar; ``nav`` is (path, title key) of the pages this user may open."""
     other = "en" if lang == "zh" else "zh"
     links = [html.A(t(key, lang), href=f"{href}?lang={lang}", className="nav-link active" if href == path else "nav-link")
-             for href, key in NAV]
+             for href, key in nav]
     account = ([html.Span(f"{user_name} · {role}", className="nav-user"), html.A(t("nav.logout", lang), href="/logout",
                                                                                   className="nav-link")]
                if user_name else [html.A(t("nav.login", lang), href=f"/login?lang={lang}&next={path}", className="nav-link")])

@@ -50,6 +50,8 @@ READ_ACCESS: dict[str, tuple[str, ...]] = {
     # the supervisors' evaluation (issue 9): departments, and their CSV/Excel exports
     "listDepartmentEvaluations": ("supervisor", "leader"), "getDepartmentEvaluation": ("supervisor", "leader"),
     "exportEvaluation": ("supervisor", "leader"),
+    # regions, inspectors, dispatchers and shifts (issue 9), JSON or files
+    "getRegionReports": ("supervisor", "leader"),
 }
 
 #: page path → roles that may open it (``None``: anyone, logged in or not).
@@ -62,6 +64,17 @@ PAGE_ROLES: dict[str, tuple[str, ...] | None] = {
     "/department": ("department", "admin"),
     "/admin": ("admin",),
     "/departments": ("supervisor", "leader", "admin"),  # and /departments/<code>
+    "/regions": ("supervisor", "leader", "admin"),
+    "/inspectors": ("supervisor", "leader", "admin"),
+}
+
+
+#: role → where it lands after log-in: the first of these pages that exists (the leader's
+#: briefing and the department evaluation are built separately; until they are, the next one).
+LANDING: dict[str, tuple[str, ...]] = {
+    "operator": ("/dispatch",), "supervision": ("/intake",), "department": ("/department",),
+    "supervisor": ("/departments", "/regions"), "leader": ("/briefing", "/departments", "/regions"),
+    "admin": ("/admin",), "wall": ("/wall",),
 }
 
 
@@ -75,6 +88,21 @@ def may_open(role: str | None, roles: tuple[str, ...] | None) -> bool:
     if roles is None:
         return True
     return role is not None and (role in roles or role == "admin")
+
+
+def landing(role: str | None, existing) -> str:
+    """The page ``role`` lands on after log-in, among the paths in ``existing`` ("/" if none)."""
+    for path in LANDING.get(role or "", ()):
+        if path in existing and path in PAGE_ROLES and may_open(role, PAGE_ROLES[path]):
+            return path
+    return "/"
+
+
+def nav_pages(role: str | None, existing) -> tuple[str, ...]:
+    """The pages the navigation offers ``role``: those of :data:`PAGE_ROLES` it may open and
+    that exist, in that order (the log-in page is the account link, not a page to visit)."""
+    return tuple(path for path, roles in PAGE_ROLES.items()
+                 if path != "/login" and path in existing and may_open(role, roles))
 
 
 def stages_for(action: str) -> frozenset:

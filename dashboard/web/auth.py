@@ -19,6 +19,7 @@ from flask import g, redirect, request, session
 from flask_login import LoginManager, login_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from dashboard.domain.permissions import landing
 from datasource.services import accounts
 
 csrf = CSRFProtect()
@@ -80,6 +81,10 @@ def init_app(server, system) -> None:
             return redirect("/login?failed=1&next=" + target)
         session.clear()
         login_user(user)
+        asked = urlparse(target)
+        if asked.path == "/":   # no page asked for: the role's own page (permissions.LANDING)
+            from layouts import pages
+            target = landing(user.role, pages()) + (f"?{asked.query}" if asked.query else "")
         return redirect(target)
 
     @server.route("/logout")

@@ -14,6 +14,7 @@ from functools import cache
 
 from pydantic.json_schema import models_json_schema
 
+from dashboard.web.api_regions import OPENAPI_PATHS as REGION_PATHS
 from dashboard.web.api_reports import openapi_paths
 from dashboard.domain.permissions import ACTIONS, PERMISSIONS, READ_ACCESS, ROLES
 from dashboard.web import api_models as m
@@ -164,7 +165,7 @@ def _document() -> dict:
                                 "`message` (English, or Chinese with `?lang=zh` / `Accept-Language: zh`)."},
         "servers": [{"url": "/api/v1"}],
         "security": READ,
-        "paths": {**_paths(), **openapi_paths()},
+        "paths": {**_paths(), **openapi_paths(), **REGION_PATHS},
         "components": {
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "description": "citygrid tokens create NAME"},

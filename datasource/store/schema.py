@@ -90,6 +90,8 @@ case_events = Table(
     Column("at", TS, nullable=False),
     Column("actor", String(64), nullable=False),
     Column("body", Text, nullable=False, comment="JSON object"),
+    Index("ix_case_events_type_at", "type", "at"),           # migration 0002_report_indexes
+    Index("ix_case_events_case_id_id", "case_id", "id"),     # migration 0002_report_indexes
 )
 
 cases = Table(
@@ -135,6 +137,8 @@ cases = Table(
     Index("ix_cases_first_dispatched_touched", "first_dispatched_at",
           postgresql_where=text("return_count > 0 OR rework_count > 0"),
           sqlite_where=text("return_count > 0 OR rework_count > 0")),
+    Index("ix_cases_reported_at", "reported_at"),            # migration 0002_report_indexes
+    Index("ix_cases_grid_reported", "grid_code", "reported_at"),  # migration 0002_report_indexes
 )
 
 dead_letters = Table(
@@ -202,6 +206,27 @@ audit_log = Table(
     Column("after", Text),
     Column("outcome", String(16), nullable=False, comment="ok, refused, conflict, error"),
     Column("message", Text),
+)
+
+report_acts = Table(
+    "report_acts", metadata,
+    Column("event_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False,
+           comment="case_events.id of an act (filed, rejected, dispatched, verified, rework, closed)"),
+    Column("type", String(16), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("at", TS, nullable=False),
+    Column("start_day", Integer, comment="local day number (days since 1970-01-01) its stage clock started"),
+    Column("shift", String(8), comment="day, evening or night: the shift on duty when its clock started"),
+    Column("on_time", Integer, comment="1 within the stage's time limit, 0 late, NULL no clock start"),
+    Index("ix_report_acts_type_at", "type", "at"),
+    comment="derived by the reports (migration 0002_report_indexes); rebuilt when limits or calendar change",
+)
+
+report_state = Table(
+    "report_state", metadata,
+    Column("key", String(32), primary_key=True),
+    Column("n", BigInteger, comment="e.g. the last case_events.id recorded in report_acts"),
+    Column("value", Text, comment="e.g. the digest of the limits and calendar the acts were judged with"),
 )
 
 OPEN_STAGES = ("reported", "filed", "dispatched", "handled", "verified", "suspended")
