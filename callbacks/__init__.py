@@ -2,6 +2,6 @@
 
 
 def register_all(app, services) -> None:
-    from callbacks import admin, department, dispatch, intake, shell, wall
-    for module in (shell, wall, dispatch, intake, department, admin):
+    from callbacks import admin, briefing, department, dispatch, intake, shell, wall
+    for module in (shell, wall, dispatch, intake, department, admin, briefing):
         module.register(app, services)

@@ -8,5 +8,5 @@ from __future__ import annotations
 
 def pages() -> dict:
     """path → page module."""
-    from layouts import admin, department, dispatch, home, intake, login, wall
-    return {module.PATH: module for module in (home, login, wall, dispatch, intake, department, admin)}
+    from layouts import admin, briefing, department, dispatch, home, intake, login, wall
+    return {module.PATH: module for module in (home, login, wall, dispatch, intake, department, admin, briefing)}

@@ -11,7 +11,8 @@ TITLE = "nav.home"
 ROLES = PAGE_ROLES[PATH]
 
 CARDS = (("/wall", "nav.wall", "home.wall.desc"), ("/dispatch", "nav.dispatch", "home.dispatch.desc"),
-         ("/intake", "nav.intake", "home.intake.desc"), ("/department", "nav.department", "home.department.desc"))
+         ("/intake", "nav.intake", "home.intake.desc"), ("/department", "nav.department", "home.department.desc"),
+         ("/briefing", "nav.briefing", "home.briefing.desc"))
 
 
 def layout(lang: str, query: dict, services) -> html.Div:

@@ -7,7 +7,7 @@ from dashboard.i18n import t
 from layouts.ids import Shell
 
 NAV = (("/", "nav.home"), ("/wall", "nav.wall"), ("/dispatch", "nav.dispatch"), ("/intake", "nav.intake"),
-       ("/department", "nav.department"))
+       ("/department", "nav.department"), ("/briefing", "nav.briefing"))
 
 
 def layout() -> html.Div:

@@ -51,6 +51,7 @@ PAGE_ROLES: dict[str, tuple[str, ...] | None] = {
     "/intake": ("supervision", "admin"),
     "/department": ("department", "admin"),
     "/admin": ("admin",),
+    "/briefing": ("leader", "supervisor", "admin"),
 }
 
 

@@ -1,0 +1,115 @@
+"""The briefing's charts (plotly) and map (SVG), built from its plain data: the same
+figures on the page (``dcc.Graph``) and, exported as PNG by kaleido, in the PDF."""
+from __future__ import annotations
+
+import threading
+
+import plotly.graph_objects as go
+
+from dashboard.domain.briefing import RANKING_MIN_DUE
+from dashboard.i18n import t
+
+FONT = "Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, sans-serif"
+COLOURS = {"day": "#1f5fa8", "prev_day": "#9fb6d3", "last_week": "#f08a24", "forecast": "#1f5fa8",
+           "actual": "#222222", "band": "rgba(31,95,168,0.15)"}
+GRADE_COLOURS = {"A": "#2e9d57", "B": "#7cb342", "C": "#f2b01e", "D": "#ef7d22", "E": "#d7263d"}
+
+
+def _layout(fig: go.Figure, title: str, height: int = 300) -> go.Figure:
+    fig.update_layout(title={"text": title, "x": 0.01, "font": {"size": 15}}, height=height,
+                      margin={"l": 50, "r": 16, "t": 44, "b": 36}, font={"family": FONT, "size": 12, "color": "#23324a"},
+                      paper_bgcolor="#ffffff", plot_bgcolor="#ffffff",
+                      legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"})
+    fig.update_xaxes(showgrid=False, linecolor="#b8c4d6")
+    fig.update_yaxes(gridcolor="#e6ebf2", zeroline=False)
+    return fig
+
+
+def hourly(data: dict, lang: str) -> go.Figure:
+    hours = list(range(24))
+    fig = go.Figure()
+    fig.add_bar(x=hours, y=data["hourly"]["day"], name=t("briefing.series.day", lang), marker_color=COLOURS["day"])
+    for name in ("prev_day", "last_week"):
+        fig.add_scatter(x=hours, y=data["hourly"][name], name=t(f"briefing.series.{name}", lang), mode="lines",
+                        line={"color": COLOURS[name], "width": 2, "dash": "dot" if name == "prev_day" else "solid"})
+    fig.update_xaxes(title=t("briefing.axis.hour", lang), dtick=2)
+    return _layout(fig, t("briefing.chart.hourly", lang))
+
+
+def groups(data: dict, names, lang: str) -> go.Figure:
+    rows = sorted(data["groups"], key=lambda r: r["n"])
+    labels = [names.group(r["code"]) for r in rows]
+    fig = go.Figure()
+    fig.add_bar(y=labels, x=[r["last_week"] for r in rows], orientation="h", name=t("briefing.series.last_week", lang),
+                marker_color=COLOURS["last_week"], opacity=0.55)
+    fig.add_bar(y=labels, x=[r["n"] for r in rows], orientation="h", name=t("briefing.series.day", lang),
+                marker_color=COLOURS["day"], text=[f"{r['n']:,}" for r in rows], textposition="outside", cliponaxis=False)
+    fig.update_layout(barmode="group", bargap=0.25)
+    fig.update_xaxes(title=t("briefing.axis.cases", lang))
+    return _layout(fig, t("briefing.chart.groups", lang), height=max(260, 34 * len(rows) + 90))
+
+
+def departments(data: dict, names, lang: str) -> go.Figure:
+    rows = [d for d in data["departments"] if d["code"] and d["due"] >= RANKING_MIN_DUE] or \
+        [d for d in data["departments"] if d["code"]]
+    rows = sorted(rows, key=lambda d: d["score"])[-14:]
+    fig = go.Figure(go.Bar(y=[names.department(d["code"]) for d in rows], x=[d["score"] for d in rows], orientation="h",
+                           marker_color=[GRADE_COLOURS.get(d["grade"], "#888") for d in rows],
+                           text=[f"{d['score']:.1f} {d['grade']} · {d['due']}" for d in rows], textposition="outside",
+                           cliponaxis=False))
+    fig.update_xaxes(title=t("briefing.axis.score", lang), range=[0, 110])
+    return _layout(fig, t("briefing.chart.departments", lang), height=max(240, 26 * len(rows) + 90))
+
+
+def backtest(data: dict, lang: str) -> go.Figure | None:
+    f = data.get("forecast") or {}
+    if not f.get("available") or not f["accuracy"]["daily"]:
+        return None
+    daily = f["accuracy"]["daily"]
+    days = [d["day"][5:].replace("-", "/") for d in daily]   # MM/DD: short enough to stay level
+    fig = go.Figure()
+    fig.add_scatter(x=days + days[::-1], y=[d["high"] for d in daily] + [d["low"] for d in daily][::-1], fill="toself",
+                    fillcolor=COLOURS["band"], line={"width": 0}, name=t("briefing.series.interval", lang),
+                    hoverinfo="skip")
+    fig.add_scatter(x=days, y=[d["mean"] for d in daily], mode="lines", name=t("briefing.series.forecast", lang),
+                    line={"color": COLOURS["forecast"], "width": 2})
+    fig.add_scatter(x=days, y=[d["actual"] for d in daily], mode="markers", name=t("briefing.series.actual", lang),
+                    marker={"color": COLOURS["actual"], "size": 6})
+    return _layout(fig, t("briefing.chart.backtest", lang), height=260)
+
+
+def charts(data: dict, names, lang: str) -> dict[str, go.Figure]:
+    """Every chart of a non-empty briefing, by name (``backtest`` only with a forecast)."""
+    out = {"hourly": hourly(data, lang), "groups": groups(data, names, lang),
+           "departments": departments(data, names, lang)}
+    bt = backtest(data, lang)
+    if bt is not None:
+        out["backtest"] = bt
+    return out
+
+
+_maps: dict = {}
+_maps_lock = threading.Lock()
+
+
+def base_map(scenario):
+    """The projected district map of a scenario (built once per process, ~0.3 s)."""
+    key = str(scenario.root)
+    if key not in _maps:
+        with _maps_lock:
+            if key not in _maps:
+                from datasource.tools.svgmap import SvgMap
+                _maps[key] = SvgMap(scenario.source_geojson("streets"), scenario.grids_geojson)
+    return _maps[key]
+
+
+def unusual_map(data: dict, scenario, names, lang: str) -> str:
+    """SVG of the unusual places: flagged grids, Gi* cluster grids, flagged streets, numbered
+    like the table."""
+    u = data.get("unusual") or {}
+    markers = [(p["code"], str(i)) for i, p in enumerate(u.get("places", []), 1)]
+    legend = [("#d7263d", t("briefing.map.flagged", lang)), ("#f5a623", t("briefing.map.cluster", lang))]
+    street_names = {code: names.street(code) for code in scenario.streets}
+    return base_map(scenario).draw(flagged=u.get("flagged_grids", []), cluster=u.get("cluster_grids", []),
+                                   streets=u.get("flagged_streets", []), markers=markers, names=street_names,
+                                   legend=legend)
