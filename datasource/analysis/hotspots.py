@@ -30,9 +30,11 @@ simulated days at once) over the grids' Freeman–Tukey residuals of the same ba
 modestly above its history.  Counts this sparse are far from normal, so Gi*'s normal
 p-values would flag clusters every quiet day; instead each day is compared with
 :data:`SIMULATIONS` quiet days drawn from the test's own null (every grid redrawn as
-``Binomial(T, p0)``): a grid is hot when its Gi* beats the ``1 − q`` quantile of the
+``Binomial(T, p0)``, conditioned on the day's total): a grid is hot when its Gi* beats the ``1 − q`` quantile of the
 simulated days' *largest* Gi* (max-T), which bounds the chance of any cluster on a quiet
-day by ``q``.  Connected hot grids form one cluster.
+day by ``q``.  A simulated quiet day reshuffles which of the 13 days each case fell on
+(the day keeps its N cases): a permutation test, exact given the places' totals.
+Connected hot grids form one cluster.
 """
 from __future__ import annotations
 
@@ -160,8 +162,8 @@ def residuals(observed, expected) -> np.ndarray:
 def gi_star_clusters(observed, baseline, day_total: float, baseline_total: float, weights: sparse.csr_matrix,
                      level: float = LEVEL, simulations: int = SIMULATIONS, seed: int = 0) -> Clusters:
     """Hot spots of excess: Gi* over the grids' Freeman–Tukey residuals, judged against
-    quiet days simulated from the same conditional null as :func:`surge_test` (each grid's
-    count redrawn as Binomial(T, p0)).  A grid is hot when its Gi* exceeds the
+    quiet days simulated from the same conditional null as :func:`surge_test` (the day's
+    cases redrawn among each grid's 13-day total, a permutation).  A grid is hot when its Gi* exceeds the
     ``1 − level`` quantile of the day's *largest* Gi* under the null (max-T), so a quiet
     day shows any cluster at all with probability at most ``level``; connected hot grids
     form a cluster."""
@@ -174,8 +176,14 @@ def gi_star_clusters(observed, baseline, day_total: float, baseline_total: float
     expected = b * (day_total / baseline_total)
     z = gi_star(residuals(y, expected), weights)
     rng = np.random.default_rng(seed)
-    null = rng.binomial((y + b)[:, None], p0, size=(n, simulations))
-    maxima = gi_star(residuals(null, expected[:, None]), weights).max(axis=0)
+    total = y + b
+    # A quiet day: the day's N cases drawn at random from all T = y + B cases of the 13 days
+    # (a permutation of which day each case fell on), so a simulated day is exchangeable with
+    # the real one — and scored exactly like it, with its own baseline and totals.
+    null = rng.multivariate_hypergeometric(total, int(y.sum()), size=simulations, method="count").T
+    null_base = total[:, None] - null
+    null_expected = null_base * (y.sum() / max(int(b.sum()), 1))
+    maxima = gi_star(residuals(null, null_expected), weights).max(axis=0)
     p = (1 + (maxima[None, :] >= z[:, None]).sum(axis=1)) / (simulations + 1)
     hot = (p <= level) & (z > 0)
     groups = _components(np.flatnonzero(hot), weights)
