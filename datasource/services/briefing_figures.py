@@ -17,9 +17,10 @@ GRADE_COLOURS = {"A": "#2e9d57", "B": "#7cb342", "C": "#f2b01e", "D": "#ef7d22",
 
 def _layout(fig: go.Figure, title: str, height: int = 300) -> go.Figure:
     fig.update_layout(title={"text": title, "x": 0.01, "font": {"size": 15}}, height=height,
-                      margin={"l": 50, "r": 16, "t": 44, "b": 36}, font={"family": FONT, "size": 12, "color": "#23324a"},
+                      margin={"l": 50, "r": 16, "t": 40, "b": 58}, font={"family": FONT, "size": 12, "color": "#23324a"},
                       paper_bgcolor="#ffffff", plot_bgcolor="#ffffff",
-                      legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"})
+                      # The legend below the plot: beside the title it collides on a phone.
+                      legend={"orientation": "h", "y": -0.1, "x": 0, "xanchor": "left", "yanchor": "top"})
     fig.update_xaxes(showgrid=False, linecolor="#b8c4d6")
     fig.update_yaxes(gridcolor="#e6ebf2", zeroline=False)
     return fig
@@ -32,7 +33,7 @@ def hourly(data: dict, lang: str) -> go.Figure:
     for name in ("prev_day", "last_week"):
         fig.add_scatter(x=hours, y=data["hourly"][name], name=t(f"briefing.series.{name}", lang), mode="lines",
                         line={"color": COLOURS[name], "width": 2, "dash": "dot" if name == "prev_day" else "solid"})
-    fig.update_xaxes(title=t("briefing.axis.hour", lang), dtick=2)
+    fig.update_xaxes(dtick=2, ticksuffix=t("briefing.axis.hour_suffix", lang))
     return _layout(fig, t("briefing.chart.hourly", lang))
 
 
@@ -45,7 +46,6 @@ def groups(data: dict, names, lang: str) -> go.Figure:
     fig.add_bar(y=labels, x=[r["n"] for r in rows], orientation="h", name=t("briefing.series.day", lang),
                 marker_color=COLOURS["day"], text=[f"{r['n']:,}" for r in rows], textposition="outside", cliponaxis=False)
     fig.update_layout(barmode="group", bargap=0.25)
-    fig.update_xaxes(title=t("briefing.axis.cases", lang))
     return _layout(fig, t("briefing.chart.groups", lang), height=max(260, 34 * len(rows) + 90))
 
 
@@ -57,7 +57,7 @@ def departments(data: dict, names, lang: str) -> go.Figure:
                            marker_color=[GRADE_COLOURS.get(d["grade"], "#888") for d in rows],
                            text=[f"{d['score']:.1f} {d['grade']} · {d['due']}" for d in rows], textposition="outside",
                            cliponaxis=False))
-    fig.update_xaxes(title=t("briefing.axis.score", lang), range=[0, 110])
+    fig.update_xaxes(range=[0, 110])
     return _layout(fig, t("briefing.chart.departments", lang), height=max(240, 26 * len(rows) + 90))
 
 
@@ -66,7 +66,7 @@ def backtest(data: dict, lang: str) -> go.Figure | None:
     if not f.get("available") or not f["accuracy"]["daily"]:
         return None
     daily = f["accuracy"]["daily"]
-    days = [d["day"][5:].replace("-", "/") for d in daily]   # MM/DD: short enough to stay level
+    days = [d["day"] for d in daily]
     fig = go.Figure()
     fig.add_scatter(x=days + days[::-1], y=[d["high"] for d in daily] + [d["low"] for d in daily][::-1], fill="toself",
                     fillcolor=COLOURS["band"], line={"width": 0}, name=t("briefing.series.interval", lang),
@@ -75,6 +75,7 @@ def backtest(data: dict, lang: str) -> go.Figure | None:
                     line={"color": COLOURS["forecast"], "width": 2})
     fig.add_scatter(x=days, y=[d["actual"] for d in daily], mode="markers", name=t("briefing.series.actual", lang),
                     marker={"color": COLOURS["actual"], "size": 6})
+    fig.update_xaxes(type="date", tickformat="%m/%d", dtick=7 * 86400000, tick0=days[-1])
     return _layout(fig, t("briefing.chart.backtest", lang), height=260)
 
 
