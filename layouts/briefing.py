@@ -130,7 +130,7 @@ def _graph(figures: dict, name: str):
         return None
     # The figure sets its height; the Graph's box must match it, or the plot spills over what follows.
     return dcc.Graph(figure=fig, config=GRAPH_CONFIG, className=f"briefing-graph graph-{name}",
-                     style={"height": f"{int(fig.layout.height or 320)}px"})
+                     style={"height": f"{int(fig['layout'].get('height') or 320)}px"})
 
 
 def _table(columns, prefix: str, rows: list[list[str]], numeric=frozenset(), mono=frozenset(), lang: str = "zh",

@@ -110,7 +110,8 @@ class World:
         new = [c for c, t in self.times.items() if inside(t["reported"][0])]
         cohort = [c for c, t in self.times.items() if t.get("dispatched") and inside(min(t["dispatched"]))]
         closed = [c for c in cohort if self.times[c].get("closed") and self.times[c]["closed"][0] <= cutoff]
-        handled = [c for c in cohort if self.times[c].get("handled") and max(self.times[c]["handled"]) <= cutoff]
+        handled = [c for c in cohort if self.rows[c]["stage"] in rules.HANDLED_STAGES
+                   and max(self.times[c]["handled"]) <= cutoff]
         on_time = [c for c in handled if self.rows[c]["handled_on_time"]]
         public = [c for c in new if self.bodies[c].get("source") in ("hotline12345", "app", "phone")]
         return {"new": len(new), "filed": counts["filed"], "dispatched": len(cohort), "closed": counts["closed"],
@@ -129,8 +130,8 @@ class World:
             a = acc[row["department_code"]]
             a[0] += 1
             a[1] += row["closed_at"] is not None
-            a[2] += row["handled_at"] is not None
-            a[3] += bool(row["handled_on_time"]) and row["handled_at"] is not None
+            a[2] += row["stage"] in rules.HANDLED_STAGES
+            a[3] += row["stage"] in rules.HANDLED_STAGES and bool(row["handled_on_time"])
             a[4] += row["rework_count"]
         ranked = [(d, department_score(*v).composite, v[0]) for d, v in acc.items()]
         return sorted(ranked, key=lambda r: (-r[1], -r[2], r[0]))

@@ -15,7 +15,8 @@ Headline figures (README "Daily briefing" has the same table):
                    the department evaluation for D
 ``closed``         ``closed`` events in D (结案)
 ``closure_rate``   of D's cohort, the share closed by now (结案率 = closed / due)
-``on_time_rate``   of D's cohort's handled cases, the share handled no later than their
+``on_time_rate``   of D's cohort's handled cases (their latest handling stands: stage
+                   handled, verified or closed), the share handled no later than their
                    handling deadline (按期处置率 = handled on time / handled)
 ``overdue``        cases open at the end of D (24:00) past their current stage's deadline
 ``public_share``   share of D's new cases first reported by the public (hotline 12345, app,
@@ -25,7 +26,12 @@ Headline figures (README "Daily briefing" has the same table):
 Each is compared with the previous day and with the same weekday a week earlier.  The
 cohort rates of those days are taken *at the same age* (closed / handled within the same
 time after their day began), so that a day is not made to look better only because its
-cases had longer to close.
+cases had longer to close.  (A comparison day's case counts as handled by then when its
+latest handling stands now and happened by then.)
+
+These are the definitions of the department evaluation (``/departments``) for one day: a
+case belongs to the day it was first dispatched and to the department it is dispatched to
+now; due, closed, handled and handled on time as above.
 """
 from __future__ import annotations
 
@@ -45,6 +51,9 @@ WORSE_WHEN_UP = frozenset({"overdue"})
 COMPARISONS = (("prev_day", 1), ("last_week", 7))
 #: A department with fewer cases in the day's cohort is listed but not named best or worst.
 RANKING_MIN_DUE = 5
+#: Stages in which a department's latest handling stands: a case sent back for rework is
+#: not handled until it is handled again (the /departments evaluation's definition).
+HANDLED_STAGES = frozenset({"handled", "verified", "closed"})
 
 
 class BriefingDateError(ValueError):
@@ -139,6 +148,6 @@ def is_overdue(stage: str, deadline_at: datetime | None, at: datetime) -> bool:
     return stage not in ("closed", "rejected") and deadline_at is not None and deadline_at <= at
 
 
-__all__ = ["PUBLIC_SOURCES", "EMERGENCY_GROUP", "HEADLINES", "RATES", "COMPARISONS", "RANKING_MIN_DUE", "BriefingDateError",
+__all__ = ["PUBLIC_SOURCES", "EMERGENCY_GROUP", "HEADLINES", "RATES", "COMPARISONS", "RANKING_MIN_DUE", "HANDLED_STAGES", "BriefingDateError",
            "category_group", "is_emergency", "is_public", "day_bounds", "local_day", "resolve_day", "Change",
            "change", "ratio", "direction", "is_overdue"]

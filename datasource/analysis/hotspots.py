@@ -107,7 +107,7 @@ def surge_test(observed, baseline, day_total: float, baseline_total: float, leve
 
 
 # ---------------------------------------------------------------------------- spatial clusters
-SIMULATIONS = 499
+SIMULATIONS = 199
 
 
 @dataclass(frozen=True)

@@ -127,7 +127,7 @@ class BriefingService:
         cutoff = min(now, w.start + age)   # cohort rates at the same age as the day's own
         cohort = q.cohort(connection, w.start, w.end)
         closed = sum(1 for c in cohort if c["closed_at"] is not None and c["closed_at"] <= cutoff)
-        handled = [c for c in cohort if c["handled_at"] is not None and c["handled_at"] <= cutoff]
+        handled = [c for c in cohort if c["stage"] in rules.HANDLED_STAGES and c["handled_at"] <= cutoff]
         on_time = sum(1 for c in handled if c["handled_on_time"])
         open_rows = q.open_at(connection, w.end, self.scenario, now)
         overdue = [r for r in open_rows if rules.is_overdue(r["stage"], r["deadline_at"], w.end)]
@@ -173,8 +173,9 @@ class BriefingService:
             a = acc.setdefault(c["department_code"] or "", [0, 0, 0, 0, 0])
             a[0] += 1
             a[1] += c["closed_at"] is not None
-            a[2] += c["handled_at"] is not None
-            a[3] += bool(c["handled_on_time"]) and c["handled_at"] is not None
+            handled = c["stage"] in rules.HANDLED_STAGES
+            a[2] += handled
+            a[3] += handled and bool(c["handled_on_time"])
             a[4] += int(c["rework_count"] or 0)
         rows = []
         for code, (due, closed, handled, on_time, reworks) in acc.items():

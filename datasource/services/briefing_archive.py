@@ -104,7 +104,7 @@ class Briefings:
             if content is not None:
                 row = self.entry(day, lang)
                 return Pdf(day, lang, content, True, False, Path(self.system.settings.data_dir) / row["path"])
-        data = self.service.build(day, now=now, cache=False)
+        data = self.service.build(day, now=now, cache=not force)   # the page's copy, if just built
         if data.get("empty"):
             raise NoData(_no_data_message(data))
         content = render_pdf(data, self.scenario, lang, renderer=self.renderer)

@@ -76,11 +76,14 @@ def cohort(connection, start: datetime, end: datetime) -> list[dict]:
         EVENTS.c.type == "dispatched", EVENTS.c.at >= start, EVENTS.c.at < end)).scalars()))
     earlier: set[str] = set()
     for chunk in _chunks(ids, dialect):
-        earlier.update(connection.execute(select(EVENTS.c.case_id).where(
-            _ids_clause(EVENTS.c.case_id, chunk, dialect), EVENTS.c.type == "dispatched",
-            EVENTS.c.at < start)).scalars())
+        # By case id alone (a few events each): with the type and time in SQL, PostgreSQL
+        # intersects the case-id index with every dispatch in history.
+        for case_id, kind, at in connection.execute(select(EVENTS.c.case_id, EVENTS.c.type, EVENTS.c.at).where(
+                _ids_clause(EVENTS.c.case_id, chunk, dialect))):
+            if kind == "dispatched" and at < start:
+                earlier.add(case_id)
     first = [c for c in ids if c not in earlier]
-    columns = ("case_id", "department_code", "handled_at", "closed_at", "handled_on_time", "rework_count")
+    columns = ("case_id", "stage", "department_code", "handled_at", "closed_at", "handled_on_time", "rework_count")
     return list(cases_by_id(connection, first, columns).values())
 
 
@@ -164,12 +167,15 @@ def open_at(connection, at: datetime, scenario, now: datetime) -> list[dict]:
         rows[row["case_id"]] = row
     if at >= now:
         return list(rows.values())
-    ended = EVENTS.alias("ended")
-    finished = connection.execute(select_cases.where(
-        CASES.c.reported_at <= at, CASES.c.stage.in_(("closed", "rejected")),
-        or_(CASES.c.closed_at > at,
-            CASES.c.case_id.in_(select(ended.c.case_id).where(ended.c.type == "rejected", ended.c.at > at)))))
-    refold.extend(dict(zip(STATE_COLUMNS, r)) for r in finished)
+    # Cases that ended after ``at`` (closed: the closed_at index; rejected: the events'
+    # type-and-time index) — two range reads, never a scan of the history.
+    closed = connection.execute(select_cases.where(CASES.c.closed_at > at, CASES.c.reported_at <= at))
+    refold.extend(dict(zip(STATE_COLUMNS, r)) for r in closed)
+    rejected = list(connection.execute(select(EVENTS.c.case_id).where(EVENTS.c.type == "rejected",
+                                                                      EVENTS.c.at > at)).scalars())
+    for chunk in _chunks(sorted(set(rejected)), dialect):
+        refold.extend(dict(zip(STATE_COLUMNS, r)) for r in connection.execute(
+            select_cases.where(_ids_clause(CASES.c.case_id, chunk, dialect), CASES.c.reported_at <= at)))
     rows.update(_fold(connection, refold, at, scenario, dialect))
     return [row for row in rows.values() if row["stage"] in OPEN]
 

@@ -13,6 +13,7 @@ per document.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import shutil
 import threading
@@ -61,7 +62,8 @@ class ChartRenderer:
         self._kaleido = None
 
     def render(self, figures: dict) -> dict[str, bytes]:
-        """name → SVG bytes of each plotly figure (its layout height, :data:`WIDTH` wide)."""
+        """name → SVG bytes of each plotly figure (a dict or a ``go.Figure``; its layout's
+        height, :data:`WIDTH` wide)."""
         if not figures:
             return {}
         with self._lock:
@@ -96,6 +98,9 @@ class ChartRenderer:
             await k.open()
             return k
         self._kaleido = self._call(start())
+        if self.keep and not getattr(self, "_exit_hook", False):
+            atexit.register(self.close)   # never leave a Chromium behind the process
+            self._exit_hook = True
 
     def _call(self, coroutine):
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(TIMEOUT_S)
@@ -103,7 +108,8 @@ class ChartRenderer:
     async def _draw(self, figures: dict) -> dict[str, bytes]:
         out = {}
         for name, fig in figures.items():
-            opts = {"format": "svg", "width": self.width, "height": int(fig.layout.height or 320)}
+            layout = fig["layout"] if isinstance(fig, dict) else fig.layout.to_plotly_json()
+            opts = {"format": "svg", "width": self.width, "height": int(layout.get("height") or 320)}
             out[name] = await self._kaleido.calc_fig(fig, opts=opts)
         return out
 
