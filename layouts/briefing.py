@@ -84,9 +84,9 @@ def content(v: dict, figures: dict, map_svg: str | None) -> list:
         _section("summary", lang, [html.P(p) for p in v["narrative"]], id="briefing-narrative"),
         _section("charts", lang, [html.Div([_graph(figures, "hourly"), _graph(figures, "groups")],
                                            className="briefing-two")]),
+        _section("departments", lang, [_graph(figures, "departments"), _departments(v["departments"], lang)]),
         _section("unusual", lang, _unusual(v["unusual"], map_svg, lang), id="briefing-unusual"),
         _section("forecast", lang, _forecast(v["forecast"], figures, lang), id="briefing-forecast"),
-        _section("departments", lang, [_graph(figures, "departments"), _departments(v["departments"], lang)]),
         _section("overdue", lang, [_table(("case", "category", "street", "department", "stage", "by", "now"),
                                           "briefing.overdue", v["overdue"], numeric={5}, mono={0}, lang=lang)
                                    if v["overdue"] else html.P(t("briefing.overdue.none", lang))], id="briefing-overdue"),

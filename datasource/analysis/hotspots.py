@@ -116,6 +116,7 @@ class Clusters:
     p: np.ndarray             # Monte Carlo p-value of the max-statistic (family-wise)
     hot: np.ndarray           # grids whose Gi* exceeds what a quiet day reaches (p <= level)
     groups: list[list[int]]   # connected hot grids, largest excess first (indices)
+    areas: list[list[int]]    # each group with its neighbours: the neighbourhoods Gi* summed
     level: float
     threshold: float          # the (1 - level) quantile of the null maximum
 
@@ -171,7 +172,7 @@ def gi_star_clusters(observed, baseline, day_total: float, baseline_total: float
     b = np.asarray(baseline, dtype=np.int64)
     n = y.size
     if day_total <= 0 or baseline_total <= 0 or n < 3:
-        return Clusters(np.zeros(n), np.ones(n), np.zeros(n, dtype=bool), [], level, float("inf"))
+        return Clusters(np.zeros(n), np.ones(n), np.zeros(n, dtype=bool), [], [], level, float("inf"))
     p0 = day_total / (day_total + baseline_total)
     expected = b * (day_total / baseline_total)
     z = gi_star(residuals(y, expected), weights)
@@ -187,9 +188,13 @@ def gi_star_clusters(observed, baseline, day_total: float, baseline_total: float
     p = (1 + (maxima[None, :] >= z[:, None]).sum(axis=1)) / (simulations + 1)
     hot = (p <= level) & (z > 0)
     groups = _components(np.flatnonzero(hot), weights)
+    # A hot grid's Gi* is its neighbourhood's: the excess lies in the grids around it, which
+    # may hold no case themselves — so a cluster is reported (and drawn) with its neighbours.
+    areas = [sorted(set(members) | {int(j) for i in members for j in weights[i].indices}) for members in groups]
     excess = y - expected
-    groups.sort(key=lambda members: (-float(excess[members].sum()), members[0]))
-    return Clusters(z, p, hot, groups, level, float(np.quantile(maxima, 1 - level)))
+    order = sorted(range(len(groups)), key=lambda k: (-float(excess[areas[k]].sum()), groups[k][0]))
+    return Clusters(z, p, hot, [groups[k] for k in order], [areas[k] for k in order], level,
+                    float(np.quantile(maxima, 1 - level)))
 
 
 def _components(members: np.ndarray, weights: sparse.csr_matrix) -> list[list[int]]:

@@ -10,6 +10,7 @@ from dashboard.i18n import t
 FONT = "Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, sans-serif"
 COLOURS = {"day": "#1f5fa8", "prev_day": "#9fb6d3", "last_week": "#f08a24", "forecast": "#1f5fa8",
            "actual": "#222222", "band": "rgba(31,95,168,0.15)"}
+DEPARTMENT_BARS = 10   # of each end of the ranking, when there are more than twice as many
 GRADE_COLOURS = {"A": "#2e9d57", "B": "#7cb342", "C": "#f2b01e", "D": "#ef7d22", "E": "#d7263d"}
 
 
@@ -39,7 +40,7 @@ def hourly(data: dict, lang: str) -> dict:
         traces.append({"type": "scatter", "mode": "lines", "x": hours, "y": data["hourly"][name],
                        "name": t(f"briefing.series.{name}", lang),
                        "line": {"color": COLOURS[name], "width": 2, "dash": "dot" if name == "prev_day" else "solid"}})
-    return _figure(traces, t("briefing.chart.hourly", lang),
+    return _figure(traces, t("briefing.chart.hourly", lang), height=260,
                    xaxis={"dtick": 2, "ticksuffix": t("briefing.axis.hour_suffix", lang)})
 
 
@@ -51,20 +52,22 @@ def groups(data: dict, names, lang: str) -> dict:
               {"type": "bar", "orientation": "h", "y": labels, "x": [r["n"] for r in rows],
                "name": t("briefing.series.day", lang), "marker": {"color": COLOURS["day"]},
                "text": [f"{r['n']:,}" for r in rows], "textposition": "outside", "cliponaxis": False}]
-    return _figure(traces, t("briefing.chart.groups", lang), height=max(260, 34 * len(rows) + 90),
+    return _figure(traces, t("briefing.chart.groups", lang), height=max(240, 28 * len(rows) + 90),
                    barmode="group", bargap=0.25, yaxis={"automargin": True, "gridcolor": "rgba(0,0,0,0)"})
 
 
 def departments(data: dict, names, lang: str) -> dict:
     rows = [d for d in data["departments"] if d["code"] and d["due"] >= RANKING_MIN_DUE] or \
         [d for d in data["departments"] if d["code"]]
-    rows = sorted(rows, key=lambda d: d["score"])[-14:]
+    if len(rows) > 2 * DEPARTMENT_BARS:   # a ranking shows both ends: the best and the worst
+        rows = rows[:DEPARTMENT_BARS] + rows[-DEPARTMENT_BARS:]
+    rows = rows[::-1]   # best at the top of a horizontal bar chart
     traces = [{"type": "bar", "orientation": "h", "y": [names.department(d["code"]) for d in rows],
                "x": [d["score"] for d in rows], "marker": {"color": [GRADE_COLOURS.get(d["grade"], "#888") for d in rows]},
-               "text": [f"{d['score']:.1f} {d['grade']} · {d['due']}" for d in rows], "textposition": "outside",
-               "cliponaxis": False, "showlegend": False}]
-    return _figure(traces, t("briefing.chart.departments", lang), height=max(240, 26 * len(rows) + 90),
-                   xaxis={"range": [0, 110]}, yaxis={"automargin": True, "gridcolor": "rgba(0,0,0,0)"})
+               "text": [f"{d['score']:.1f} {d['grade']} · {d['due']}" for d in rows], "textposition": "inside",
+               "insidetextanchor": "end", "textfont": {"color": "#ffffff"}, "showlegend": False}]
+    return _figure(traces, t("briefing.chart.departments", lang), height=max(220, 22 * len(rows) + 90),
+                   xaxis={"range": [0, 100]}, yaxis={"automargin": True, "gridcolor": "rgba(0,0,0,0)"})
 
 
 def backtest(data: dict, lang: str) -> dict | None:

@@ -25,17 +25,18 @@ h2 { font-size: 12pt; margin: 14pt 0 5pt; padding-bottom: 2pt; border-bottom: 1.
 h3 { font-size: 10pt; margin: 8pt 0 3pt; break-after: avoid; }
 .sub { color: #51627a; font-size: 9pt; margin: 2pt 0 0; }
 .partial { color: #b3261e; font-size: 9pt; }
-.cards { display: flex; flex-wrap: wrap; gap: 4pt; margin: 10pt 0 4pt; }
-.card { width: 44mm; border: 0.6pt solid #c9d3e1; border-radius: 3pt; padding: 4pt 6pt; box-sizing: border-box; }
+.cards { display: grid; grid-template-columns: repeat(4, 1fr); gap: 4pt; margin: 10pt 0 4pt; }
+.card { border: 0.6pt solid #c9d3e1; border-radius: 3pt; padding: 4pt 6pt; }
 .card .label { font-size: 8pt; color: #51627a; }
 .card .value { font-size: 15pt; font-weight: 700; line-height: 1.2; }
 .card .chg { font-size: 7.5pt; color: #51627a; display: flex; justify-content: space-between; }
 .up, .down { color: #1d2a3f; } .better { color: #2e7d32; } .worse { color: #c62828; }
 .note { font-size: 7.5pt; color: #7a8699; }
 .narrative p { margin: 0 0 4pt; }
-img.chart { width: 100%; break-inside: avoid; margin: 2pt 0; }
+img.chart { display: block; width: 100%; break-inside: avoid; margin: 2pt 0; }   /* blocks: inline images would share a line box (orphans) */
+.unusual { break-inside: avoid; }   /* heading, method and map stay together (they fit on a page) */
 img.map { width: 100%; border: 0.6pt solid #c9d3e1; }
-.mapbox { display: flex; gap: 5mm; align-items: flex-start; } .mapcol { width: 78mm; flex: none; } .listcol { flex: 1; }
+.mapbox { display: flex; gap: 5mm; align-items: flex-start; } .mapcol { width: 64mm; flex: none; } .listcol { flex: 1; }
 ul.clusters { margin: 2pt 0; padding-left: 12pt; font-size: 8.2pt; }
 table { width: 100%; border-collapse: collapse; font-size: 8.2pt; margin: 3pt 0 6pt; }
 th { background: #eef2f7; text-align: left; font-weight: 700; padding: 2pt 4pt; border-bottom: 0.8pt solid #9fb0c8; }
@@ -71,7 +72,17 @@ TEMPLATE = """<!DOCTYPE html>
 <h2>{{ tr('briefing.section.charts') }}</h2>
 {% for name in ('hourly', 'groups') %}{% if images[name] %}<img class="chart" src="{{ images[name] }}">{% endif %}{% endfor %}
 
-<h2>{{ tr('briefing.section.unusual') }}</h2>
+<h2>{{ tr('briefing.section.departments') }}</h2>
+{% if images.departments %}<img class="chart" src="{{ images.departments }}">{% endif %}
+<table><thead><tr><th>{{ tr('briefing.dept.name') }}</th><th class="num">{{ tr('briefing.dept.due') }}</th>
+<th class="num">{{ tr('briefing.dept.closed') }}</th><th class="num">{{ tr('briefing.dept.closure') }}</th>
+<th class="num">{{ tr('briefing.dept.on_time') }}</th><th class="num">{{ tr('briefing.dept.rework') }}</th>
+<th class="num">{{ tr('briefing.dept.score') }}</th><th>{{ tr('briefing.dept.grade') }}</th></tr></thead><tbody>
+{% for r in v.departments.rows %}<tr><td>{{ r[0] }}</td>{% for c in r[1:7] %}<td class="num">{{ c }}</td>{% endfor %}<td>{{ r[7] }}</td></tr>{% endfor %}
+</tbody></table>
+<p class="note keep-with-table">{% if v.departments.others %}{{ v.departments.others }} · {% endif %}{{ tr('briefing.dept.note') }}</p>
+
+<div class="unusual"><h2>{{ tr('briefing.section.unusual') }}</h2>
 <p class="method">{{ v.unusual.method }}</p>
 {% if v.unusual.partial %}<p class="note">{{ v.unusual.partial }}</p>{% endif %}
 <div class="mapbox keep"><div class="mapcol"><img class="map" src="{{ map }}"></div><div class="listcol">
@@ -86,7 +97,7 @@ TEMPLATE = """<!DOCTYPE html>
 {% elif v.unusual.available %}<p>{{ tr('briefing.unusual.none') }}</p>{% endif %}
 {% if v.unusual.clusters %}<h3>{{ tr('briefing.unusual.clusters') }}</h3>
 <ul class="clusters">{% for c in v.unusual.clusters %}<li>{{ c }}</li>{% endfor %}</ul>{% endif %}
-</div></div>
+</div></div></div>
 
 <h2>{{ tr('briefing.section.forecast') }}</h2>
 {% if v.forecast.available %}
@@ -104,16 +115,6 @@ TEMPLATE = """<!DOCTYPE html>
 {% for r in v.forecast.groups %}<tr><td>{{ r[0] }}</td><td class="num">{{ r[1] }}</td><td class="num">{{ r[2] }}</td></tr>{% endfor %}
 </tbody></table></div></div>
 {% else %}<p>{{ v.forecast.message }}</p>{% endif %}
-
-<h2>{{ tr('briefing.section.departments') }}</h2>
-{% if images.departments %}<img class="chart" src="{{ images.departments }}">{% endif %}
-<table><thead><tr><th>{{ tr('briefing.dept.name') }}</th><th class="num">{{ tr('briefing.dept.due') }}</th>
-<th class="num">{{ tr('briefing.dept.closed') }}</th><th class="num">{{ tr('briefing.dept.closure') }}</th>
-<th class="num">{{ tr('briefing.dept.on_time') }}</th><th class="num">{{ tr('briefing.dept.rework') }}</th>
-<th class="num">{{ tr('briefing.dept.score') }}</th><th>{{ tr('briefing.dept.grade') }}</th></tr></thead><tbody>
-{% for r in v.departments.rows %}<tr><td>{{ r[0] }}</td>{% for c in r[1:7] %}<td class="num">{{ c }}</td>{% endfor %}<td>{{ r[7] }}</td></tr>{% endfor %}
-</tbody></table>
-<p class="note">{% if v.departments.others %}{{ v.departments.others }} · {% endif %}{{ tr('briefing.dept.note') }}</p>
 
 <h2>{{ tr('briefing.section.overdue') }}</h2>
 {% if v.overdue %}

@@ -106,14 +106,14 @@ class Places:
         found = hs.gi_star_clusters(y, b, day_total, base_total, self.weights, seed=seed)
         expected = b * (day_total / base_total) if base_total else np.zeros(n)
         clusters = []
-        for members in found.groups[:MAX_CLUSTERS]:
-            streets = Counter(self.grid_street[i] for i in members)
-            clusters.append({"grids": [self.grid_codes[i] for i in members], "street": streets.most_common(1)[0][0],
-                             "streets": sorted(streets), "observed": int(y[members].sum()),
-                             "expected": round(float(expected[members].sum()), 1),
+        for members, area in list(zip(found.groups, found.areas))[:MAX_CLUSTERS]:
+            streets = Counter(self.grid_street[i] for i in area)
+            clusters.append({"hot": [self.grid_codes[i] for i in members], "grids": [self.grid_codes[i] for i in area],
+                             "street": streets.most_common(1)[0][0], "streets": sorted(streets),
+                             "observed": int(y[area].sum()), "expected": round(float(expected[area].sum()), 1),
                              "z": round(float(found.z[members].max()), 2)})
         return {"clusters": clusters, "cluster_count": len(found.groups),
-                "cluster_grids": sorted(self.grid_codes[i] for i in np.flatnonzero(found.hot))}
+                "cluster_grids": sorted({self.grid_codes[i] for area in found.areas for i in area})}
 
     # ------------------------------------------------------------------ forecast
     def forecast(self, connection, day: date) -> dict:

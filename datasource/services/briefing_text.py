@@ -88,6 +88,13 @@ def change_badge(entry: dict, comparison: str, name: str, lang: str) -> str:
     return f"{ch['relative'] * 100:+.1f}%"
 
 
+def usual(expected: float, lang: str) -> str:
+    """What a place usually sees: 'about 0.6' — or 'none' below 0.05 (never 'about 0.0')."""
+    if expected < 0.05:
+        return t("briefing.usual.none", lang)
+    return t("briefing.usual.some", lang, e=f"{expected:.1f}")
+
+
 def place_name(place: dict, names, lang: str) -> str:
     """A flagged place in words: street · community · grid …003, or the street."""
     if place["level"] == "street":
@@ -185,7 +192,7 @@ def _unusual(data: dict, names, lang: str) -> str:
     places = u["places"]
     if places:
         listed = [t("briefing.text.place", lang, place=place_name(p, names, lang), group=names.group(p["group"]),
-                    n=count(p["observed"]), e=f"{p['expected']:.1f}") for p in places[:3]]
+                    n=count(p["observed"]), e=usual(p["expected"], lang)) for p in places[:3]]
         out.append(t("briefing.text.unusual", lang, n=u.get("flagged_count", len(places)),
                      places=t("briefing.join", lang).join(listed), q=pct(u["level"], 0)))
     else:
@@ -194,7 +201,7 @@ def _unusual(data: dict, names, lang: str) -> str:
         c = u["clusters"][0]
         out.append(t("briefing.text.cluster", lang, k=u.get("cluster_count", len(u["clusters"])),
                      street=names.street(c["street"]), grids=len(c["grids"]), n=count(c["observed"]),
-                     e=f"{c['expected']:.1f}"))
+                     e=usual(c["expected"], lang)))
     return "".join(out)
 
 

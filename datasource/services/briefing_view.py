@@ -58,7 +58,7 @@ def _unusual(u: dict, names, lang: str) -> dict:
     rows = [[str(i), fmt.place_name(p, names, lang), t(f"briefing.level.{p['level']}", lang), names.group(p["group"]),
              fmt.count(p["observed"]), f"{p['expected']:.1f}", _p(p["p"])] for i, p in enumerate(u["places"], 1)]
     clusters = [t("briefing.unusual.cluster_row", lang, street=names.street(c["street"]), grids=len(c["grids"]),
-                  n=fmt.count(c["observed"]), e=f"{c['expected']:.1f}", z=f"{c['z']:.1f}") for c in u["clusters"]]
+                  n=fmt.count(c["observed"]), e=fmt.usual(c["expected"], lang), z=f"{c['z']:.1f}") for c in u["clusters"]]
     more = u.get("flagged_count", len(u["places"])) - len(u["places"])
     return {"available": True, "method": method, "rows": rows, "clusters": clusters,
             "more": t("briefing.unusual.more", lang, n=more) if more > 0 else None,
