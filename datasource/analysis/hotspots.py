@@ -42,7 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse, stats
-import scipy.sparse.csgraph  # noqa: F401 - sparse.csgraph
+from scipy.sparse import csgraph
 
 LEVEL = 0.05
 BASELINE_WEEKS = 12
@@ -164,8 +164,8 @@ def gi_star_clusters(observed, baseline, day_total: float, baseline_total: float
                      level: float = LEVEL, simulations: int = SIMULATIONS, seed: int = 0) -> Clusters:
     """Hot spots of excess: Gi* over the grids' Freeman–Tukey residuals, judged against
     quiet days simulated from the same conditional null as :func:`surge_test` (the day's
-    cases redrawn among each grid's 13-day total, a permutation).  A grid is hot when its Gi* exceeds the
-    ``1 − level`` quantile of the day's *largest* Gi* under the null (max-T), so a quiet
+    cases redrawn among each grid's 13-day total, a permutation).  A grid is hot when its
+    Gi* exceeds the ``1 − level`` quantile of the day's *largest* Gi* under the null (max-T), so a quiet
     day shows any cluster at all with probability at most ``level``; connected hot grids
     form a cluster."""
     y = np.asarray(observed, dtype=np.int64)
@@ -173,7 +173,6 @@ def gi_star_clusters(observed, baseline, day_total: float, baseline_total: float
     n = y.size
     if day_total <= 0 or baseline_total <= 0 or n < 3:
         return Clusters(np.zeros(n), np.ones(n), np.zeros(n, dtype=bool), [], [], level, float("inf"))
-    p0 = day_total / (day_total + baseline_total)
     expected = b * (day_total / baseline_total)
     z = gi_star(residuals(y, expected), weights)
     rng = np.random.default_rng(seed)
@@ -183,7 +182,7 @@ def gi_star_clusters(observed, baseline, day_total: float, baseline_total: float
     # the real one — and scored exactly like it, with its own baseline and totals.
     null = rng.multivariate_hypergeometric(total, int(y.sum()), size=simulations, method="count").T
     null_base = total[:, None] - null
-    null_expected = null_base * (y.sum() / max(int(b.sum()), 1))
+    null_expected = null_base * (day_total / baseline_total)
     maxima = gi_star(residuals(null, null_expected), weights).max(axis=0)
     p = (1 + (maxima[None, :] >= z[:, None]).sum(axis=1)) / (simulations + 1)
     hot = (p <= level) & (z > 0)
@@ -202,7 +201,7 @@ def _components(members: np.ndarray, weights: sparse.csr_matrix) -> list[list[in
     if members.size == 0:
         return []
     sub = weights[members][:, members]
-    count, labels = sparse.csgraph.connected_components(sub, directed=False)
+    count, labels = csgraph.connected_components(sub, directed=False)
     return [sorted(int(members[i]) for i in np.flatnonzero(labels == k)) for k in range(count)]
 
 
