@@ -56,7 +56,8 @@ def _unusual(u: dict, names, lang: str) -> dict:
     method = t(f"briefing.method.{u['baseline']}", lang, weeks=u["weeks"], days=len(u["baseline_days"]),
                m=f"{u['family']:,}", q=fmt.pct(u["level"], 0), min=MIN_WEEKS, fallback=FALLBACK_DAYS)
     rows = [[str(i), fmt.place_name(p, names, lang), t(f"briefing.level.{p['level']}", lang), names.group(p["group"]),
-             fmt.count(p["observed"]), f"{p['expected']:.1f}", _p(p["p"])] for i, p in enumerate(u["places"], 1)]
+             fmt.count(p["observed"]), f"{p['expected']:.1f}" if p["expected"] >= 0.05 else "<0.1", _p(p["p"])]
+            for i, p in enumerate(u["places"], 1)]
     clusters = [t("briefing.unusual.cluster_row", lang, street=names.street(c["street"]), grids=len(c["grids"]),
                   n=fmt.count(c["observed"]), e=fmt.usual(c["expected"], lang), z=f"{c['z']:.1f}") for c in u["clusters"]]
     more = u.get("flagged_count", len(u["places"])) - len(u["places"])
