@@ -43,6 +43,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/backfill.py --days 90
 	$(BIN)/python bench/commands.py
 	$(BIN)/python bench/wall.py
+	$(BIN)/python bench/briefing.py
+	$(BIN)/python bench/briefing_stats.py
 
 ## Regenerate communities and unit grids from the road network (output is committed).
 grids: $(STAMP)

@@ -2,8 +2,8 @@
 
 
 def register_all(app, services) -> None:
-    from callbacks import admin, department, department_report, departments, dispatch, intake, shell, wall
+    from callbacks import admin, briefing, department, department_report, departments, dispatch, intake, shell, wall
     from callbacks import inspectors, regions
     for module in (shell, wall, dispatch, intake, department, admin, departments, department_report, regions,
-                   inspectors):
+                   inspectors, briefing):
         module.register(app, services)

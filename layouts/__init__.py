@@ -8,10 +8,10 @@ from __future__ import annotations
 
 def pages() -> dict:
     """path → page module."""
-    from layouts import admin, department, department_report, departments, dispatch, home, intake, login, wall
+    from layouts import admin, briefing, department, department_report, departments, dispatch, home, intake, login, wall
     from layouts import inspectors, regions
     return {module.PATH: module for module in (home, login, wall, dispatch, intake, department, admin, departments,
-                                               department_report, regions, inspectors)}
+                                               department_report, regions, inspectors, briefing)}
 
 
 def find(registry: dict, path: str) -> tuple:

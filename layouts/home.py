@@ -12,7 +12,8 @@ ROLES = PAGE_ROLES[PATH]
 
 CARDS = (("/wall", "nav.wall", "home.wall.desc"), ("/dispatch", "nav.dispatch", "home.dispatch.desc"),
          ("/intake", "nav.intake", "home.intake.desc"), ("/department", "nav.department", "home.department.desc"),
-         ("/departments", "nav.departments", "home.departments.desc"))
+         ("/departments", "nav.departments", "home.departments.desc"),
+         ("/briefing", "nav.briefing", "home.briefing.desc"))
 
 
 def layout(lang: str, query: dict, services) -> html.Div:

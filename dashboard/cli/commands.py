@@ -206,6 +206,24 @@ def grids(ctx, source):
     click.echo(_figures(summary))
 
 
+@cli.command()
+@click.option("--date", "day", default="yesterday", show_default=True,
+              help="YYYY-MM-DD, 'yesterday' or 'today' (the scenario's time zone, Asia/Shanghai).")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Also write the PDF to this file.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None, help="Language [default CITYGRID_LANG].")
+@click.option("--force", is_flag=True, help="Make it again even if it is archived.")
+@click.pass_context
+@_fail_cleanly
+def briefing(ctx, day, out, lang, force):
+    """The leaders' daily briefing as an A4 PDF, archived under DATA_DIR/briefings.
+
+    Safe from cron: idempotent, one line out; exit 0 done, 1 error, 2 bad option,
+    3 no case data for the date."""
+    from dashboard.cli.commands.briefing import run
+    click.echo(run(ctx.obj, day, out, lang, force))
+
+
 @cli.group()
 def users():
     """Manage users (hashed passwords in the reporting database)."""

@@ -66,6 +66,7 @@ PAGE_ROLES: dict[str, tuple[str, ...] | None] = {
     "/departments": ("supervisor", "leader", "admin"),  # and /departments/<code>
     "/regions": ("supervisor", "leader", "admin"),
     "/inspectors": ("supervisor", "leader", "admin"),
+    "/briefing": ("leader", "supervisor", "admin"),
 }
 
 

@@ -47,6 +47,12 @@ class Services:
         return Recommender(self.system)
 
     @cached_property
+    def briefing(self):
+        """The leaders' daily briefing: its data, PDF (one Chromium kept for the charts) and archive."""
+        from datasource.services.briefing_archive import Briefings
+        return Briefings(self.system)
+
+    @cached_property
     def maps(self):
         """Map geometry of the work pages (outlines, centre, bounds, drawn selections)."""
         from datasource.services.maps import MapGeometry

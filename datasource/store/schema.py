@@ -6,7 +6,7 @@ event-type values are the English words of :mod:`dashboard.domain.lifecycle`.
 from __future__ import annotations
 
 from sqlalchemy import (Boolean, Column, Date, DateTime, Float, ForeignKey, Index, Integer,
-                        MetaData, String, Table, Text, BigInteger, text)
+                        MetaData, String, Table, Text, BigInteger, UniqueConstraint, text)
 
 from datetime import timezone
 
@@ -230,3 +230,23 @@ report_state = Table(
 )
 
 OPEN_STAGES = ("reported", "filed", "dispatched", "handled", "verified", "suspended")
+
+# The leaders' daily briefing (migration 0002): its archive, and the indexes its day
+# figures read through — events of a type in a time range, and cases reported in a time
+# range (covering the columns the briefing counts by, so PostgreSQL reads the index only).
+briefings = Table(
+    "briefings", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("day", Date, nullable=False, comment="local (Asia/Shanghai) date the briefing is about"),
+    Column("lang", String(2), nullable=False, comment="zh or en"),
+    Column("path", Text, nullable=False, comment="PDF file, relative to the data folder"),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("generated_at", TS, nullable=False),
+    Column("as_of", TS, nullable=False, comment="the data's time: figures 'by now' mean by this instant"),
+    Column("figures", Text, nullable=False, comment="the briefing's data as JSON (headlines, sections)"),
+    UniqueConstraint("day", "lang", name="uq_briefings_day_lang"),
+)
+Index("ix_case_events_type_at", case_events.c.type, case_events.c.at)
+Index("ix_cases_reported", cases.c.reported_at, cases.c.street_code, cases.c.grid_code, cases.c.category_code,
+      cases.c.source, cases.c.urgency, cases.c.case_id)
