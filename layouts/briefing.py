@@ -9,7 +9,6 @@ Pure drawing: :func:`content` places the strings of
 from __future__ import annotations
 
 import base64
-from datetime import datetime
 from enum import Enum
 from urllib.parse import urlencode
 
@@ -39,8 +38,7 @@ def pdf_href(day: str, lang: str) -> str:
 
 
 def layout(lang: str, query: dict, services) -> html.Div:
-    tz = services.scenario.calendar.tz
-    today = datetime.now(tz).date()
+    today = services.briefing.service.today()   # the business clock the service judges dates by
     try:
         day = resolve_day(query.get("date"), today).isoformat()
     except BriefingDateError:

@@ -14,10 +14,9 @@ from urllib.parse import urlencode
 
 from dash import dcc, html
 
-from dashboard.domain.evaluation import PeriodError, resolve
 from dashboard.domain.permissions import PAGE_ROLES
 from dashboard.i18n import t
-from layouts.report_common import (columns, definitions, export_links, graph, grid, period_picker, section)
+from layouts.report_common import (asked_period, columns, definitions, export_links, graph, grid, period_picker, section)
 
 PATH = "/departments/<code>"
 TITLE = "nav.departments"
@@ -61,12 +60,7 @@ def layout(lang: str, query: dict, services) -> html.Div:
     if department is None:
         return html.Div([back, html.P(t("eval.unknown_department", lang, code=code[:40]), className="notice",
                                       id="dept-report-unknown")], className="report-page")
-    try:
-        period, error = resolve(query, services.evaluation.today()), None
-    except PeriodError as exc:
-        period, error = None, t(exc.key, lang, **{k: str(v) for k, v in exc.values.items()})
-    store = None if period is None else {"first": period.first.isoformat(), "last": period.last.isoformat(),
-                                         "kind": period.kind, "query": period.query()}
+    period, error, store = asked_period(query, services.evaluation.today(), lang)
     back.href = "/departments?" + urlencode({**(store["query"] if store else {}), "lang": lang})
     name = department.name_en if lang == "en" else department.name_zh
     q = store["query"] if store else {}

@@ -10,10 +10,9 @@ from enum import Enum
 
 from dash import dcc, html
 
-from dashboard.domain.evaluation import PeriodError, resolve
 from dashboard.domain.permissions import PAGE_ROLES
 from dashboard.i18n import t
-from layouts.report_common import (columns, definitions, export_links, graph, grid, period_picker, section)
+from layouts.report_common import (asked_period, columns, definitions, export_links, graph, grid, period_picker, section)
 
 PATH = "/departments"
 TITLE = "nav.departments"
@@ -67,12 +66,7 @@ def column_defs(lang: str) -> list[dict]:
 
 
 def layout(lang: str, query: dict, services) -> html.Div:
-    try:
-        period, error = resolve(query, services.evaluation.today()), None
-    except PeriodError as exc:
-        period, error = None, t(exc.key, lang, **{k: str(v) for k, v in exc.values.items()})
-    store = None if period is None else {"first": period.first.isoformat(), "last": period.last.isoformat(),
-                                         "kind": period.kind, "query": period.query()}
+    period, error, store = asked_period(query, services.evaluation.today(), lang)
     defs = column_defs(lang)
     return html.Div([
         dcc.Store(id=Ids.LANG.value, data=lang), dcc.Store(id=Ids.PERIOD.value, data=store),

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import dash_ag_grid as dag
 from dash import dcc, html
 
-from dashboard.domain.evaluation import PERIODS, TABLES, TARGETS
+from dashboard.domain.evaluation import PERIODS, TABLES, TARGETS, PeriodError, resolve
 from dashboard.i18n import t
 
 #: ag-grid's dark theme in the product's colours (AG Grid's theming API).
@@ -144,3 +144,16 @@ def graph(graph_id: str, height: int = 300) -> dcc.Graph:
     return dcc.Graph(id=graph_id, config=CHART_CONFIG, style={"height": f"{height}px"},
                      figure={"data": [], "layout": {"paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)",
                                                     "xaxis": {"visible": False}, "yaxis": {"visible": False}}})
+
+
+def asked_period(query: dict, today, lang: str) -> tuple:
+    """(period, error text, store data) of the page's URL: the period the query asks for
+    (``dashboard.domain.evaluation.resolve``), or None and a one-line message."""
+    try:
+        period, error = resolve(query, today), None
+    except PeriodError as exc:
+        period, error = None, t(exc.key, lang, **{k: str(v) for k, v in exc.values.items()})
+    store = None if period is None else {"first": period.first.isoformat(), "last": period.last.isoformat(),
+                                         "kind": period.kind, "query": period.query()}
+    return period, error, store
+

@@ -323,3 +323,21 @@ def test_today_is_partial_and_compared_at_the_same_clock_time(world):
                 world.figures(DAY + timedelta(days=1), back)[name]), (name, comparison)
     with pytest.raises(rules.BriefingDateError):
         world.service.resolve("2026-11-27", now=NOW)
+
+
+# ---------------------------------------------------------------------------- one truth across pages
+@pytest.mark.parametrize("day", DAYS, ids=str)
+def test_headline_figures_equal_the_department_evaluation_of_the_day(world, day):
+    """The briefing's cohort figures for day D are the /departments figures for the period
+    D … D, summed over departments: dispatched = due, closure rate = closed / due, on-time rate
+    = handled on time / handled — one definition, two pages."""
+    from dashboard.domain.evaluation import Period
+    from datasource.services.evaluation import DepartmentEvaluation
+    rows = DepartmentEvaluation(world.system).api_rows(Period(day, day, "custom"), now=NOW)
+    due, closed = sum(r["due"] for r in rows), sum(r["closed"] for r in rows)
+    handled, on_time = sum(r["handled"] for r in rows), sum(r["handled_on_time"] for r in rows)
+    headlines = built(world, day)["headlines"]
+    assert due > 0 and handled > 0
+    assert headlines["dispatched"]["value"] == due
+    assert headlines["closure_rate"]["value"] == pytest.approx(closed / due)
+    assert headlines["on_time_rate"]["value"] == pytest.approx(on_time / handled)

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def town_app(live_app):  # noqa: F811 - the fixture above
     system = live_app.system
-    now = datetime.now(timezone.utc)
+    now = system.now()   # the live app runs on the tests' fixed clock: yesterday is its yesterday
     today = now.astimezone(system.scenario.calendar.tz).date()
     town = Town(system.scenario, seed=3)
     live_app.grid = town.grids[1500]["code"]
@@ -40,7 +40,7 @@ def test_a_leader_reads_yesterdays_briefing_on_a_desk_and_a_phone(town_app, tabs
     page.wait_for_selector(".graph-hourly .main-svg")
     page.wait_for_selector("#briefing-forecast-total")
     href = page.get_attribute("#briefing-pdf", "href")
-    yesterday = (datetime.now(timezone.utc).astimezone(town_app.system.scenario.calendar.tz).date()
+    yesterday = (town_app.system.now().astimezone(town_app.system.scenario.calendar.tz).date()
                  - timedelta(days=1)).isoformat()
     assert href == f"/briefing/pdf?date={yesterday}&lang=zh"
     page.screenshot(path=str(artifacts / "briefing-desktop.png"), full_page=True)

@@ -36,7 +36,7 @@ def test_navigation_offers_only_what_a_role_may_open():
         assert "/login" not in offered and offered[0] == "/"
         assert all(may_open(role, PAGE_ROLES[path]) for path in offered)
         assert set(offered) == {p for p in existing if p != "/login" and may_open(role, PAGE_ROLES[p])}
-    assert nav_pages("supervisor", existing) == ("/", "/wall", "/departments", "/regions", "/inspectors")
+    assert nav_pages("supervisor", existing) == ("/", "/wall", "/departments", "/regions", "/inspectors", "/briefing")
     assert nav_pages(None, existing) == ("/",)
 
 

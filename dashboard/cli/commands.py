@@ -220,7 +220,7 @@ def briefing(ctx, day, out, lang, force):
 
     Safe from cron: idempotent, one line out; exit 0 done, 1 error, 2 bad option,
     3 no case data for the date."""
-    from dashboard.cli.commands.briefing import run
+    from dashboard.cli.briefing import run
     click.echo(run(ctx.obj, day, out, lang, force))
 
 

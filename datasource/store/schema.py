@@ -247,6 +247,5 @@ briefings = Table(
     Column("figures", Text, nullable=False, comment="the briefing's data as JSON (headlines, sections)"),
     UniqueConstraint("day", "lang", name="uq_briefings_day_lang"),
 )
-Index("ix_case_events_type_at", case_events.c.type, case_events.c.at)
 Index("ix_cases_reported", cases.c.reported_at, cases.c.street_code, cases.c.grid_code, cases.c.category_code,
       cases.c.source, cases.c.urgency, cases.c.case_id)

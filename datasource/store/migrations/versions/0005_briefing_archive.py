@@ -29,8 +29,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('day', 'lang', name='uq_briefings_day_lang')
     )
-    with op.batch_alter_table('case_events', schema=None) as batch_op:
-        batch_op.create_index('ix_case_events_type_at', ['type', 'at'], unique=False)
+    # (case_events (type, at) is indexed by 0002_report_indexes already)
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.create_index('ix_cases_reported', ['reported_at', 'street_code', 'grid_code', 'category_code',
                                                     'source', 'urgency', 'case_id'], unique=False)
@@ -39,6 +38,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index('ix_cases_reported')
-    with op.batch_alter_table('case_events', schema=None) as batch_op:
-        batch_op.drop_index('ix_case_events_type_at')
     op.drop_table('briefings')
