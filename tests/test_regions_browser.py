@@ -56,15 +56,18 @@ def click_row(page, table_id: str, row_id: str) -> None:
 def test_supervisor_drills_down_from_street_to_a_grids_cases(live_app, history, tabs, artifacts):
     tab = tabs(width=1600, height=1000)
     page = tab.page
-    # Log in without asking for a page: a supervisor lands on a report page.
+    # Log in without asking for a page: a supervisor lands on the department evaluation.
     page.goto(f"{live_app.base}/login")
     page.fill("#login-name", "boss")
     page.fill("#login-password", PASSWORD)
     page.click("#login-submit")
+    page.wait_for_url(f"{live_app.base}/departments*")
+    page.wait_for_selector(".nav .nav-link")
+    assert page.locator(".nav .nav-link").all_inner_texts() == ["首页", "指挥大屏", "部门考评", "区域分析", "人员考核",
+                                                                "每日简报"]
+    page.click(".nav .nav-link >> text=区域分析")
     page.wait_for_url(f"{live_app.base}/regions*")
     page.wait_for_selector("#regions-table .ag-row[row-id='110101001']")
-    page.wait_for_selector(".nav .nav-link")
-    assert page.locator(".nav .nav-link").all_inner_texts() == ["首页", "指挥大屏", "区域分析", "人员考核"]
     page.wait_for_selector("#regions-shapes path, .leaflet-overlay-pane path")
     assert page.locator("#regions-table .ag-center-cols-container .ag-row").count() == 17
     page.wait_for_timeout(800)   # the fly-to animation
