@@ -71,13 +71,8 @@ def worker(ctx, drain, batch_size, consumer):
             stats = w.drain(progress=bar.update)
         click.echo(f"applied {stats.applied}, duplicates {stats.duplicates}, dead letters {stats.dead}")
         return
-    signal.signal(signal.SIGTERM, lambda *_: w.stop())
-    click.echo(f"worker {w.consumer} on {system.settings.stream} → {system.engine.url.render_as_string()}")
-    try:
-        w.run()
-    except KeyboardInterrupt:
-        pass
-    click.echo(f"stopped: applied {w.stats.applied}, dead letters {w.stats.dead}")
+    _run_until_stopped(w, f"worker {w.consumer} on {system.settings.stream} → {system.engine.url.render_as_string()}",
+                       lambda: f"stopped: applied {w.stats.applied}, dead letters {w.stats.dead}")
 
 
 @cli.command()
@@ -97,13 +92,9 @@ def gateway(ctx, drain, batch_size, consumer):
         stats = g.drain()
         click.echo(f"accepted {stats.accepted}, duplicates {stats.duplicates}, refused {stats.refused}")
         return
-    signal.signal(signal.SIGTERM, lambda *_: g.stop())
-    click.echo(f"gateway {g.consumer}: {g.inbox} → {system.settings.stream}")
-    try:
-        g.run()
-    except KeyboardInterrupt:
-        pass
-    click.echo(f"stopped: accepted {g.stats.accepted}, duplicates {g.stats.duplicates}, refused {g.stats.refused}")
+    _run_until_stopped(g, f"gateway {g.consumer}: {g.inbox} → {system.settings.stream}",
+                       lambda: f"stopped: accepted {g.stats.accepted}, duplicates {g.stats.duplicates}, "
+                               f"refused {g.stats.refused}")
 
 
 @cli.command()
@@ -269,6 +260,17 @@ def tokens_create(ctx, name):
     """Print a new token for user NAME (Authorization: Bearer TOKEN; for a wall user, /wall?token=TOKEN)."""
     from datasource.services import accounts
     click.echo(accounts.create_token(_system(ctx, redis=False).engine, name))
+
+
+def _run_until_stopped(loop, started: str, summary) -> None:
+    """Run a follower loop (worker, gateway) until SIGTERM or Ctrl-C, saying what it did."""
+    signal.signal(signal.SIGTERM, lambda *_: loop.stop())
+    click.echo(started)
+    try:
+        loop.run()
+    except KeyboardInterrupt:
+        pass
+    click.echo(summary())
 
 
 def _figures(figures: dict) -> str:

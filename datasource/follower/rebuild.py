@@ -32,7 +32,7 @@ def rebuild(system, target_engine, progress=None, batch: int = 5000) -> dict:
     figures = {"entries": 0, "applied": 0, "duplicates": 0, "dead": 0}
     started = time.perf_counter()
     try:
-        for entries in _read(system.stream, batch):
+        for entries in system.stream.read_all(batch):
             result = projector.apply_isolating(entries)
             figures["entries"] += len(entries)
             figures["applied"] += result.applied
@@ -45,17 +45,3 @@ def rebuild(system, target_engine, progress=None, batch: int = 5000) -> dict:
                            f"(run rebuild again to resume): {str(exc).splitlines()[0]}") from None
     figures["seconds"] = round(time.perf_counter() - started, 2)
     return figures
-
-
-def _read(stream, batch: int):
-    """Lists of (entry id, fields) over the whole stream, oldest first."""
-    start = "-"
-    while True:
-        entries = stream.client.xrange(stream.key, min=start, count=batch)
-        if not entries:
-            return
-        yield entries
-        if len(entries) < batch:
-            return
-        last = entries[-1][0]
-        start = "(" + (last.decode() if isinstance(last, bytes) else last)
