@@ -1,0 +1,75 @@
+"""Sub-centres over the API: a street user acts on and reads its own street only (issue 9)."""
+from __future__ import annotations
+
+import pytest
+
+from datasource.services import accounts, audit
+from tests.helpers import LAT, LON
+
+STREET_1, STREET_2 = "110101001", "110101002"
+OTHER_LON, OTHER_LAT = 116.397188, 39.932354        # a grid of street 110101002 (LON, LAT lie in 110101001)
+
+
+def bearer(system, name, role, scope=None, department=None):
+    accounts.add_user(system.engine, name, role, "password-123", department, scope=scope,
+                      streets=system.scenario.streets, communities=system.scenario.communities)
+    return {"Authorization": f"Bearer {accounts.create_token(system.engine, name)}"}
+
+
+@pytest.fixture
+def people(system):
+    return {"admin": bearer(system, "adm", "admin"),
+            "sup1": bearer(system, "sup1", "supervision", STREET_1),
+            "sup2": bearer(system, "sup2", "supervision", STREET_2),
+            "op2": bearer(system, "op2", "operator", STREET_2),
+            "com1": bearer(system, "com1", "supervision", "110101001009")}
+
+
+def report(client, headers, lon=LON, lat=LAT):
+    answer = client.post("/api/v1/cases", json={"category": "E0102", "lon": lon, "lat": lat, "description": "垃圾"},
+                         headers=headers)
+    return answer
+
+
+def test_a_street_user_acts_on_its_own_street_only(system, client, people):
+    mine = report(client, people["admin"], OTHER_LON, OTHER_LAT).json["case_id"]
+    theirs = report(client, people["admin"]).json["case_id"]
+    refused = client.post(f"/api/v1/cases/{theirs}/file", headers=people["sup2"])
+    assert refused.status_code == 403 and "outside your area (110101002)" in refused.json["message"]
+    zh = client.post(f"/api/v1/cases/{theirs}/file?lang=zh", headers=people["sup2"])
+    assert zh.status_code == 403 and "不在本分中心" in zh.json["message"]
+    assert client.post(f"/api/v1/cases/{mine}/file", headers=people["sup2"]).status_code == 200
+    assert client.post(f"/api/v1/cases/{theirs}/file", headers=people["sup1"]).status_code == 200
+    # the operator of street 2 dispatches its own case, not street 1's
+    assert client.post(f"/api/v1/cases/{theirs}/dispatch", json={"department": "sanitation"},
+                       headers=people["op2"]).status_code == 403
+    assert client.post(f"/api/v1/cases/{mine}/dispatch", json={"department": "sanitation"},
+                       headers=people["op2"]).status_code == 200
+    # the refusal is audited, with who and why
+    rows = audit.query(system.engine, case_id=theirs, user="sup2")
+    assert rows and rows[0]["outcome"] == "refused" and "outside your area" in rows[0]["message"]
+    # a report outside the area is refused; inside it is accepted
+    outside = report(client, people["sup2"])
+    assert outside.status_code == 403 and "outside your area" in outside.json["message"]
+    assert report(client, people["sup2"], OTHER_LON, OTHER_LAT).status_code == 201
+
+
+def test_a_community_user_covers_its_community_only(system, client, people):
+    here = report(client, people["com1"])
+    assert here.status_code == 201
+    elsewhere = report(client, people["admin"], 116.393066, 39.920896).json["case_id"]  # street 1, community 001
+    assert client.post(f"/api/v1/cases/{elsewhere}/file", headers=people["com1"]).status_code == 403
+    assert client.post(f"/api/v1/cases/{elsewhere}/file", headers=people["sup1"]).status_code == 200
+
+
+def test_users_add_scope_via_cli(runner):
+    ok = runner.invoke("users", "add", "street1", "--role", "supervision", "--password", "password-123",
+                       "--scope", STREET_1)
+    assert ok.exit_code == 0 and "scope 110101001" in ok.output
+    listed = runner.invoke("users", "list")
+    assert "110101001" in listed.output
+    unknown = runner.invoke("users", "add", "x", "--role", "operator", "--password", "password-123",
+                            "--scope", "110101099")
+    assert unknown.exit_code == 1 and "unknown street '110101099'" in unknown.output
+    bad = runner.invoke("users", "add", "y", "--role", "operator", "--password", "password-123", "--scope", "12")
+    assert bad.exit_code == 1 and "9-digit street or 12-digit community" in bad.output
