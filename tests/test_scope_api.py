@@ -5,6 +5,7 @@ import pytest
 
 from datasource.services import accounts, audit
 from tests.helpers import LAT, LON
+from tests.test_api import client  # noqa: F401  (every answer checked against the OpenAPI document)
 
 STREET_1, STREET_2 = "110101001", "110101002"
 OTHER_LON, OTHER_LAT = 116.397188, 39.932354        # a grid of street 110101002 (LON, LAT lie in 110101001)
@@ -73,3 +74,30 @@ def test_users_add_scope_via_cli(runner):
     assert unknown.exit_code == 1 and "unknown street '110101099'" in unknown.output
     bad = runner.invoke("users", "add", "y", "--role", "operator", "--password", "password-123", "--scope", "12")
     assert bad.exit_code == 1 and "9-digit street or 12-digit community" in bad.output
+
+
+def test_a_street_user_reads_its_own_street_only(system, client, people):
+    mine = report(client, people["admin"], OTHER_LON, OTHER_LAT).json["case_id"]
+    theirs = report(client, people["admin"]).json["case_id"]
+    # before the worker has seen them (command side only) and after
+    assert client.get(f"/api/v1/cases/{theirs}", headers=people["sup2"]).status_code == 403
+    for case_id in (mine, theirs):
+        assert client.post(f"/api/v1/cases/{case_id}/file", headers=people["admin"]).status_code == 200
+    system.worker().drain()
+    refused = client.get(f"/api/v1/cases/{theirs}", headers=people["sup2"])
+    assert refused.status_code == 403 and "outside your area" in refused.json["message"]
+    assert client.get(f"/api/v1/cases/{theirs}/recommendation", headers=people["op2"]).status_code == 403
+    assert client.get(f"/api/v1/cases/{mine}", headers=people["sup2"]).status_code == 200
+    assert client.get(f"/api/v1/cases/{theirs}", headers=people["admin"]).status_code == 200
+    listed = client.get("/api/v1/cases?stage=filed", headers=people["op2"]).json["cases"]
+    assert [c["case_id"] for c in listed] == [mine]
+    assert {c["case_id"] for c in client.get("/api/v1/cases?stage=filed", headers=people["admin"]).json["cases"]} \
+        == {mine, theirs}
+    assert client.get("/api/v1/stages", headers=people["op2"]).json["filed"] == 1
+    assert client.get("/api/v1/stages", headers=people["admin"]).json["filed"] == 2
+    assert client.get("/api/v1/stages", headers=people["com1"]).json["filed"] == 1    # theirs lies in 110101001009
+    from datasource.services.cases import CaseQueries
+    queries = CaseQueries(system)
+    assert [p["case_id"] for p in queries.map_points(("filed",), scope=STREET_2)] == [mine]
+    assert [p["case_id"] for p in queries.queue(("filed",), scope="110101001009")] == [theirs]
+    assert queries.queue(("filed",), scope="110101001001") == []
