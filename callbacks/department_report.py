@@ -35,7 +35,7 @@ def register(app, services) -> None:
         period = period_of(store)
         if period is None or not code:
             raise PreventUpdate
-        report = evaluation.department(code, period)
+        report = evaluation.department(code, period, scope=user_scope())
         tables = []
         for table in GRIDS:
             rows = report[table]

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from dash import ALL, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
-from callbacks.common import message, require
+from callbacks.common import message, require, user_scope
 from callbacks.reporting import class_breaks, class_of, fmt_value, period_from, plot_layout, ramp_index
 from dashboard.i18n import t
 from datasource.services.region_shapes import RegionShapes
@@ -75,7 +75,7 @@ def register(app, services) -> None:
             return (*[no_update] * 11, message(exc.msg.render(lang), False))
         level, parent = view_of(path)
         try:
-            rows = report.figures(level, period, parent)
+            rows = report.figures(level, period, parent, scope=user_scope())
         except ReportError as exc:
             return (*[no_update] * 10, crumbs({}, lang), message(exc.msg.render(lang), False))
         key, worse_high = metric_keys.get(metric, metric_keys[METRICS[0][0]])
@@ -119,7 +119,7 @@ def register(app, services) -> None:
             return "report-section hidden", None, [], empty, "#", "#"
         try:
             period = period_from(first, last, tz)
-            rows = report.grid_cases(grid, period)
+            rows = report.grid_cases(grid, period, scope=user_scope())
         except (PeriodError, ReportError):
             return "report-section hidden", None, [], empty, "#", "#"
         shown = display_rows("cases", rows, lang, scenario)
