@@ -101,3 +101,19 @@ def test_a_street_user_reads_its_own_street_only(system, client, people):
     assert [p["case_id"] for p in queries.map_points(("filed",), scope=STREET_2)] == [mine]
     assert [p["case_id"] for p in queries.queue(("filed",), scope="110101001009")] == [theirs]
     assert queries.queue(("filed",), scope="110101001001") == []
+
+
+def test_admin_and_wall_users_are_the_districts(system):
+    for role in ("admin", "wall"):
+        with pytest.raises(accounts.AccountError, match=f"a {role} user works for the whole district"):
+            accounts.add_user(system.engine, f"x-{role}", role, "password-123", scope=STREET_1)
+
+
+def test_the_briefing_is_refused_to_a_sub_centre(system, app):
+    from tests.test_landing import log_in
+    client = app.server.test_client()
+    accounts.add_user(system.engine, "lead1", "leader", "password-123", scope=STREET_1,
+                      streets=system.scenario.streets)
+    assert log_in(app, client, "lead1").status_code == 302
+    answer = client.get("/briefing/pdf?date=2026-11-01&lang=en")
+    assert answer.status_code == 403 and "not available to a sub-centre (110101001)" in answer.get_data(as_text=True)

@@ -71,6 +71,8 @@ def add_user(engine, name: str, role: str, password: str | None = None, departme
         scope = validate_scope(scope, streets, communities)
     except ScopeError as exc:
         raise AccountError(str(exc)) from None
+    if scope and role in ("admin", "wall"):
+        raise AccountError(f"a {role} user works for the whole district: no --scope")
     values = {"name": name, "role": role, "department_code": department, "scope": scope, "active": True,
               "password_hash": generate_password_hash(password) if password else None,
               "created_at": datetime.now(timezone.utc)}
