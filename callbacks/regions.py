@@ -32,6 +32,15 @@ def view_of(path: dict) -> tuple[str, str | None]:
     return "street", None
 
 
+def scoped_path(path: dict | None, scope: str | None) -> dict:
+    """A community station's drill-down starts inside its street (its own community's row);
+    a street sub-centre's at the street level (its own street's row); the district's anywhere."""
+    path = dict(path or {})
+    if scope and len(scope) == 12 and not path.get("street"):
+        path["street"] = scope[:9]
+    return path
+
+
 def register(app, services) -> None:
     report = RegionReport(services.system)
     shapes = RegionShapes(services.system)
@@ -68,7 +77,7 @@ def register(app, services) -> None:
     def show(first, last, path, metric, lang):
         """The figures of the level the path points at, drawn four ways."""
         require(ROLES)
-        path = path or {}
+        path = scoped_path(path, user_scope())
         try:
             period = period_from(first, last, tz)
         except PeriodError as exc:
@@ -144,7 +153,7 @@ def register(app, services) -> None:
     def drill(click, cell, _crumbs, path):
         """Down: a region clicked on the map or in the table.  Up: a breadcrumb."""
         require(ROLES)
-        path = dict(path or {})
+        path = scoped_path(path, user_scope())
         trigger = ctx.triggered_id
         if isinstance(trigger, dict):
             if not ctx.triggered[0]["value"]:

@@ -38,3 +38,11 @@ def test_validate():
         validate(OTHER, streets={STREET})
     with pytest.raises(ScopeError, match="unknown community"):
         validate(STREET + "999", communities={COMMUNITY})
+
+
+def test_a_community_stations_regions_page_opens_inside_its_street():
+    from callbacks.regions import scoped_path, view_of
+    assert view_of(scoped_path({}, COMMUNITY)) == ("community", STREET)
+    assert view_of(scoped_path({}, STREET)) == ("street", None)
+    assert view_of(scoped_path({}, None)) == ("street", None)
+    assert view_of(scoped_path({"street": STREET, "community": COMMUNITY}, COMMUNITY)) == ("grid", COMMUNITY)
