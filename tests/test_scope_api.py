@@ -117,3 +117,32 @@ def test_the_briefing_is_refused_to_a_sub_centre(system, app):
     assert log_in(app, client, "lead1").status_code == 302
     answer = client.get("/briefing/pdf?date=2026-11-01&lang=en")
     assert answer.status_code == 403 and "not available to a sub-centre (110101001)" in answer.get_data(as_text=True)
+
+
+def test_the_dispatch_pages_queue_and_map_hold_the_street_only(system, client, people):
+    """The page's own callback, called as the browser would (the server filters, not the page)."""
+    mine = report(client, people["admin"], OTHER_LON, OTHER_LAT).json["case_id"]
+    theirs = report(client, people["admin"]).json["case_id"]
+    for case_id in (mine, theirs):
+        assert client.post(f"/api/v1/cases/{case_id}/file", headers=people["admin"]).status_code == 200
+    system.worker().drain()
+    outputs = [("dispatch-filed-layer", "data"), ("dispatch-active-layer", "data"), ("dispatch-filed-layer", "hideout"),
+               ("dispatch-queue", "children"), ("dispatch-queue-count", "children"),
+               ("dispatch-active-count", "children"), ("dispatch-signature", "data")]
+    payload = {"output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..",
+               "outputs": [{"id": i, "property": p} for i, p in outputs],
+               "inputs": [{"id": "dispatch-tick", "property": "n_intervals", "value": 1},
+                          {"id": "dispatch-refresh", "property": "data", "value": 0},
+                          {"id": "dispatch-selected", "property": "data", "value": None}],
+               "state": [{"id": "dispatch-lang", "property": "data", "value": "en"},
+                         {"id": "dispatch-signature", "property": "data", "value": None}],
+               "changedPropIds": ["dispatch-tick.n_intervals"]}
+
+    def shown(headers):
+        answer = client.post("/_dash-update-component", json=payload, headers=headers)
+        assert answer.status_code == 200, answer.data[:300]
+        response = answer.json["response"]
+        return ({f["properties"]["case_id"] for f in response["dispatch-filed-layer"]["data"]["features"]},
+                response["dispatch-queue-count"]["children"])
+    assert shown(people["op2"]) == ({mine}, "1")
+    assert shown(people["admin"]) == ({mine, theirs}, "2")
