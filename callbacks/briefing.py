@@ -5,7 +5,7 @@ from __future__ import annotations
 from dash import Input, Output, State
 from dash.exceptions import PreventUpdate
 
-from callbacks.common import allowed
+from callbacks.common import allowed, user_scope
 from dashboard.domain.briefing import BriefingDateError
 from dashboard.i18n import t
 from datasource.services.briefing import Names
@@ -25,6 +25,8 @@ def register(app, services) -> None:
         """The briefing of the picked date (or of the date the URL asked for)."""
         if not allowed(ROLES):
             raise PreventUpdate
+        if user_scope():  # the briefing's figures are the district's: not for a sub-centre (yet)
+            return message(t("briefing.district_only", lang, scope=user_scope())), None, []
         briefings = services.briefing
         past = archive(briefings.entries(), lang, tz)
         try:

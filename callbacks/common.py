@@ -37,6 +37,11 @@ def actor() -> Actor:
     return Actor.of(current_user, request.remote_addr)
 
 
+def user_scope() -> str | None:
+    """The logged-in user's sub-centre (street or community code); None = the whole district."""
+    return getattr(current_user, "scope", None) if getattr(current_user, "is_authenticated", False) else None
+
+
 def require(roles) -> None:
     if not allowed(roles):
         raise PreventUpdate
@@ -105,6 +110,8 @@ def case_for_panel(queries, case_id, shown, lang: str, tick_id: str) -> dict | N
         raise PreventUpdate
     if ctx.triggered_id == tick_id and unchanged(queries, case_id, shown):
         raise PreventUpdate
+    if not queries.in_scope(case_id, user_scope()):
+        return None  # another sub-centre's case: shown as not found
     return queries.case(case_id, lang)
 
 

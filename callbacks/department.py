@@ -8,7 +8,7 @@ from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
 from callbacks.common import (case_for_panel, clicked_action, features, message, parse_local, picked_case,
-                              queue_signature, require, run_action, shown_state)
+                              queue_signature, require, run_action, shown_state, user_scope)
 from dashboard.i18n import t
 from layouts.common import case_details, queue_row, timeline
 from layouts.department import BUTTONS, ROLES, Ids
@@ -37,7 +37,7 @@ def register(app, services) -> None:
         department = own_department()
         if department is None and current_user.role != "admin":
             return [message(t("department.none", lang), False)], "0", no_update, no_update
-        rows = queries.queue(STAGES, department=department, limit=1000)
+        rows = queries.queue(STAGES, department=department, limit=1000, scope=user_scope())
         digest = queue_signature(rows, selected, lang)
         if digest == signature:
             raise PreventUpdate

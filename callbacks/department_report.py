@@ -6,7 +6,7 @@ from __future__ import annotations
 from dash import Input, Output, State, ctx
 from dash.exceptions import PreventUpdate
 
-from callbacks.common import message, require
+from callbacks.common import message, require, user_scope
 from callbacks.report_common import (CHART_LAYOUT, GRADE_COLOURS, grid_rows, num, pct, period_of,
                                      register_period_choice)
 from dashboard.domain.evaluation import TARGETS
@@ -35,7 +35,7 @@ def register(app, services) -> None:
         period = period_of(store)
         if period is None or not code:
             raise PreventUpdate
-        report = evaluation.department(code, period)
+        report = evaluation.department(code, period, scope=user_scope())
         tables = []
         for table in GRIDS:
             rows = report[table]
@@ -58,7 +58,7 @@ def register(app, services) -> None:
         case_id = str(click.get("rowId") or "").split("|")[0]
         if not case_id:
             raise PreventUpdate
-        case = queries.case(case_id, lang)
+        case = queries.case(case_id, lang) if queries.in_scope(case_id, user_scope()) else None
         if case is None:
             return message(t("case.not_found", lang), False), None
         return case_details(case, lang, queries, tz), timeline(case, lang, queries, tz)

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 from dash import Input, Output, State
 from dash.exceptions import PreventUpdate
 
-from callbacks.common import require
+from callbacks.common import require, user_scope
 from callbacks.report_common import CHART_LAYOUT, GRADE_COLOURS, grid_rows, pct, period_of, register_period_choice
 from dashboard.i18n import t
 from layouts.departments import ROLES, Ids
@@ -33,7 +33,7 @@ def register(app, services) -> None:
         period = period_of(store)
         if period is None:
             raise PreventUpdate
-        overview = evaluation.overview(period)
+        overview = evaluation.overview(period, scope=user_scope())
         query = urlencode({**period.query(), "lang": lang})
         rows = sorted(overview["departments"], key=_order)
         shown = grid_rows("departments", rows, lang, tz, keep=("series", "kind"))

@@ -9,7 +9,7 @@ from dash import ALL, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.common import (actor, allowed, case_for_panel, features, input_value, message, parse_local, picked_case,
-                              queue_signature, require, shown_state)
+                              queue_signature, require, shown_state, user_scope)
 from dashboard.i18n import t
 from datasource.services.cases import IN_PROGRESS
 from datasource.services.command_types import CommandRefused
@@ -48,14 +48,14 @@ def register(app, services) -> None:
     def refresh(_tick, _refresh, selected, lang, signature):
         """Waiting and in-progress cases on the map and in the queue (only when they changed)."""
         require(ROLES)
-        filed = queries.queue(("filed",), limit=500)
-        active = queries.map_points(IN_PROGRESS, limit=1500)
+        filed = queries.queue(("filed",), limit=500, scope=user_scope())
+        active = queries.map_points(IN_PROGRESS, limit=1500, scope=user_scope())
         digest = queue_signature(filed, [(r["case_id"], r["light"]) for r in active], selected, lang)
         if digest == signature:
             raise PreventUpdate
         rows = [queue_row(r, lang, queries, Ids.QUEUE_ROW.value, selected) for r in filed] or \
             [html.P(t("dispatch.queue_empty", lang), className="muted empty")]
-        counts = queries.stage_counts()
+        counts = queries.stage_counts(user_scope())
         return (features(filed, "filed", queries, lang), features(active, "active", queries, lang),
                 {"selected": selected}, rows, str(len(filed)), str(sum(counts[s] for s in IN_PROGRESS)), digest)
 
@@ -124,7 +124,7 @@ def register(app, services) -> None:
     def draw(geojson, _refresh, lang):
         """Cases waiting for dispatch inside the drawn rectangles/polygons."""
         require(ROLES)
-        rows = queries.queue(("filed",), limit=500)
+        rows = queries.queue(("filed",), limit=500, scope=user_scope())
         chosen = services.maps.select_inside((geojson or {}).get("features") or [], rows)
         by_id = {r["case_id"]: r for r in rows}
         items = [html.Li([html.Span(c, className="case-id"), " ",

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 from dash import Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
-from callbacks.common import message, require
+from callbacks.common import message, require, user_scope
 from callbacks.reporting import fmt_value, period_from, plot_layout
 from dashboard.domain.performance import SHIFT_NAMES
 from dashboard.i18n import t
@@ -57,7 +57,7 @@ def register(app, services) -> None:
             period = period_from(first, last, tz)
         except PeriodError as exc:
             return (*[no_update] * 13, message(exc.msg.render(lang), False))
-        data = staff.report(period)
+        data = staff.report(period, user_scope())
         inspectors = data["inspectors"]
         rate_of = {row["id"]: row["missed_rate"] for row in inspectors}
         hideout = {
@@ -115,7 +115,9 @@ def register(app, services) -> None:
             period = period_from(first, last, tz)
         except PeriodError:
             raise PreventUpdate from None
-        row = next(r for r in staff.report(period)["inspectors"] if r["id"] == ident)
+        row = next((r for r in staff.report(period, user_scope())["inspectors"] if r["id"] == ident), None)
+        if row is None:  # another sub-centre's inspector
+            raise PreventUpdate
         inspector = roster[ident]
         fields = [("col.reports", row["reports"]), ("col.valid_rate", fmt_value("valid_rate", row["valid_rate"])),
                   ("col.missed_rate", f"{fmt_value('missed_rate', row['missed_rate'])} "

@@ -8,7 +8,8 @@ from dash import ALL, Input, Output, State, html, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.common import (actor, allowed, case_for_panel, clicked_action, current_role, features, input_value,
-                              message, parse_local, picked_case, queue_signature, require, run_action, shown_state)
+                              message, parse_local, picked_case, queue_signature, require, run_action, shown_state,
+                              user_scope)
 from dashboard.domain.permissions import offered_actions
 from dashboard.i18n import t
 from datasource.services.command_types import CommandRefused
@@ -39,8 +40,9 @@ def register(app, services) -> None:
     def refresh(_tick, _refresh, selected, lang, signature):
         """The supervision centre's work queues (to file, verify, close, resume; requests)."""
         require(ROLES)
-        rows = queries.queue(QUEUE_STAGES, limit=1000)
-        requests = commands.requests()
+        scope = user_scope()
+        rows = queries.queue(QUEUE_STAGES, limit=1000, scope=scope)
+        requests = [r for r in commands.requests() if queries.in_scope(r["case_id"], scope)]
         digest = queue_signature(rows, [(r["case_id"], r["at"]) for r in requests], selected, lang)
         if digest == signature:
             raise PreventUpdate

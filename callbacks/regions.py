@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from dash import ALL, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
-from callbacks.common import message, require
+from callbacks.common import message, require, user_scope
 from callbacks.reporting import class_breaks, class_of, fmt_value, period_from, plot_layout, ramp_index
 from dashboard.i18n import t
 from datasource.services.region_shapes import RegionShapes
@@ -30,6 +30,15 @@ def view_of(path: dict) -> tuple[str, str | None]:
     if path.get("street"):
         return "community", path["street"]
     return "street", None
+
+
+def scoped_path(path: dict | None, scope: str | None) -> dict:
+    """A community station's drill-down starts inside its street (its own community's row);
+    a street sub-centre's at the street level (its own street's row); the district's anywhere."""
+    path = dict(path or {})
+    if scope and len(scope) == 12 and not path.get("street"):
+        path["street"] = scope[:9]
+    return path
 
 
 def register(app, services) -> None:
@@ -68,14 +77,14 @@ def register(app, services) -> None:
     def show(first, last, path, metric, lang):
         """The figures of the level the path points at, drawn four ways."""
         require(ROLES)
-        path = path or {}
+        path = scoped_path(path, user_scope())
         try:
             period = period_from(first, last, tz)
         except PeriodError as exc:
             return (*[no_update] * 11, message(exc.msg.render(lang), False))
         level, parent = view_of(path)
         try:
-            rows = report.figures(level, period, parent)
+            rows = report.figures(level, period, parent, scope=user_scope())
         except ReportError as exc:
             return (*[no_update] * 10, crumbs({}, lang), message(exc.msg.render(lang), False))
         key, worse_high = metric_keys.get(metric, metric_keys[METRICS[0][0]])
@@ -119,7 +128,7 @@ def register(app, services) -> None:
             return "report-section hidden", None, [], empty, "#", "#"
         try:
             period = period_from(first, last, tz)
-            rows = report.grid_cases(grid, period)
+            rows = report.grid_cases(grid, period, scope=user_scope())
         except (PeriodError, ReportError):
             return "report-section hidden", None, [], empty, "#", "#"
         shown = display_rows("cases", rows, lang, scenario)
@@ -144,7 +153,7 @@ def register(app, services) -> None:
     def drill(click, cell, _crumbs, path):
         """Down: a region clicked on the map or in the table.  Up: a breadcrumb."""
         require(ROLES)
-        path = dict(path or {})
+        path = scoped_path(path, user_scope())
         trigger = ctx.triggered_id
         if isinstance(trigger, dict):
             if not ctx.triggered[0]["value"]:

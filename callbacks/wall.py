@@ -17,7 +17,7 @@ import threading
 from dash import ALL, ClientsideFunction, Input, Output, State
 from dash.exceptions import PreventUpdate
 
-from callbacks.common import allowed
+from callbacks.common import allowed, user_scope
 from layouts.wall import ROLES, WallId
 
 
@@ -39,7 +39,7 @@ def register(app, services) -> None:
                   State(WallId.CURSOR.value, "data"))
     def tick(_n, cursor):
         """The delta since the viewer's version (the whole state for a new viewer)."""
-        if not allowed(ROLES):
+        if not allowed(ROLES) or user_scope():  # the wall is the district's (sub-centre walls: not yet)
             raise PreventUpdate
         return services.live.payload(cursor if isinstance(cursor, int) else None)
 

@@ -225,16 +225,19 @@ def users():
 @click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--password", default=None, help="At least 8 characters; prompted for when omitted (not for wall).")
 @click.option("--department", default=None, help="Department code, for role department.")
+@click.option("--scope", default=None, help="Sub-centre: a street (9 digits) or community (12 digits) code; "
+                                            "omitted = the whole district.")
 @click.pass_context
 @_fail_cleanly
-def users_add(ctx, name, role, password, department):
+def users_add(ctx, name, role, password, department, scope):
     """Create user NAME with ROLE."""
     from datasource.services import accounts
     system = _system(ctx, redis=False)
     if password is None and role != "wall":
         password = click.prompt("password", hide_input=True, confirmation_prompt=True)
-    user = accounts.add_user(system.engine, name, role, password, department, system.scenario.departments)
-    click.echo(f"user {user.name} ({user.role}) created")
+    user = accounts.add_user(system.engine, name, role, password, department, system.scenario.departments,
+                             scope=scope, streets=system.scenario.streets, communities=system.scenario.communities)
+    click.echo(f"user {user.name} ({user.role}{', scope ' + user.scope if user.scope else ''}) created")
 
 
 @users.command("list")
@@ -244,7 +247,7 @@ def users_list(ctx):
     """List users."""
     from datasource.services import accounts
     for user in accounts.list_users(_system(ctx, redis=False).engine):
-        click.echo(f"{user['name']:<20} {user['role']:<12} {user['department_code'] or ''}")
+        click.echo(f"{user['name']:<20} {user['role']:<12} {user['department_code'] or '':<24} {user['scope'] or ''}")
 
 
 @cli.group()

@@ -107,6 +107,11 @@ class Scenario:
         return self._json("communities.geojson")
 
     @cached_property
+    def communities(self) -> dict[str, str]:
+        """Community code → name (from ``communities.geojson``)."""
+        return {f["properties"]["code"]: f["properties"].get("name", "") for f in self.communities_geojson["features"]}
+
+    @cached_property
     def inspectors(self) -> list[dict]:
         return self._json("inspectors.json")
 

@@ -13,6 +13,7 @@ STRINGS = {
     "briefing.archive.empty": ("暂无存档（由定时任务 citygrid briefing 生成）", "No archived briefings yet (written by the scheduled citygrid briefing)"),
     "briefing.archive.row": ("{day} · {lang} · {size} KB · 生成于 {at}", "{day} · {lang} · {size} KB · made {at}"),
     "briefing.loading": ("正在生成简报…", "Preparing the briefing…"),
+    "briefing.district_only": ("日报汇总全区数据，分中心（{scope}）暂不提供", "The daily briefing covers the whole district; it is not available to a sub-centre ({scope}) yet"),
     "briefing.bad_date": ("日期无效：{reason}", "Invalid date: {reason}"),
     "briefing.empty.no_data": ("{day}没有任何案件数据：该日系统没有记录到案件事件。请检查数据接入或选择其他日期。",
                                "There is no case data for {day}: the system recorded no case event that day. Check the data feed or pick another date."),

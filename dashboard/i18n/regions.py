@@ -15,6 +15,7 @@ STRINGS = {
     "report.bad_level": ("未知层级「{level}」，可选：{levels}", "unknown level '{level}' (one of {levels})"),
     "report.bad_parent": ("上级区域 {parent} 不存在或不是「{level}」的上一级",
                           "parent {parent} is not a region one level above '{level}'"),
+    "report.out_of_scope": ("{code} 不在本分中心（{scope}）辖区内", "{code} lies outside your area ({scope})"),
     "report.bad_region": ("区域 {code} 不存在", "unknown region {code}"),
     "report.bad_format": ("未知格式「{value}」，可选：json, csv, xlsx", "unknown format '{value}' (one of json, csv, xlsx)"),
     # ---- shared report chrome

@@ -112,6 +112,13 @@ def _query(model):
         raise ApiError(400, exc.msg) from None
 
 
+def _check_scope(user, case_id: str) -> None:
+    """A sub-centre user reads its own area's cases only → 403 (the district reads all)."""
+    scope = getattr(user, "scope", None)
+    if scope and is_case_id(case_id) and not app_services().cases.in_scope(case_id, scope):
+        raise ApiError(403, Msg("cmd.out_of_scope", case=case_id, scope=scope), "forbidden")
+
+
 # ---------------------------------------------------------------------------- routes
 @api.errorhandler(ApiError)
 def _api_error(exc: ApiError):
@@ -135,8 +142,9 @@ def case_action(case_id: str, action: str):
 @api.get("/cases/<case_id>")
 def get_case(case_id: str):
     """A case with its timeline (reporting DB) and the command side's stage and version."""
-    reader("getCase")
+    user = reader("getCase")
     # a malformed id is no case: answered without asking the database (which may refuse NUL bytes)
+    _check_scope(user, case_id)
     found = app_services().cases.case(case_id, request_lang()) if is_case_id(case_id) else None
     if found is None:
         return error_response(404, Msg("cmd.unknown_case", case=case_id[:40]))
@@ -146,7 +154,8 @@ def get_case(case_id: str):
 @api.get("/cases/<case_id>/recommendation")
 def get_recommendation(case_id: str):
     """Departments to dispatch to (routing first) with load and on-time rate, and the deadline."""
-    reader("getRecommendation")
+    user = reader("getRecommendation")
+    _check_scope(user, case_id)
     cases = app_services().cases
     row = cases.row(case_id) if is_case_id(case_id) else None
     if row is None:
@@ -161,15 +170,16 @@ def list_cases():
     query = _query(CaseListQuery)
     department = user.department_code if user.role == "department" else query.department
     limit = max(1, min(query.limit, 2000))
-    rows = app_services().cases.queue(tuple(query.stage), department=department, limit=limit)
+    rows = app_services().cases.queue(tuple(query.stage), department=department, limit=limit,
+                                      scope=getattr(user, "scope", None))
     return jsonify({"cases": jsonable(rows), "count": len(rows)})
 
 
 @api.get("/stages")
 def get_stages():
     """Number of cases per stage."""
-    reader("getStages")
-    return jsonify(app_services().cases.stage_counts())
+    user = reader("getStages")
+    return jsonify(app_services().cases.stage_counts(getattr(user, "scope", None)))
 
 
 @api.get("/requests")
@@ -179,6 +189,10 @@ def get_requests():
     items = app_services().commands.requests()
     if user.role == "department":
         items = [r for r in items if r.get("department") == user.department_code]
+    scope = getattr(user, "scope", None)
+    if scope:
+        cases = app_services().cases
+        items = [r for r in items if cases.in_scope(r["case_id"], scope)]
     return jsonify({"requests": items})
 
 

@@ -28,7 +28,7 @@ from dashboard.web.api_access import ApiError, error_response, reader
 from dashboard.web.table_export import FORMATS, download
 from datasource.services.cases import jsonable
 from datasource.services.command_types import Msg
-from datasource.services.regions import RegionReport, ReportError
+from datasource.services.regions import OutOfScope, RegionReport, ReportError
 from datasource.services.report_period import PeriodError, parse_period
 from datasource.services.staff import StaffReport
 from layouts.reporting import display_rows, export_table
@@ -60,8 +60,9 @@ def _export_lang() -> str:
 
 
 def _request():
-    """(period, format) of the request, after the role check; ApiError otherwise."""
-    reader("getRegionReports")
+    """(period, format, the caller's sub-centre scope) of the request, after the role check;
+    ApiError otherwise."""
+    scope = getattr(reader("getRegionReports"), "scope", None)
     fmt = request.args.get("format", "json")
     if fmt not in FORMATS:
         raise ApiError(400, Msg("report.bad_format", value=fmt[:20]))
@@ -70,7 +71,7 @@ def _request():
         period = parse_period(request.args.get("from"), request.args.get("to"), tz)
     except PeriodError as exc:
         raise ApiError(400, exc.msg) from None
-    return period, fmt
+    return period, fmt, scope
 
 
 def _table(table: str, rows: list[dict], fmt: str, name: str, period):
@@ -89,11 +90,13 @@ def _api_error(exc: ApiError):
 @blueprint.get("/regions")
 def regions():
     """Figures per street, community or grid over the period."""
-    period, fmt = _request()
+    period, fmt, scope = _request()
     level = request.args.get("level", "street")
     parent = request.args.get("parent") or None
     try:
-        rows = _reports().regions.figures(level, period, parent)
+        rows = _reports().regions.figures(level, period, parent, scope=scope)
+    except OutOfScope as exc:
+        raise ApiError(403, exc.msg) from None
     except ReportError as exc:
         raise ApiError(400, exc.msg) from None
     if fmt != "json":
@@ -105,10 +108,12 @@ def regions():
 @blueprint.get("/regions/cases")
 def grid_cases():
     """One grid's cases reported in the period."""
-    period, fmt = _request()
+    period, fmt, scope = _request()
     grid = request.args.get("grid") or ""
     try:
-        rows = _reports().regions.grid_cases(grid, period)
+        rows = _reports().regions.grid_cases(grid, period, scope=scope)
+    except OutOfScope as exc:
+        raise ApiError(403, exc.msg) from None
     except ReportError as exc:
         raise ApiError(400, exc.msg) from None
     if fmt != "json":
@@ -117,8 +122,8 @@ def grid_cases():
 
 
 def _people(part: str):
-    period, fmt = _request()
-    report = _reports().staff.report(period)
+    period, fmt, scope = _request()
+    report = _reports().staff.report(period, scope)
     rows = report[part]
     if fmt != "json":
         return _table(part, rows, fmt, part, period)

@@ -65,9 +65,9 @@ def _api_error(exc: ApiError):
 @reports.get("/api/v1/departments")
 def departments():
     """Every department's evaluation over ``from`` … ``to`` (default: the last 30 days)."""
-    reader("listDepartmentEvaluations")
+    user = reader("listDepartmentEvaluations")
     period = _period(api=True)
-    response = jsonify(jsonable(_evaluation().api_rows(period)))
+    response = jsonify(jsonable(_evaluation().api_rows(period, scope=getattr(user, "scope", None))))
     response.headers["X-Period"] = f"{period.first}/{period.last}"
     return response
 
@@ -75,10 +75,11 @@ def departments():
 @reports.get("/api/v1/departments/<code>")
 def department(code: str):
     """One department: summary, daily trend, categories and streets over the period."""
-    reader("getDepartmentEvaluation")
+    user = reader("getDepartmentEvaluation")
     period = _period(api=True)
     try:
-        report = _evaluation().department(code, period, tables=("summary", "trend", "categories", "streets"))
+        report = _evaluation().department(code, period, tables=("summary", "trend", "categories", "streets"),
+                                          scope=getattr(user, "scope", None))
     except UnknownDepartment:
         return error_response(404, Msg("eval.unknown_department", code=code[:40]))
     report["period"] = {"from": period.first.isoformat(), "to": period.last.isoformat()}
@@ -94,14 +95,14 @@ def _file(body: bytes, fmt: str, name: str) -> Response:
 
 
 def _export(table: str, fmt: str, code: str | None):
-    reader("exportEvaluation")
+    user = reader("exportEvaluation")
     if fmt not in FORMATS:
         return error_response(404, Msg("api.not_found"))
     period = _period(api=False)
     lang = request.args.get("lang") if request.args.get("lang") in ("zh", "en") else "zh"
     evaluation = _evaluation()
     try:
-        rows = evaluation.table(table, period, code)
+        rows = evaluation.table(table, period, code, scope=getattr(user, "scope", None))
     except UnknownDepartment:
         return error_response(404, Msg("eval.unknown_department", code=(code or "")[:40]))
     tz = evaluation.tz

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from dashboard.domain.briefing import BriefingDateError
 from dashboard.domain.permissions import PAGE_ROLES, may_open
+from dashboard.i18n import t
 
 blueprint = Blueprint("citygrid_briefing", __name__)
 ROLES = PAGE_ROLES["/briefing"]
@@ -27,6 +28,8 @@ def briefing_pdf():
         return _text(401, "log in first")
     if not may_open(user.role, ROLES):
         return _text(403, f"role {user.role} may not read the briefing")
+    if getattr(user, "scope", None):  # district figures only, so far: a sub-centre does not get them
+        return _text(403, t("briefing.district_only", "en", scope=user.scope))
     briefings = current_app.extensions["citygrid.services"].briefing
     lang = request.args.get("lang") if request.args.get("lang") in ("zh", "en") else briefings.system.settings.lang
     try:

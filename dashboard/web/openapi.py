@@ -162,7 +162,9 @@ def _document() -> dict:
                  "description": "Commands on cases of the six-stage loop (reported → filed → dispatched → handled → "
                                 "verified → closed). Authenticate with `Authorization: Bearer TOKEN` (citygrid tokens "
                                 "create NAME) or a browser session plus `X-CSRF-Token`. Error bodies carry a one-line "
-                                "`message` (English, or Chinese with `?lang=zh` / `Accept-Language: zh`)."},
+                                "`message` (English, or Chinese with `?lang=zh` / `Accept-Language: zh`). A user "
+                                "scoped to a street or community (a sub-centre) acts on and reads that area only: "
+                                "another area's case, region or grid answers 403; lists and figures cover the area."},
         "servers": [{"url": "/api/v1"}],
         "security": READ,
         "paths": {**_paths(), **openapi_paths(), **REGION_PATHS},

@@ -16,6 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from datasource.store import schema
 from dashboard.domain.permissions import ROLES
+from dashboard.domain.scope import ScopeError, validate as validate_scope
 
 
 
@@ -29,6 +30,7 @@ class User:
     name: str
     role: str
     department_code: str | None = None
+    scope: str | None = None   # sub-centre: street or community code; None = the whole district
 
     # flask-login's protocol
     is_authenticated = True
@@ -40,7 +42,7 @@ class User:
 
 
 def _user(row) -> User:
-    return User(row.id, row.name, row.role, row.department_code)
+    return User(row.id, row.name, row.role, row.department_code, row.scope)
 
 
 def _hash_token(token: str) -> str:
@@ -48,8 +50,12 @@ def _hash_token(token: str) -> str:
 
 
 def add_user(engine, name: str, role: str, password: str | None = None, department: str | None = None,
-             departments: dict | None = None) -> User:
-    """Create a user; role ``department`` needs the department it works for."""
+             departments: dict | None = None, scope: str | None = None, streets=None,
+             communities=None) -> User:
+    """Create a user; role ``department`` needs the department it works for.
+
+    ``scope`` makes it a sub-centre user (a street or community code, checked against the
+    known ``streets``/``communities`` when given); None is the whole district."""
     name = (name or "").strip()
     if not name or len(name) > 64:
         raise AccountError("a user name is 1 to 64 characters")
@@ -61,7 +67,13 @@ def add_user(engine, name: str, role: str, password: str | None = None, departme
         raise AccountError(f"unknown department {department!r}")
     if password is not None and len(password) < 8:
         raise AccountError("a password has at least 8 characters")
-    values = {"name": name, "role": role, "department_code": department, "active": True,
+    try:
+        scope = validate_scope(scope, streets, communities)
+    except ScopeError as exc:
+        raise AccountError(str(exc)) from None
+    if scope and role in ("admin", "wall"):
+        raise AccountError(f"a {role} user works for the whole district: no --scope")
+    values = {"name": name, "role": role, "department_code": department, "scope": scope, "active": True,
               "password_hash": generate_password_hash(password) if password else None,
               "created_at": datetime.now(timezone.utc)}
     try:
@@ -69,7 +81,7 @@ def add_user(engine, name: str, role: str, password: str | None = None, departme
             user_id = c.execute(insert(schema.users).values(**values)).inserted_primary_key[0]
     except IntegrityError:
         raise AccountError(f"user {name!r} already exists") from None
-    return User(user_id, name, role, department)
+    return User(user_id, name, role, department, scope)
 
 
 def get_user(engine, user_id: int | str) -> User | None:
@@ -128,5 +140,6 @@ def user_for_token(engine, token: str | None) -> User | None:
 def list_users(engine) -> list[dict]:
     with engine.connect() as c:
         return [dict(r) for r in c.execute(select(schema.users.c.id, schema.users.c.name, schema.users.c.role,
-                                                  schema.users.c.department_code, schema.users.c.active)
+                                                  schema.users.c.department_code, schema.users.c.scope,
+                                                  schema.users.c.active)
                                            .order_by(schema.users.c.id)).mappings()]

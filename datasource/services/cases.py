@@ -15,10 +15,12 @@ import time
 from datetime import datetime
 from functools import cached_property
 
-from sqlalchemy import case as sql_case, select
+from sqlalchemy import case as sql_case, func, select
 
 from dashboard.domain.lifecycle import Stage
 from dashboard.domain.limits import traffic_light
+from dashboard.domain.scope import covers
+from datasource.services.scoping import scoped
 from datasource.store import schema
 
 LIGHT_ORDER = {"red": 0, "yellow": 1, "green": 2, "none": 3}
@@ -124,9 +126,26 @@ class CaseQueries:
         return out
 
     # ------------------------------------------------------------------ queues
+    def in_scope(self, case_id: str, scope: str | None) -> bool:
+        """Whether a case lies in a sub-centre's ``scope`` (always for the district).
+
+        From the reporting row, else from the command side's grid/street (a case reported a
+        moment ago); an unknown case is "in scope" so that callers answer 404, not 403."""
+        if not scope:
+            return True
+        row = self.row(case_id)
+        if row is not None:
+            return covers(scope, row["street_code"], row["community_code"])
+        state = self.command_state(case_id)
+        if not state:
+            return True
+        grid = state.get("grid")
+        return covers(scope, state.get("street") or (grid[:9] if grid else None), grid[:12] if grid else None)
+
     def queue(self, stages=("filed",), department: str | None = None, limit: int = 500,
-              overlay: bool = True) -> list[dict]:
-        """Open cases in ``stages`` (optionally of one department), most pressing first."""
+              overlay: bool = True, scope: str | None = None) -> list[dict]:
+        """Open cases in ``stages`` (optionally of one department; of a sub-centre's ``scope``),
+        most pressing first."""
         table = schema.cases
         columns = [table.c[name] for name in (
             "case_id", "stage", "category_code", "urgency", "department_code", "grid_code", "community_code",
@@ -135,6 +154,7 @@ class CaseQueries:
         statement = select(*columns).where(table.c.stage.in_(list(stages)))
         if department:
             statement = statement.where(table.c.department_code == department)
+        statement = scoped(statement, table, scope)
         # most urgent first, then the earliest deadline / longest waiting
         statement = statement.order_by(sql_case((table.c.urgency == "urgent", 0), else_=1),
                                        table.c.deadline_at.is_(None), table.c.deadline_at,
@@ -150,12 +170,12 @@ class CaseQueries:
         rows.sort(key=lambda r: (r["urgency"] != "urgent", LIGHT_ORDER.get(r["light"], 3), -r["waiting_min"]))
         return rows
 
-    def map_points(self, stages=IN_PROGRESS, limit: int = 1500) -> list[dict]:
+    def map_points(self, stages=IN_PROGRESS, limit: int = 1500, scope: str | None = None) -> list[dict]:
         """Open cases in ``stages`` as light map points (id, position, category, street, light).
 
         Many consoles poll this every few seconds, so the answer is shared for
         :data:`POINTS_TTL` seconds; positions and lights change slowly."""
-        key = (tuple(stages), limit)
+        key = (tuple(stages), limit, scope)
         cached = self._points.get(key)
         if cached and time.monotonic() - cached[0] < POINTS_TTL:
             return cached[1]
@@ -163,6 +183,7 @@ class CaseQueries:
         statement = (select(table.c.case_id, table.c.stage, table.c.category_code, table.c.street_code, table.c.lon,
                             table.c.lat, table.c.warn_at, table.c.deadline_at)
                      .where(table.c.stage.in_(list(stages))).order_by(table.c.deadline_at).limit(limit))
+        statement = scoped(statement, table, scope)
         now = self.system.now()
         with self.engine.connect() as c:
             rows = [dict(r) for r in c.execute(statement).mappings()]
@@ -186,9 +207,16 @@ class CaseQueries:
                 kept.append(row)
         return kept
 
-    def stage_counts(self) -> dict[str, int]:
-        """Open and closed cases per stage (from the worker's live counts)."""
+    def stage_counts(self, scope: str | None = None) -> dict[str, int]:
+        """Open and closed cases per stage (from the worker's live counts; a community
+        sub-centre's counted from the cases)."""
         table = schema.live_counts
         with self.engine.connect() as c:
-            counts = dict(c.execute(select(table.c.stage, table.c.n).where(table.c.scope == "all")).all())
+            if scope and len(scope) == 12:
+                cases = schema.cases
+                counts = dict(c.execute(select(cases.c.stage, func.count()).where(cases.c.community_code == scope)
+                                        .group_by(cases.c.stage)).all())
+            else:
+                key = (table.c.scope == "street") & (table.c.key == scope) if scope else table.c.scope == "all"
+                counts = dict(c.execute(select(table.c.stage, table.c.n).where(key)).all())
         return {stage.value: int(counts.get(stage.value, 0)) for stage in Stage}

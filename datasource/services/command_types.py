@@ -17,16 +17,19 @@ TEXT_MAX = 1000
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acts: a user's name, role and department, and where the request came from."""
+    """Who acts: a user's name, role, department and scope (sub-centre: street or community
+    code, None = the whole district), and where the request came from."""
 
     name: str
     role: str
     department_code: str | None = None
     remote_addr: str | None = None
+    scope: str | None = None
 
     @classmethod
     def of(cls, user, remote_addr: str | None = None) -> "Actor":
-        return cls(user.name, user.role, getattr(user, "department_code", None), remote_addr)
+        return cls(user.name, user.role, getattr(user, "department_code", None), remote_addr,
+                   getattr(user, "scope", None))
 
 
 class Msg:

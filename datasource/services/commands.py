@@ -29,6 +29,7 @@ from dashboard.domain.events import MAX_DEADLINE, CaseEvent, new_event_id
 from dashboard.domain.lifecycle import EventType, Stage, allowed_from, check_stage
 from dashboard.domain.limits import URGENCIES
 from dashboard.domain.projection import SOURCES
+from dashboard.domain.scope import covers
 from datasource.services import audit
 from datasource.redis.stream import Conflict
 
@@ -162,13 +163,35 @@ class CommandService:
                     state["deadline"] = row["deadline_at"].isoformat()
         return state
 
-    def _load(self, case_id) -> dict:
+    def _load(self, case_id, actor: Actor | None = None) -> dict:
         if not isinstance(case_id, str) or not is_case_id(case_id):
             raise CommandRefused(404, Msg("cmd.unknown_case", case=str(case_id)[:40]))
         state = self.state(case_id)
         if not state.get("stage"):
             raise CommandRefused(404, Msg("cmd.unknown_case", case=case_id))
+        if actor is not None:
+            self._check_scope(actor, case_id, state)
         return state
+
+    def place_of(self, case_id: str, state: dict | None = None) -> tuple[str | None, str | None]:
+        """(street, community) of a case: the command side's grid/street, else the reporting row."""
+        state = state if state is not None else self.state(case_id)
+        grid, street = state.get("grid"), state.get("street")
+        if grid:
+            return street or grid[:9], grid[:12]
+        row = self.queries.row(case_id)
+        if row:
+            return row["street_code"], row["community_code"]
+        return street, None
+
+    def _check_scope(self, actor: Actor, case_id: str, state: dict) -> None:
+        """A sub-centre user acts only on cases of its street / community → 403."""
+        if not actor.scope:
+            return
+        street, community = self.place_of(case_id, state)
+        if not covers(actor.scope, street, community):
+            raise CommandRefused(403, Msg("cmd.out_of_scope", case=case_id, scope=actor.scope),
+                                 stage=state.get("stage"))
 
     def _last(self, state: dict) -> dict:
         return {"actor": state.get("actor") or "?", "time": self.clock_text(state.get("at")),
@@ -211,7 +234,7 @@ class CommandService:
     def _case_command(self, actor: Actor, action: str, case_id, event_type: EventType, body: dict,
                       expect_version, at: datetime, check=None, explicit_deadline=None) -> CommandResult:
         expect_version = self._version(expect_version)
-        state = self._load(case_id)
+        state = self._load(case_id, actor)
         self._check_stage(case_id, state, action, event_type, expect_version)
         if action in OWN_CASE_ACTIONS and actor.role != "admin":
             department = state.get("department")
@@ -257,6 +280,9 @@ class CommandService:
             place = self.system.locator.locate(float(lon), float(lat))
             if place is None:
                 raise CommandRefused(400, Msg("cmd.outside", lon=f"{lon:.5f}", lat=f"{lat:.5f}"))
+            if not covers(actor.scope, place[2], place[1]):
+                raise CommandRefused(403, Msg("cmd.report_out_of_scope", lon=f"{lon:.5f}", lat=f"{lat:.5f}",
+                                              scope=actor.scope))
             at = self.now()
             case_id = self.stream.next_case_id(at.date())
             body = {"category": category, "lon": float(lon), "lat": float(lat), "description": text,
@@ -329,7 +355,7 @@ class CommandService:
             self._permit(actor, "extend")
             text = self._text(reason, "reason")
             at = self.now()
-            state = self._load(case_id)
+            state = self._load(case_id, actor)
             current = state.get("deadline")
             when = self._instant(until, "until", at, datetime.fromisoformat(current) if current else None)
             body = {"until": when.isoformat()}
@@ -368,7 +394,7 @@ class CommandService:
                 raise CommandRefused(400, Msg("cmd.bad_choice", field="kind", choices="extend, suspend"))
             text = self._text(reason, "reason", required=True)
             at = self.now()
-            state = self._load(case_id)
+            state = self._load(case_id, actor)
             if state["stage"] != Stage.DISPATCHED.value:
                 raise CommandRefused(409, Msg("cmd.wrong_stage", case=case_id, stage=_stage_name(state["stage"]),
                                               action=Msg("action.request"), needed=[_stage_name("dispatched")],
@@ -400,6 +426,8 @@ class CommandService:
             text = self._text(reason, "reason")
             if not isinstance(case_id, str) or not self.stream.client.hexists(self.requests_key, case_id):
                 raise CommandRefused(404, Msg("cmd.no_request", case=str(case_id)[:40]))
+            if actor.scope:
+                self._load(case_id, actor)
             self._drop_request(case_id)
             self._audit(actor, "decline", case_id, "ok", message=text or None)
             return {"case_id": case_id, "declined": True}

@@ -117,17 +117,18 @@ class DepartmentEvaluation:
             into["oldest"] = oldest
 
     # ------------------------------------------------------------------ every department
-    def overview(self, period: Period, now: datetime | None = None) -> dict:
+    def overview(self, period: Period, now: datetime | None = None, scope: str | None = None) -> dict:
         """Every department's figures over ``period``, with a daily series of its cases.
 
         ``departments``: one row per department (professional first, then street offices)
         with the columns of ``TABLES["departments"]`` plus ``name_en`` and ``series``
-        (cases first dispatched on each day of the period)."""
+        (cases first dispatched on each day of the period).  ``scope`` (a sub-centre's street
+        or community code) counts only the cases of that area."""
         now = now or datetime.now(timezone.utc)
         lo, hi = self.window(period)
         with self._connect(lo, hi) as connection:
-            groups = q.by_department_day(connection, lo, hi, now, self.tz)
-            returns = q.returns_by_department(connection, lo, hi)
+            groups = q.by_department_day(connection, lo, hi, now, self.tz, scope=scope)
+            returns = q.returns_by_department(connection, lo, hi, scope)
         packed: dict[str, list] = {}
         for g in groups:
             packed.setdefault(g["department"], []).append(g["handling"])
@@ -157,7 +158,7 @@ class DepartmentEvaluation:
 
     # ------------------------------------------------------------------ one department
     def department(self, code: str, period: Period, now: datetime | None = None,
-                   tables=("summary",) + DEPARTMENT_TABLES) -> dict:
+                   tables=("summary",) + DEPARTMENT_TABLES, scope: str | None = None) -> dict:
         """One department over ``period``: ``summary`` (its row of the overview), ``trend``
         (per day), ``categories``, ``streets``, and — now, whatever the period — ``open``
         and ``overdue`` cases, plus ``events`` (returns and reworks with their reasons).
@@ -170,18 +171,18 @@ class DepartmentEvaluation:
         wanted = set(tables)
         with self._connect(lo, hi) as connection:
             if wanted & {"summary", "trend", "categories", "streets"}:
-                groups = q.by_day_category_street(connection, lo, hi, now, self.tz, code)
+                groups = q.by_day_category_street(connection, lo, hi, now, self.tz, code, scope)
                 out.update(self._breakdowns(groups, period, now))
             if "summary" in wanted:
                 handling = self._handling({code: [g["handling"] for g in groups]})
-                out["summary"]["returns"] = q.returns_by_department(connection, lo, hi).get(code, 0)
+                out["summary"]["returns"] = q.returns_by_department(connection, lo, hi, scope).get(code, 0)
                 out["summary"]["handling_median_h"], out["summary"]["handling_p90_h"] = handling.get(code, (None, None))
             if "open" in wanted:
-                out["open"] = [self._case(r, now) for r in q.open_cases(connection, code, LIST_LIMIT)]
+                out["open"] = [self._case(r, now) for r in q.open_cases(connection, code, LIST_LIMIT, scope)]
             if "overdue" in wanted:
-                out["overdue"] = [self._case(r, now) for r in q.overdue_cases(connection, code, now, LIST_LIMIT)]
+                out["overdue"] = [self._case(r, now) for r in q.overdue_cases(connection, code, now, LIST_LIMIT, scope)]
             if "events" in wanted:
-                out["events"] = [self._event(r) for r in q.returns_and_reworks(connection, lo, hi, code, LIST_LIMIT)]
+                out["events"] = [self._event(r) for r in q.returns_and_reworks(connection, lo, hi, code, LIST_LIMIT, scope)]
         return {k: v for k, v in out.items() if k not in ("summary",) + DEPARTMENT_TABLES or k in wanted}
 
     def _breakdowns(self, groups: list[dict], period: Period, now: datetime) -> dict:
@@ -236,14 +237,15 @@ class DepartmentEvaluation:
         out.update(self._place(row))
         return out
 
-    def table(self, name: str, period: Period, code: str | None = None, now: datetime | None = None) -> list[dict]:
+    def table(self, name: str, period: Period, code: str | None = None, now: datetime | None = None,
+              scope: str | None = None) -> list[dict]:
         """The rows of one table (``departments``, or one of a department's tables): the
         same queries as the pages, for the exports."""
         if name == "departments":
-            return self.overview(period, now)["departments"]
+            return self.overview(period, now, scope)["departments"]
         if name not in DEPARTMENT_TABLES:
             raise KeyError(name)
-        return self.department(code, period, now, tables=(name,))[name]
+        return self.department(code, period, now, tables=(name,), scope=scope)[name]
 
     # ------------------------------------------------------------------ the API's answer
     API_FIELDS = ("code", "name", "name_en", "kind", "due", "handled", "handled_on_time", "on_time_rate", "closed",
@@ -251,9 +253,9 @@ class DepartmentEvaluation:
                   "backlog_age_days", "handling_median_h", "handling_p90_h", "closure_points", "on_time_points",
                   "rework_points", "volume_points", "score", "grade")
 
-    def api_rows(self, period: Period, now: datetime | None = None) -> list[dict]:
+    def api_rows(self, period: Period, now: datetime | None = None, scope: str | None = None) -> list[dict]:
         """``GET /api/v1/departments``: the overview's rows, JSON-ready (rates as fractions)."""
-        rows = self.overview(period, now)["departments"]
+        rows = self.overview(period, now, scope)["departments"]
         return [{k: (round(r[k], 4) if isinstance(r[k], float) and k.endswith("_rate") else r[k])
                  for k in self.API_FIELDS} for r in rows]
 

@@ -19,6 +19,7 @@ from sqlalchemy import BigInteger, Date, Integer, String, and_, case, cast, func
 from sqlalchemy.dialects import postgresql
 
 from dashboard.domain.evaluation import DEPARTMENT_STAGES, HANDLED_STAGES, WAITING_STAGE
+from datasource.services.scoping import where_scope
 from datasource.store import schema
 
 EVENTS = schema.case_events
@@ -66,12 +67,15 @@ def _flag(condition):
 
 
 # ---------------------------------------------------------------------------- the cohort
-def cohort(lo: datetime, hi: datetime, department: str | None = None):
-    """The WHERE clause of the period's cases (one index range)."""
+def cohort(lo: datetime, hi: datetime, department: str | None = None, scope: str | None = None):
+    """The WHERE clause of the period's cases (one index range), of a sub-centre's ``scope``."""
     first = CASES.c.first_dispatched_at
     where = [first >= lo, first < hi]
     if department is not None:
         where.append(CASES.c.department_code == department)
+    in_scope = where_scope(CASES, scope)
+    if in_scope is not None:
+        where.append(in_scope)
     return and_(*where)
 
 
@@ -98,27 +102,27 @@ def figures(now: datetime, dialect: str) -> list:
 ADDITIVE = ("due", "handled", "handled_on_time", "closed", "reworks", "extensions", "overdue_now", "backlog")
 
 
-def by_department_day(connection, lo, hi, now, tz, department: str | None = None) -> list[dict]:
+def by_department_day(connection, lo, hi, now, tz, department: str | None = None, scope: str | None = None) -> list[dict]:
     """Figures per (department, local day of first dispatch) of the period's cases."""
     dialect = connection.dialect.name
     day = local_day(CASES.c.first_dispatched_at, dialect, tz, lo).label("day")
     statement = (select(CASES.c.department_code.label("department"), day, *figures(now, dialect))
-                 .where(cohort(lo, hi, department)).group_by(CASES.c.department_code, day))
+                 .where(cohort(lo, hi, department, scope)).group_by(CASES.c.department_code, day))
     return [dict(r) for r in connection.execute(statement).mappings()]
 
 
-def by_day_category_street(connection, lo, hi, now, tz, department: str) -> list[dict]:
+def by_day_category_street(connection, lo, hi, now, tz, department: str, scope: str | None = None) -> list[dict]:
     """One department's figures per (local day, category, street): trend and breakdowns."""
     dialect = connection.dialect.name
     day = local_day(CASES.c.first_dispatched_at, dialect, tz, lo).label("day")
     statement = (select(day, CASES.c.category_code.label("category"), CASES.c.street_code.label("street"),
                         *figures(now, dialect))
-                 .where(cohort(lo, hi, department))
+                 .where(cohort(lo, hi, department, scope))
                  .group_by(day, CASES.c.category_code, CASES.c.street_code))
     return [dict(r) for r in connection.execute(statement).mappings()]
 
 
-def _attributed(lo, hi, kinds: tuple[str, ...], dialect: str):
+def _attributed(lo, hi, kinds: tuple[str, ...], dialect: str, scope: str | None = None):
     """Subquery of the period's cases' events of ``kinds`` with the department the case was
     dispatched to when the event happened (the latest dispatch before it)."""
     r = EVENTS.alias("r")
@@ -131,19 +135,19 @@ def _attributed(lo, hi, kinds: tuple[str, ...], dialect: str):
     return (select(r.c.id, r.c.case_id, r.c.type, r.c.at, r.c.actor, r.c.body, at_the_time.label("department"),
                    CASES.c.department_code.label("current"), CASES.c.category_code, CASES.c.street_code)
             .select_from(CASES.join(r, r.c.case_id == CASES.c.case_id))
-            .where(cohort(lo, hi), touched, r.c.type.in_(kinds))).subquery("attributed")
+            .where(cohort(lo, hi, scope=scope), touched, r.c.type.in_(kinds))).subquery("attributed")
 
 
-def returns_by_department(connection, lo, hi) -> dict[str, int]:
+def returns_by_department(connection, lo, hi, scope: str | None = None) -> dict[str, int]:
     """Returns (退回) of the period's cases per department that returned them."""
-    sub = _attributed(lo, hi, ("returned",), connection.dialect.name)
+    sub = _attributed(lo, hi, ("returned",), connection.dialect.name, scope)
     rows = connection.execute(select(sub.c.department, func.count()).group_by(sub.c.department))
     return {dept: int(n) for dept, n in rows if dept}
 
 
-def returns_and_reworks(connection, lo, hi, department: str, limit: int) -> list[dict]:
+def returns_and_reworks(connection, lo, hi, department: str, limit: int, scope: str | None = None) -> list[dict]:
     """Returns by ``department`` and reworks of its cases, among the period's cases, newest first."""
-    sub = _attributed(lo, hi, ("returned", "rework"), connection.dialect.name)
+    sub = _attributed(lo, hi, ("returned", "rework"), connection.dialect.name, scope)
     mine = or_(and_(sub.c.type == "returned", sub.c.department == department),
                and_(sub.c.type == "rework", sub.c.current == department))
     statement = (select(sub.c.case_id, sub.c.type, sub.c.at, sub.c.actor, sub.c.body, sub.c.category_code,
@@ -152,27 +156,33 @@ def returns_and_reworks(connection, lo, hi, department: str, limit: int) -> list
     return [dict(r) for r in connection.execute(statement).mappings()]
 
 
+def _scoped(scope: str | None) -> list:
+    condition = where_scope(CASES, scope)
+    return [] if condition is None else [condition]
+
+
 # ---------------------------------------------------------------------------- now (any period)
 OPEN_COLUMNS = ("case_id", "stage", "category_code", "street_code", "urgency", "description", "dispatched_at",
                 "stage_entered_at", "warn_at", "deadline_at", "handle_deadline_at", "rework_count", "return_count",
                 "extension_count")
 
 
-def open_cases(connection, department: str, limit: int) -> list[dict]:
+def open_cases(connection, department: str, limit: int, scope: str | None = None) -> list[dict]:
     """The department's open cases now (``ix_cases_department_stage``), nearest deadline first."""
     c = CASES
     statement = (select(*[c.c[name] for name in OPEN_COLUMNS])
                  .where(c.c.department_code == department, c.c.stage.in_(DEPARTMENT_STAGES))
+                 .where(*_scoped(scope))
                  .order_by(c.c.deadline_at.is_(None), c.c.deadline_at, c.c.case_id).limit(limit))
     return [dict(r) for r in connection.execute(statement).mappings()]
 
 
-def overdue_cases(connection, department: str, now: datetime, limit: int) -> list[dict]:
+def overdue_cases(connection, department: str, now: datetime, limit: int, scope: str | None = None) -> list[dict]:
     """The department's cases waiting for it past their handling deadline, oldest deadline first."""
     c = CASES
     statement = (select(*[c.c[name] for name in OPEN_COLUMNS])
                  .where(c.c.department_code == department, c.c.stage == WAITING_STAGE,
-                        c.c.handle_deadline_at < now)
+                        c.c.handle_deadline_at < now, *_scoped(scope))
                  .order_by(c.c.handle_deadline_at, c.c.case_id).limit(limit))
     return [dict(r) for r in connection.execute(statement).mappings()]
 

@@ -29,7 +29,9 @@ from sqlalchemy import and_, case, func, select
 from dashboard.domain.indicators import ratio
 from dashboard.domain.performance import HOTLINE, PUBLIC_SOURCES
 from datasource.services.command_types import Msg
+from dashboard.domain.scope import covers_code
 from datasource.services.report_sql import for_reports
+from datasource.services.scoping import where_scope
 from datasource.store import schema
 
 LEVELS = ("street", "community", "grid")
@@ -44,6 +46,10 @@ class ReportError(ValueError):
     def __init__(self, msg: Msg):
         self.msg = msg
         super().__init__(msg.render("en"))
+
+
+class OutOfScope(ReportError):
+    """A region outside the caller's sub-centre (403)."""
 
 
 class TTLCache:
@@ -126,17 +132,23 @@ class RegionReport:
                 raise ReportError(Msg("report.bad_parent", parent=str(parent)[:20], level=level))
 
     # ------------------------------------------------------------------ the figures
-    def figures(self, level: str, period, parent: str | None = None) -> list[dict]:
+    def figures(self, level: str, period, parent: str | None = None, scope: str | None = None) -> list[dict]:
         """One row per region of ``level`` (inside ``parent`` if given), regions without
-        cases included, in code order."""
+        cases included, in code order.  A sub-centre's ``scope`` keeps the regions inside it
+        (a street's own row, its communities and grids; a community's own row and grids)."""
         self.check(level, parent)
-        return self.cache.get(("figures", level, period.key, parent), lambda: self._figures(level, period, parent))
+        if scope and parent and not (covers_code(scope, parent) or scope.startswith(parent)):
+            raise OutOfScope(Msg("report.out_of_scope", code=parent, scope=scope))
+        return self.cache.get(("figures", level, period.key, parent, scope),
+                              lambda: self._figures(level, period, parent, scope))
 
-    def _figures(self, level: str, period, parent: str | None) -> list[dict]:
-        counts, tops = self._counts(level, period, parent)
+    def _figures(self, level: str, period, parent: str | None, scope: str | None = None) -> list[dict]:
+        counts, tops = self._counts(level, period, parent, scope)
         rows = []
         for region in self.regions_by_level[level].values():
             if parent and region.parent != parent:
+                continue
+            if not covers_code(scope, region.code):
                 continue
             n = counts.get(region.code, {})
             cases = n.get("cases", 0)
@@ -156,12 +168,15 @@ class RegionReport:
             })
         return rows
 
-    def _counts(self, level: str, period, parent: str | None) -> tuple[dict, dict]:
+    def _counts(self, level: str, period, parent: str | None, scope: str | None = None) -> tuple[dict, dict]:
         cases = schema.cases
         key = {"street": cases.c.street_code, "community": cases.c.community_code, "grid": cases.c.grid_code}[level]
         where = [cases.c.reported_at >= period.start, cases.c.reported_at < period.end]
         if parent:
             where.append({"community": cases.c.street_code, "grid": cases.c.community_code}[level] == parent)
+        in_scope = where_scope(cases, scope)
+        if in_scope is not None:
+            where.append(in_scope)
         filed = cases.c.filed_at.is_not(None)
         closed = and_(filed, cases.c.closed_at.is_not(None))
 
@@ -213,10 +228,13 @@ class RegionReport:
         return counts, tops
 
     # ------------------------------------------------------------------ one grid
-    def grid_cases(self, grid_code: str, period, limit: int = GRID_CASES_LIMIT) -> list[dict]:
-        """The cases reported in one grid in the period, newest first (at most ``limit``)."""
+    def grid_cases(self, grid_code: str, period, limit: int = GRID_CASES_LIMIT, scope: str | None = None) -> list[dict]:
+        """The cases reported in one grid in the period, newest first (at most ``limit``);
+        OutOfScope for a grid outside a sub-centre's ``scope``."""
         if self.region("grid", grid_code) is None:
             raise ReportError(Msg("report.bad_region", code=str(grid_code)[:20]))
+        if not covers_code(scope, grid_code):
+            raise OutOfScope(Msg("report.out_of_scope", code=grid_code, scope=scope))
         cases = schema.cases
         columns = [cases.c.case_id, cases.c.category_code, cases.c.source, cases.c.stage, cases.c.urgency,
                    cases.c.department_code, cases.c.reporter, cases.c.reported_at, cases.c.filed_at,
@@ -233,4 +251,4 @@ class RegionReport:
         return rows
 
 
-__all__ = ["RegionReport", "ReportError", "LEVELS", "TTLCache"]
+__all__ = ["RegionReport", "ReportError", "OutOfScope", "LEVELS", "TTLCache"]

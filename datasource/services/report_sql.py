@@ -243,17 +243,24 @@ def config_key(scenario) -> str:
     return hashlib.sha256(parts.encode()).hexdigest()[:32]
 
 
-def returns_query(period):
+def returns_query(period, scope: str | None = None):
     """Dispatches done in the period that the department returned (退回), by dispatcher: each
-    ``returned`` event is charged to the dispatch it undid (the last one before it)."""
-    sql = """
+    ``returned`` event is charged to the dispatch it undid (the last one before it).  A
+    sub-centre's ``scope`` (street or community code) counts its own cases only."""
+    column = {9: "street_code", 12: "community_code"}.get(len(scope or ""))
+    in_scope = (f"JOIN cases c ON c.case_id = d.case_id AND c.{column} = :scope" if column else "")
+    sql = f"""
 SELECT d.actor AS actor, COUNT(*) AS returned
 FROM (SELECT (SELECT p.id FROM case_events p WHERE p.case_id = r.case_id AND p.id < r.id
               AND p.type = 'dispatched' ORDER BY p.id DESC LIMIT 1) AS dispatch_id
       FROM case_events r WHERE r.type = 'returned' AND r.at >= :start) x
 JOIN case_events d ON d.id = x.dispatch_id
+{in_scope}
 WHERE d.at >= :start AND d.at < :end
 GROUP BY d.actor
 """
-    return (text(sql).bindparams(bindparam("start", type_=TS), bindparam("end", type_=TS)),
-            {"start": period.start, "end": period.end})
+    params = {"start": period.start, "end": period.end}
+    statement = text(sql).bindparams(bindparam("start", type_=TS), bindparam("end", type_=TS))
+    if column:
+        params["scope"] = scope
+    return statement, params

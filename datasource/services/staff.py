@@ -29,7 +29,9 @@ from dashboard.domain.performance import (INSPECTOR_SOURCE, PUBLIC_SOURCES, SHIF
                                           InspectorFigures, ShiftFigures)
 from datasource.services.regions import TTLCache
 from datasource.services.report_acts import ActFacts
+from dashboard.domain.scope import covers_code
 from datasource.services.report_sql import for_reports, returns_query
+from datasource.services.scoping import where_scope
 from datasource.store import schema
 
 EPOCH = date(1970, 1, 1)
@@ -52,43 +54,52 @@ class StaffReport:
     def inspectors_roster(self) -> list[dict]:
         return self.scenario.inspectors
 
-    def report(self, period) -> dict:
+    def report(self, period, scope: str | None = None) -> dict:
         """``inspectors``, ``grids`` (per grid: inspector, cases filed, public-first),
         ``dispatchers``, ``shifts``, ``daily`` (per day and shift) and ``unrostered``
-        (verification visits by people who are not on the inspector roster)."""
-        return self.cache.get(period.key, lambda: self._report(period))
+        (verification visits by people who are not on the inspector roster).  A sub-centre's
+        ``scope`` keeps the inspectors of its grids and counts only the acts on its cases."""
+        return self.cache.get((period.key, scope), lambda: self._report(period, scope))
 
-    def _report(self, period) -> dict:
+    def _report(self, period, scope: str | None = None) -> dict:
         self.facts.refresh()
-        returns_sql, returns_params = returns_query(period)
+        returns_sql, returns_params = returns_query(period, scope)
         with self.engine.connect() as c:
             for_reports(c)
-            reports, grids = self._fold(c.execute(self._cases_statement(period)))
+            reports, grids = self._fold(c.execute(self._cases_statement(period, scope)))
             people = c.execute(self._acts_statement(period, ("dispatched", "verified", "rework"),
-                                                    ("type", "actor"))).all()
+                                                    ("type", "actor"), scope)).all()
             returned = dict(c.execute(returns_sql, returns_params).all())
             shift_rows = c.execute(self._acts_statement(period, ("filed", "rejected", "closed"),
-                                                        ("type", "day", "shift", "actor"))).all()
-        inspectors, grid_rows, unrostered = self._inspectors(reports, grids, people)
+                                                        ("type", "day", "shift", "actor"), scope)).all()
+        inspectors, grid_rows, unrostered = self._inspectors(reports, grids, people, scope)
         shifts, daily = self._shifts(shift_rows)
         return {"inspectors": inspectors, "grids": grid_rows, "unrostered": unrostered,
                 "dispatchers": self._dispatchers(people, returned), "shifts": shifts, "daily": daily}
 
     # ------------------------------------------------------------------ SQL
     @staticmethod
-    def _acts_statement(period, types: tuple[str, ...], group: tuple[str, ...]):
+    def _acts_statement(period, types: tuple[str, ...], group: tuple[str, ...], scope: str | None = None):
         """Acts of ``types`` done in the period with a known clock start, counted (``acts``,
         ``on_time``) per ``group`` of type, actor, day (the local day its clock started) and
         shift."""
         a = schema.report_acts
         columns = {"type": a.c.type, "actor": a.c.actor, "day": a.c.start_day.label("day"), "shift": a.c.shift}
         keys = [columns[g] for g in group]
-        return (select(*keys, func.count().label("acts"), func.sum(a.c.on_time).label("on_time"))
-                .where(a.c.type.in_(types), a.c.at >= period.start, a.c.at < period.end, a.c.on_time.is_not(None))
-                .group_by(*[a.c.start_day if g == "day" else columns[g] for g in group]))
+        statement = (select(*keys, func.count().label("acts"), func.sum(a.c.on_time).label("on_time"))
+                     .where(a.c.type.in_(types), a.c.at >= period.start, a.c.at < period.end,
+                            a.c.on_time.is_not(None))
+                     .group_by(*[a.c.start_day if g == "day" else columns[g] for g in group]))
+        in_scope = where_scope(schema.cases, scope)
+        if in_scope is not None:  # a sub-centre: acts on its own cases only
+            e = schema.case_events
+            statement = (statement.select_from(a.join(e, e.c.id == a.c.event_id)
+                                               .join(schema.cases, schema.cases.c.case_id == e.c.case_id))
+                         .where(in_scope))
+        return statement
 
     @staticmethod
-    def _cases_statement(period):
+    def _cases_statement(period, scope: str | None = None):
         """The cases reported in the period, counted per grid and (for inspectors' reports)
         reporter: one pass gives both the inspectors' reports and their grids' cases."""
         c = schema.cases
@@ -98,7 +109,8 @@ class StaffReport:
                        func.sum(case((filed, 1), else_=0)).label("filed"),
                        func.sum(case((c.c.rejected_at.is_not(None), 1), else_=0)).label("rejected"),
                        func.sum(case((and_(filed, c.c.source.in_(PUBLIC_SOURCES)), 1), else_=0)).label("public"))
-                .where(c.c.reported_at >= period.start, c.c.reported_at < period.end)
+                .where(c.c.reported_at >= period.start, c.c.reported_at < period.end,
+                       *([] if scope is None else [where_scope(c, scope)]))
                 .group_by(c.c.grid_code, inspector))
 
     @staticmethod
@@ -117,7 +129,7 @@ class StaffReport:
         return reports, grids
 
     # ------------------------------------------------------------------ assembling
-    def _inspectors(self, reports, grids, people) -> tuple[list[dict], dict, int]:
+    def _inspectors(self, reports, grids, people, scope: str | None = None) -> tuple[list[dict], dict, int]:
         visits = {}
         for row in people:
             if row.type in ("verified", "rework"):
@@ -127,6 +139,8 @@ class StaffReport:
         for inspector in self.inspectors_roster:
             ident = inspector["id"]
             rostered.add(ident)
+            if scope and not any(covers_code(scope, code) for code in inspector["grids"]):
+                continue
             own = [grids.get(code, (0, 0)) for code in inspector["grids"]]
             r = reports.get(ident, {"reports": 0, "filed": 0, "rejected": 0})
             n_visits, on_time = visits.get(ident, (0, 0))

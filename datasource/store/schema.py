@@ -180,6 +180,7 @@ users = Table(
     Column("role", String(16), nullable=False),
     Column("password_hash", String(256)),
     Column("department_code", String(32)),
+    Column("scope", String(12), comment="sub-centre: a street (9 digits) or community (12) code; NULL = the whole district (migration 0003_scope)"),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", TS, nullable=False),
 )
