@@ -53,6 +53,20 @@ def click_row(page, table_id: str, row_id: str) -> None:
     page.locator(f"#{table_id} .ag-center-cols-container .ag-row[row-id='{row_id}'] .ag-cell").first.click()
 
 
+def map_settled(page, quiet_ms: int = 300) -> None:
+    """Wait until every Leaflet map on the page has stopped moving (no zoom animation, the
+    panes' transforms unchanged for ``quiet_ms``) — a condition, not a fixed pause, before a
+    screenshot."""
+    page.wait_for_function("""quiet => {
+        const panes = [...document.querySelectorAll('.leaflet-map-pane')];
+        if (!panes.length || document.querySelector('.leaflet-zoom-anim')) return false;
+        const state = panes.map(p => p.style.transform).join('|');
+        const now = performance.now();
+        if (window.__mapState !== state) { window.__mapState = state; window.__mapSince = now; return false; }
+        return now - window.__mapSince >= quiet;
+    }""", arg=quiet_ms, polling=50, timeout=20000)
+
+
 def test_supervisor_drills_down_from_street_to_a_grids_cases(live_app, history, tabs, artifacts):
     tab = tabs(width=1600, height=1000)
     page = tab.page
@@ -70,7 +84,7 @@ def test_supervisor_drills_down_from_street_to_a_grids_cases(live_app, history, 
     page.wait_for_selector("#regions-table .ag-row[row-id='110101001']")
     page.wait_for_selector("#regions-shapes path, .leaflet-overlay-pane path")
     assert page.locator("#regions-table .ag-center-cols-container .ag-row").count() == 17
-    page.wait_for_timeout(800)   # the fly-to animation
+    map_settled(page)   # the fly-to animation is over
     page.screenshot(path=str(artifacts / "regions-street.png"), full_page=True)
 
     street = busiest(live_app, "street_code")
@@ -79,7 +93,7 @@ def test_supervisor_drills_down_from_street_to_a_grids_cases(live_app, history, 
     community = busiest(live_app, "community_code", street_code=street)
     page.wait_for_selector(f"#regions-table .ag-row[row-id='{community}']")
     assert page.inner_text("#regions-level-title") == "社区"
-    page.wait_for_timeout(800)
+    map_settled(page)
     page.screenshot(path=str(artifacts / "regions-community.png"), full_page=True)
 
     click_row(page, "regions-table", community)
@@ -94,7 +108,7 @@ def test_supervisor_drills_down_from_street_to_a_grids_cases(live_app, history, 
     assert csv_link.startswith(f"/api/v1/regions/cases?grid={grid}") and "format=csv" in csv_link
     page.click("#regions-how summary")
     assert "公众上报占比" in page.inner_text("#regions-how")
-    page.wait_for_timeout(800)
+    map_settled(page)
     page.screenshot(path=str(artifacts / "regions-grid.png"), full_page=True)
     # The export answers the logged-in browser with the same table.
     head, body = page.evaluate("""url => fetch(url).then(r => r.arrayBuffer()).then(b => [
@@ -120,7 +134,7 @@ def test_people_page_shows_missed_reports_on_the_map(live_app, history, tabs, ar
     page.wait_for_selector("#people-shifts .ag-row[row-id='day']")
     page.wait_for_function("document.querySelectorAll('#people-map path.leaflet-interactive, #people-map canvas').length > 0")
     assert page.locator("#people-shifts .ag-center-cols-container .ag-row").count() == 3
-    page.wait_for_timeout(1000)
+    map_settled(page)
     page.screenshot(path=str(artifacts / "inspectors.png"), full_page=True)
     # Sort by missed-report rate, highest first, and pick the top inspector.
     header = page.locator("#people-inspectors .ag-header-cell[col-id='missed_rate'] .ag-header-cell-label")
@@ -135,6 +149,6 @@ def test_people_page_shows_missed_reports_on_the_map(live_app, history, tabs, ar
     page.wait_for_selector(f"#people-card:has-text('{worst['id']}')")
     assert f"{worst['grid_public']}/{worst['grid_filed']}" in page.inner_text("#people-card")
     page.click("#people-how-inspectors summary")
-    page.wait_for_timeout(1200)
+    map_settled(page)
     page.screenshot(path=str(artifacts / "inspectors-selected.png"), full_page=True)
     assert tab.problems() == []
