@@ -32,7 +32,8 @@ def register(app, services) -> None:
         try:
             day = briefings.service.resolve(day_text or asked)
         except BriefingDateError as exc:
-            return message(t("briefing.bad_date", lang, reason=str(exc))), pdf_href("", lang), past
+            reason = t(exc.key, lang, **exc.values)
+            return message(t("briefing.bad_date", lang, reason=reason)), pdf_href("", lang), past
         data = briefings.service.build(day)
         v = view(data, scenario, lang)
         if data.get("empty"):

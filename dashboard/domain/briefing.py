@@ -57,7 +57,12 @@ HANDLED_STAGES = frozenset({"handled", "verified", "closed"})
 
 
 class BriefingDateError(ValueError):
-    """A briefing date that cannot be read or lies in the future (one-line message)."""
+    """A briefing date that cannot be read or lies in the future (one-line message, in
+    English; ``key`` and ``values`` name the same message in the i18n catalogue)."""
+
+    def __init__(self, key: str, text: str, **values):
+        self.key, self.values = key, values
+        super().__init__(text)
 
 
 def category_group(category_code: str) -> str:
@@ -97,9 +102,11 @@ def resolve_day(text: str | None, today: date) -> date:
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        raise BriefingDateError(f"date {text[:40]!r} is not YYYY-MM-DD, 'yesterday' or 'today'") from None
+        raise BriefingDateError("briefing.date_unreadable", f"date {text[:40]!r} is not YYYY-MM-DD, 'yesterday' or 'today'",
+                                date=text[:40]) from None
     if day > today:
-        raise BriefingDateError(f"date {day.isoformat()} lies in the future (today is {today.isoformat()})")
+        raise BriefingDateError("briefing.date_future", f"date {day.isoformat()} lies in the future "
+                                f"(today is {today.isoformat()})", date=day.isoformat(), today=today.isoformat())
     return day
 
 

@@ -15,6 +15,8 @@ STRINGS = {
     "briefing.loading": ("正在生成简报…", "Preparing the briefing…"),
     "briefing.district_only": ("日报汇总全区数据，分中心（{scope}）暂不提供", "The daily briefing covers the whole district; it is not available to a sub-centre ({scope}) yet"),
     "briefing.bad_date": ("日期无效：{reason}", "Invalid date: {reason}"),
+    "briefing.date_unreadable": ("“{date}”不是 YYYY-MM-DD、yesterday 或 today", "'{date}' is not YYYY-MM-DD, 'yesterday' or 'today'"),
+    "briefing.date_future": ("{date} 尚未到来（今天是 {today}）", "{date} lies in the future (today is {today})"),
     "briefing.empty.no_data": ("{day}没有任何案件数据：该日系统没有记录到案件事件。请检查数据接入或选择其他日期。",
                                "There is no case data for {day}: the system recorded no case event that day. Check the data feed or pick another date."),
     "briefing.empty.future": ("{day}尚未到来。", "{day} has not begun yet."),
