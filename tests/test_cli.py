@@ -76,3 +76,44 @@ def test_embedded_redis_starts_is_shared_and_stops(tmp_path):
         stop_embedded(tmp_path / "second")
     with pytest.raises(redis.ConnectionError):
         redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
+
+
+def test_demo_stops_everything_it_started_on_sigterm(tmp_path):
+    """`citygrid demo` on a fresh data folder serves the page; SIGTERM stops it cleanly — the
+    process exits 0 and its embedded redis-server is gone (nothing left running)."""
+    import signal
+    import socket
+    import urllib.request
+
+    import psutil
+    from tests.helpers import wait_until
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CITYGRID_")}
+    process = subprocess.Popen([sys.executable, "-m", "dashboard.cli.commands", "--data-dir", str(tmp_path), "demo",
+                                "--days", "0", "--rate", "1", "--port", str(port)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    sock = str((tmp_path / "redis" / "redis.sock").resolve())
+
+    def servers():
+        return [p for p in psutil.process_iter(["cmdline"]) if any(sock in a for a in (p.info["cmdline"] or []))]
+
+    def serving() -> bool:
+        assert process.poll() is None, process.stdout.read()[-2000:]
+        try:
+            return urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).status == 200
+        except OSError:
+            return False
+    try:
+        wait_until(serving, timeout=120, message="the demo to serve its page")
+        assert len(servers()) == 1                      # the demo started its embedded Redis
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) == 0
+        output = process.stdout.read()
+        assert "stopped: worker, gateway, simulator, embedded Redis" in output
+        wait_until(lambda: not servers(), timeout=20, message="the embedded redis-server to exit")
+    finally:
+        if process.poll() is None:
+            process.kill()
+        stop_embedded(tmp_path)

@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import signal
 import threading
 import time
 from pathlib import Path
 
 import click
 
+from datasource.redis.server import stop_embedded
 from datasource.services import accounts
 from datasource.system import System
 from dashboard.settings import Settings
@@ -73,9 +75,19 @@ def run_demo(settings: Settings, host: str, port: int, days: int, rate: float) -
         click.echo(f"  {user['name']:<12} {user['role']:<12} {user['password']}")
     click.echo(f"\nwall display: {base}/wall?token={credentials['wall_token']}&kiosk=1")
     click.echo(f"CityGrid Command Centre on {base}/   (Ctrl-C to stop)")
+    signal.signal(signal.SIGTERM, _stop_like_ctrl_c)   # so that the clean-up below runs on SIGTERM too
     try:
         serve(app.server, host=host, port=port, threads=16, ident="citygrid")
+    except KeyboardInterrupt:
+        pass
     finally:
         stop.set()
         worker.stop()
         gateway.stop()
+        if not settings.redis_url:   # the embedded server of this data folder: its AOF keeps the data
+            stop_embedded(settings.data_dir)
+        click.echo("stopped: worker, gateway, simulator" + ("" if settings.redis_url else ", embedded Redis"))
+
+
+def _stop_like_ctrl_c(*_) -> None:
+    raise KeyboardInterrupt
