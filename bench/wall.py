@@ -35,7 +35,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 import psutil  # noqa: E402
 
 from dashboard.settings import Settings  # noqa: E402

@@ -136,3 +136,13 @@ def stream_entries(items) -> list[tuple[str, dict]]:
         out.append((f"{ms}-0", stamped(fields)))
     return out
 
+
+#: a real value for each query parameter an API operation may require
+QUERY_SAMPLES = {"grid": "110101001001001"}
+
+
+def required_query(operation: dict) -> dict:
+    """Sample values of the query parameters an OpenAPI ``operation`` requires."""
+    return {q["name"]: QUERY_SAMPLES[q["name"]] for q in operation.get("parameters", [])
+            if q.get("required") and q.get("in") == "query"}
+

@@ -24,7 +24,7 @@ from datasource.services import audit
 from datasource.services.commands import CommandService
 from dashboard.domain.permissions import ACTIONS
 from dashboard.web.api_models import Error
-from tests.helpers import LAT, LON, TEST_NOW
+from tests.helpers import LAT, LON, TEST_NOW, required_query
 from tests.test_permissions import ADMIN, ROLES, prepare
 
 ROLE_USERS = (("sup", "supervision", None), ("op", "operator", None), ("sani", "department", "sanitation"),
@@ -293,16 +293,6 @@ def test_openapi_document_is_valid_and_lists_every_route(app, client):
     for path, method in documented:  # and each one reaches its own view, not the JSON 404 catch-all
         endpoint, _ = adapter.match("/api/v1" + path.replace("{case_id}", UNKNOWN_CASE), method.upper())
         assert endpoint != "api_v1.unknown", (path, method)
-
-
-#: a real value for each query parameter an operation may require
-QUERY_SAMPLES = {"grid": "110101001001001"}
-
-
-def required_query(operation: dict) -> dict:
-    """Sample values of the query parameters ``operation`` requires."""
-    return {q["name"]: QUERY_SAMPLES[q["name"]] for q in operation.get("parameters", [])
-            if q.get("required") and q.get("in") == "query"}
 
 
 def test_every_documented_answer_of_every_operation(system, client, tokens):
