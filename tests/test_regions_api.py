@@ -14,8 +14,7 @@ from openpyxl import load_workbook
 from datasource.services import accounts
 from datasource.services.regions import RegionReport
 from datasource.services.report_period import Period
-from tests.helpers import publish
-from tests.test_regions_figures import story
+from tests.test_regions_figures import publish_story
 
 USERS = (("boss", "supervisor"), ("lead", "leader"), ("adm", "admin"), ("op", "operator"), ("sup", "supervision"))
 PERIOD = "from=2026-11-02&to=2026-11-03"
@@ -23,10 +22,7 @@ PERIOD = "from=2026-11-02&to=2026-11-03"
 
 @pytest.fixture
 def seeded(system):
-    events, places = story(system.scenario)
-    publish(system.stream, events)
-    assert system.worker().drain().dead == 0
-    return system, places
+    return system, publish_story(system)[1]
 
 
 @pytest.fixture

@@ -101,14 +101,20 @@ def story(scenario) -> tuple[list, dict]:
     return events, p
 
 
-@pytest.fixture
-def seeded(system):
-    events, p = story(system.scenario)
-    for department in ("water", "traffic"):
-        assert department in system.scenario.departments
+def publish_story(system) -> tuple[list, dict]:
+    """The story of :func:`story` through the stream and the worker, every event applied."""
+    events, places = story(system.scenario)
     publish(system.stream, events)
     stats = system.worker().drain()
     assert stats.dead == 0 and stats.applied == len(events)
+    return events, places
+
+
+@pytest.fixture
+def seeded(system):
+    for department in ("water", "traffic"):
+        assert department in system.scenario.departments
+    events, p = publish_story(system)
     period = Period(date(2026, 11, 2), date(2026, 11, 3), system.scenario.calendar.tz)
     return system, p, period
 

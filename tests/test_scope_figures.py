@@ -8,19 +8,15 @@ import io
 import pytest
 
 from datasource.services import accounts
-from tests.helpers import publish
 from tests.test_api import client  # noqa: F401  (every answer checked against the OpenAPI document)
-from tests.test_regions_figures import story
+from tests.test_regions_figures import publish_story
 
 PERIOD = "from=2026-11-02&to=2026-11-03"
 
 
 @pytest.fixture
 def seeded(system):
-    events, places = story(system.scenario)
-    publish(system.stream, events)
-    assert system.worker().drain().dead == 0
-    return system, places
+    return system, publish_story(system)[1]
 
 
 def bearer(system, name, scope=None):
