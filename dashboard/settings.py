@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     stale_seconds: PositiveFloat = Field(30.0, description="age after which the wall says its data is stale "
                                                            "(default 30)")
     lang: Literal["zh", "en"] = Field("zh", description="default UI language, `zh` or `en` (default `zh`)")
+    components_autoload: bool = Field(True, description="load the scenario's city-component inventory "
+                                                        "(`components.csv.gz`) into an empty `components` table at "
+                                                        "start-up (default `true`)")
     tick_ms: PositiveInt = Field(1000, description="wall refresh interval in milliseconds (default 1000)")
 
     def __init__(self, **values: Any) -> None:

@@ -88,6 +88,9 @@ class System:
             self._check_calendar(today or datetime.now(self.scenario.calendar.tz).date())
             if database and "database" not in self._started:
                 prepare(self.engine, self.scenario)
+                if self.settings.components_autoload:   # issue 16: the inventory behind component cases
+                    from datasource.services.components import load_inventory
+                    load_inventory(self.engine, self.scenario)
                 self._started.add("database")
             if redis and "redis" not in self._started:
                 self.redis

@@ -74,7 +74,7 @@ def live_app(tmp_path, stream_key, redis_server_url):
     from datasource.system import System
     from tests.helpers import FixedClock
     settings = Settings(data_dir=tmp_path, redis_url=redis_server_url, database_url=f"sqlite:///{tmp_path / 'b.db'}",
-                        stream=stream_key, secret_key="browser-test-secret")
+                        stream=stream_key, secret_key="browser-test-secret", components_autoload=False)
     system = System(settings, clock=FixedClock()).start()   # the tests' fixed "now"
     live = start_live_app(system)
     yield live

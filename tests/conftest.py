@@ -107,7 +107,10 @@ def database_url(request, tmp_path):
 
 @pytest.fixture
 def settings(tmp_path, database_url, stream_key, redis_server_url) -> Settings:
-    return Settings(data_dir=tmp_path, redis_url=redis_server_url, database_url=database_url, stream=stream_key)
+    # components_autoload=False: 168,339 inventory rows per test database would cost seconds
+    # each; the component tests load what they need (tests/test_components*.py).
+    return Settings(data_dir=tmp_path, redis_url=redis_server_url, database_url=database_url, stream=stream_key,
+                    components_autoload=False)
 
 
 @pytest.fixture
@@ -149,7 +152,8 @@ class CliRunner:
     def invoke(self, *args: str):
         from dashboard.cli.commands import cli
         env = {"CITYGRID_DATA_DIR": str(self.settings.data_dir), "CITYGRID_REDIS_URL": self.settings.redis_url or "",
-               "CITYGRID_DATABASE_URL": self.settings.database_url or "", "CITYGRID_STREAM": self.settings.stream}
+               "CITYGRID_DATABASE_URL": self.settings.database_url or "", "CITYGRID_STREAM": self.settings.stream,
+               "CITYGRID_COMPONENTS_AUTOLOAD": str(self.settings.components_autoload).lower()}
         return self._runner.invoke(cli, list(args), env=env, catch_exceptions=False)
 
 

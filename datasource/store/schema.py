@@ -129,6 +129,7 @@ cases = Table(
     Column("version", Integer, nullable=False),
     Column("updated_at", TS, nullable=False, comment="time of the last event"),
     Column("last_actor", String(64)),
+    Column("component_code", String(16), comment="the city component (部件) the case names, if any (migration 0004_components)"),
     Index("ix_cases_stage_deadline", "stage", "deadline_at"),
     Index("ix_cases_updated_at", "updated_at"),
     Index("ix_cases_department_stage", "department_code", "stage"),
@@ -139,6 +140,7 @@ cases = Table(
           sqlite_where=text("return_count > 0 OR rework_count > 0")),
     Index("ix_cases_reported_at", "reported_at"),            # migration 0002_report_indexes
     Index("ix_cases_grid_reported", "grid_code", "reported_at"),  # migration 0002_report_indexes
+    Index("ix_cases_component_code", "component_code"),     # migration 0004_components
 )
 
 dead_letters = Table(
@@ -250,3 +252,29 @@ briefings = Table(
 )
 Index("ix_cases_reported", cases.c.reported_at, cases.c.street_code, cases.c.grid_code, cases.c.category_code,
       cases.c.source, cases.c.urgency, cases.c.case_id)
+
+# City components (城市部件, migration 0004_components): the coded inventory behind component
+# cases — GB/T 30428.2 codes, the three departments of each, loaded from the scenario's
+# components.csv.gz at start-up (or imported from a census with `citygrid components import`).
+components = Table(
+    "components", metadata,
+    Column("code", String(16), primary_key=True, comment="16 digits: district 110101 + major + minor class + serial"),
+    Column("kind", String(8), nullable=False, comment="minor class as the scenario's category code (C0118 路灯)"),
+    Column("name", String(128)),
+    Column("lon", Float, nullable=False, comment="GCJ-02"),
+    Column("lat", Float, nullable=False, comment="GCJ-02"),
+    Column("grid_code", String(15), nullable=False, comment="the unit grid the position lies in"),
+    Column("community_code", String(12), nullable=False),
+    Column("street_code", String(9), nullable=False),
+    Column("owner_department", String(32), comment="主管 owner"),
+    Column("title_department", String(32), comment="权属 title holder"),
+    Column("maintainer_department", String(32), comment="养护 maintainer: a component case goes there first"),
+    Column("status", String(16), nullable=False, comment="in_service, damaged or removed"),
+    Column("installed_on", Date),
+    Column("origin", String(16), comment="facility / green_space (real position), generated, or import"),
+    Column("updated_at", TS, nullable=False),
+    Index("ix_components_kind_lon_lat", "kind", "lon", "lat"),
+    Index("ix_components_lon_lat", "lon", "lat"),
+    Index("ix_components_street_kind", "street_code", "kind"),
+    Index("ix_components_grid", "grid_code"),
+)
