@@ -13,6 +13,7 @@ from callbacks.common import (actor, allowed, case_for_panel, features, input_va
 from dashboard.i18n import t
 from datasource.services.cases import IN_PROGRESS
 from datasource.services.command_types import CommandRefused
+from layouts.components_map import advice_notes
 from layouts.common import case_details, fmt_rate, queue_row, timeline
 from layouts.dispatch import ROLES, Ids
 
@@ -20,7 +21,7 @@ from layouts.dispatch import ROLES, Ids
 def department_options(recommendation: dict, lang: str) -> list[dict]:
     options = []
     for c in recommendation["candidates"]:
-        why = {"routing": t("dispatch.routing", lang), "street": t("dispatch.street", lang)}.get(c["why"])
+        why = c.get("why_en" if lang == "en" else "why_zh") if c.get("reasons") else None   # issue 16: say why
         options.append({"value": c["code"], "label": html.Span([
             html.Span(c["name_en"] if lang == "en" else c["name_zh"], className="dept-name"),
             html.Span(why, className="tag tag-recommended") if why else None,
@@ -88,10 +89,10 @@ def register(app, services) -> None:
         stage = case["command"]["stage"] or case.get("stage")
         if stage != "filed" or not case.get("projected"):
             return details, history, "dispatch-form hidden", [], None, None, None, "", version, None
-        advice = services.recommendation.recommend(case)
+        advice = services.recommendation.recommend(case, scope=user_scope())
         deadline = input_value(advice["deadline"], tz)
         limit = services.scenario.limits.limit("dispatched", case["category_code"], case["urgency"])
-        hint = t("dispatch.deadline_hint", lang, limit=describe_limit(limit, lang))
+        hint = [t("dispatch.deadline_hint", lang, limit=describe_limit(limit, lang)), *advice_notes(advice, lang)]
         return (details, history, "dispatch-form", department_options(advice, lang), advice["department"], deadline,
                 hint, "", version, deadline)
 
@@ -150,7 +151,8 @@ def register(app, services) -> None:
         for case_id in chosen:
             state = queries.command_state(case_id)
             row = queries.row(case_id)
-            target = department or (services.recommendation.recommend(row)["department"] if row else None)
+            target = department or (services.recommendation.recommend(row, scope=user_scope())["department"]
+                                    if row else None)
             try:
                 commands.dispatch(who, case_id, target, None, "", expect_version=int(state.get("version") or 0) or None)
                 ok += 1

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from dashboard.domain.components import is_component_code
 from dashboard.domain.events import MAX_DEADLINE, CaseEvent, InvalidEvent, parse_time
 from dashboard.domain.lifecycle import EventType, Stage, TransitionRefused, check_stage
 from dashboard.domain.limits import warn_point
@@ -145,6 +146,9 @@ def _new_case(event: CaseEvent, scenario: Scenario, location, stage: Stage) -> d
     source = body.get("source", "inspector")
     if source not in SOURCES:
         raise InvalidEvent(f"unknown source {str(source)[:20]!r} (one of {', '.join(SOURCES)})")
+    component = body.get("component")
+    if component is not None and not is_component_code(component):
+        raise InvalidEvent(f"component {str(component)[:40]!r} is not a 16-digit component code")
     grid, community, street = location
     row = {
         "case_id": event.case_id, "stage": stage.value, "category_code": category, "urgency": urgency,
@@ -156,7 +160,7 @@ def _new_case(event: CaseEvent, scenario: Scenario, location, stage: Stage) -> d
         "verified_at": None, "closed_at": None, "rejected_at": None, "stage_entered_at": event.at,
         "warn_at": None, "deadline_at": None, "handle_deadline_at": None, "handled_on_time": None,
         "rework_count": 0, "return_count": 0, "extension_count": 0, "suspended_from": None,
-        "version": 1, "updated_at": event.at, "last_actor": event.actor,
+        "version": 1, "updated_at": event.at, "last_actor": event.actor, "component_code": component,
     }
     _start_clock(row, scenario, event.at, None)
     return row

@@ -160,7 +160,7 @@ def get_recommendation(case_id: str):
     row = cases.row(case_id) if is_case_id(case_id) else None
     if row is None:
         return error_response(404, Msg("cmd.unknown_case", case=case_id[:40]))
-    return jsonify(jsonable(app_services().recommendation.recommend(row)))
+    return jsonify(jsonable(app_services().recommendation.recommend(row, scope=getattr(user, "scope", None))))
 
 
 @api.get("/cases")

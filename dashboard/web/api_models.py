@@ -84,11 +84,16 @@ class ReportBody(Body):
     """Report a new case (上报). Position in GCJ-02 lon/lat inside a unit grid."""
 
     category: Code = Field(description="category code", examples=["E0102"])
-    lon: float = Field(description="GCJ-02 longitude", examples=[116.4105])
-    lat: float = Field(description="GCJ-02 latitude", examples=[39.9168])
+    lon: float | None = Field(None, description="GCJ-02 longitude (may be left out when `component` is given)",
+                              examples=[116.4105])
+    lat: float | None = Field(None, description="GCJ-02 latitude (may be left out when `component` is given)",
+                              examples=[39.9168])
     description: str | None = Field("", max_length=DESCRIPTION_MAX, pattern=NO_NUL)
     source: Literal[SOURCES] | None = "api"
     urgency: Literal[URGENCIES] | None = "normal"
+    component: str | None = Field(None, pattern=r"^\d{16}$", description="code of the city component (部件) the "
+                                  "case is about; its position is used when lon/lat are left out",
+                                  examples=["1101010118000042"])
 
 
 class FileBody(StageBody):

@@ -53,6 +53,18 @@ class Services:
         return Briefings(self.system)
 
     @cached_property
+    def components(self):
+        """City components (城市部件): one component and its cases, boxes, repeat offenders."""
+        from datasource.services.components import ComponentQueries
+        return ComponentQueries(self.system)
+
+    @cached_property
+    def component_layer(self):
+        """The components map layer, clustered on the server per viewport."""
+        from datasource.services.components_map import ComponentLayer
+        return ComponentLayer(self.system)
+
+    @cached_property
     def maps(self):
         """Map geometry of the work pages (outlines, centre, bounds, drawn selections)."""
         from datasource.services.maps import MapGeometry

@@ -34,6 +34,7 @@ from datasource.services import audit
 from datasource.redis.stream import Conflict
 
 from dashboard.domain.permissions import OWN_CASE_ACTIONS, may
+from datasource.services.components import named_component
 from datasource.services.command_types import (DESCRIPTION_MAX, TEXT_MAX, Actor, CommandRefused, CommandResult, Msg,
                                                _stage_name)
 
@@ -263,12 +264,17 @@ class CommandService:
 
     # ------------------------------------------------------------------ commands
     def report(self, actor: Actor, category, lon, lat, description="", source="phone",
-               urgency="normal") -> CommandResult:
-        """Register a new case (上报); the answer carries its new case id."""
+               urgency="normal", component=None) -> CommandResult:
+        """Register a new case (上报); the answer carries its new case id.  ``component``: the
+        code of the city component it is about (its position is used when none is given)."""
         def work():
+            nonlocal lon, lat
             self._permit(actor, "report")
             if not isinstance(category, str) or category not in self.scenario.categories:
                 raise CommandRefused(400, Msg("cmd.unknown_category", category=str(category)[:40]))
+            named = named_component(self.system, component)      # issue 16; 400 for an unknown code
+            if named and lon is None and lat is None:
+                lon, lat = named["lon"], named["lat"]
             for name, value in (("lon", lon), ("lat", lat)):
                 if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                     raise CommandRefused(400, Msg("cmd.not_number", field=name))
@@ -287,6 +293,8 @@ class CommandService:
             case_id = self.stream.next_case_id(at.date())
             body = {"category": category, "lon": float(lon), "lat": float(lat), "description": text,
                     "source": source, "urgency": urgency}
+            if named:
+                body["component"] = named["code"]
             state = {"category": category, "urgency": urgency, "grid": place[0], "street": place[2], "v": "1"}
             state["deadline"] = self._deadline(Stage.REPORTED.value, state, at)
             outcome = self.stream.append(CaseEvent(new_event_id(), case_id, EventType.REPORTED, at, actor.name, body),
@@ -443,7 +451,7 @@ class CommandService:
         version = p.pop("version", None)
         if action == "report":
             return self.report(actor, p.get("category"), p.get("lon"), p.get("lat"), p.get("description", ""),
-                               p.get("source", "api"), p.get("urgency", "normal"))
+                               p.get("source", "api"), p.get("urgency", "normal"), p.get("component"))
         if action == "dispatch":
             return self.dispatch(actor, case_id, p.get("department"), p.get("deadline"), p.get("note", ""), version)
         if action == "verify":

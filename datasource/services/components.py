@@ -18,6 +18,7 @@ from sqlalchemy import and_, func, select
 
 from dashboard.domain.components import is_component_code
 from dashboard.domain.scenario import Scenario
+from datasource.services.command_types import CommandRefused, Msg
 from datasource.services.scoping import scoped
 from datasource.store import schema
 from datasource.store.fastwrite import sqlite_time
@@ -80,6 +81,19 @@ def load_inventory(engine, scenario: Scenario) -> dict:
     if not path.exists():
         return {"loaded": False, "file": None}
     return {"loaded": True, "components": insert_rows(engine, read_inventory(path), GENERATED_AT)}
+
+
+def named_component(system, code) -> dict | None:
+    """The component a report names (None when it names none); a refusal (400) for a text that
+    is not a component code or a code the inventory does not hold."""
+    if code is None or code == "":
+        return None
+    if not isinstance(code, str) or not is_component_code(code):
+        raise CommandRefused(400, Msg("components.bad_code", code=str(code)[:40]))
+    found = ComponentQueries(system).get(code)
+    if found is None:
+        raise CommandRefused(400, Msg("components.unknown", code=code))
+    return found
 
 
 def _public(row) -> dict:
