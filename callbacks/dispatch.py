@@ -13,6 +13,7 @@ from callbacks.common import (actor, allowed, case_for_panel, features, input_va
 from dashboard.i18n import t
 from datasource.services.cases import IN_PROGRESS
 from datasource.services.command_types import CommandRefused
+from callbacks.components_map import register_layer
 from layouts.components_map import advice_notes
 from layouts.common import case_details, fmt_rate, queue_row, timeline
 from layouts.dispatch import ROLES, Ids
@@ -36,6 +37,7 @@ def describe_limit(limit, lang: str) -> str:
 
 
 def register(app, services) -> None:
+    register_layer(app, services, Ids.MAP.value, "dispatch", ROLES)   # issue 16: the components layer
     queries = services.cases
     commands = services.commands
     tz = services.scenario.calendar.tz

@@ -10,6 +10,7 @@ from dash.exceptions import PreventUpdate
 from callbacks.common import (actor, allowed, case_for_panel, clicked_action, current_role, features, input_value,
                               message, parse_local, picked_case, queue_signature, require, run_action, shown_state,
                               user_scope)
+from callbacks.components_map import register_layer
 from dashboard.domain.permissions import offered_actions
 from dashboard.i18n import t
 from datasource.services.command_types import CommandRefused
@@ -28,6 +29,7 @@ def request_line(entry: dict, lang: str, queries, tz) -> html.Div:
 
 
 def register(app, services) -> None:
+    register_layer(app, services, Ids.MAP.value, "intake", ROLES)   # issue 16: the components layer
     queries = services.cases
     commands = services.commands
     tz = services.scenario.calendar.tz

@@ -9,6 +9,7 @@ import dash_leaflet as dl
 from dash import dcc, html
 
 from dashboard.i18n import t
+from layouts.components_map import component_field
 
 JS = "citygridDispatch"  # namespace of the map functions in assets/dispatch.js
 
@@ -101,6 +102,7 @@ def case_details(case: dict, lang: str, queries, tz) -> html.Div:
             _field(t("case.address", lang), " · ".join(x for x in (names.get("street"), names.get("community")) if x)
                    or "—"),
             _field(t("case.grid", lang), case.get("grid_code") or "—"),
+            component_field(case, lang, queries),   # issue 16: the component the case names
             _field(t("case.reporter", lang), [case.get("reporter") or "—", html.Span(
                 f" · {t(f'source.{source}', lang)}" if source else "", className="muted")]),
             _field(t("case.reported_at", lang), fmt_time(case.get("reported_at"), tz)),

@@ -14,6 +14,7 @@ from dash import dcc, html
 
 from dashboard.i18n import t
 from layouts.common import JS, cases_layer, light_dot, page_state, work_map
+from layouts.components_map import components_layer
 from dashboard.domain.permissions import PAGE_ROLES
 
 PATH = "/dispatch"
@@ -81,6 +82,7 @@ def layout(lang: str, query: dict, services) -> html.Div:
         ], className="console-queue"),
         html.Section([
             work_map(Ids.MAP.value, services.maps, [
+                components_layer("dispatch", services.component_layer.legend(lang)),   # issue 16
                 cases_layer(Ids.ACTIVE_LAYER.value, cluster=True, superClusterOptions={"radius": 70, "maxZoom": 16},
                             clusterToLayer={"variable": f"{JS}.clusterToLayer"}),
                 # the cases waiting for dispatch are the point of this page: above the clusters

@@ -10,6 +10,7 @@ from dash import dcc, html
 
 from dashboard.i18n import t
 from layouts.common import JS, cases_layer, page_state, work_map
+from layouts.components_map import components_layer
 from dashboard.domain.permissions import PAGE_ROLES
 
 PATH = "/intake"
@@ -85,6 +86,7 @@ def layout(lang: str, query: dict, services) -> html.Div:
         *page_state(Ids, lang, query, TICK_MS, dcc.Store(id=Ids.SHOWN.value), dcc.Store(id=Ids.PICKED.value)),
         html.Div([
             html.Div(work_map(Ids.MAP.value, services.maps, [
+                components_layer("intake", services.component_layer.legend(lang)),   # issue 16
                 cases_layer(Ids.CASES_LAYER.value),
                 dl.GeoJSON(id=Ids.PICKED_LAYER.value, data={"type": "FeatureCollection", "features": []},
                            pointToLayer={"variable": f"{JS}.pickedToLayer"}, interactive=False),

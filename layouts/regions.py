@@ -14,6 +14,7 @@ from dash import dcc, html
 
 from dashboard.domain.permissions import PAGE_ROLES
 from dashboard.i18n import t
+from layouts.components_map import components_layer
 from layouts.reporting import PLOT_CONFIG, definitions, map_view, period_bar, report_grid
 
 PATH = "/regions"
@@ -102,6 +103,8 @@ def layout(lang: str, query: dict, services) -> html.Div:
                     dl.Pane(dl.GeoJSON(id=Ids.CASES_LAYER.value, data={"type": "FeatureCollection", "features": []},
                                        pointToLayer=_fn("casePoint"), onEachFeature=_fn("caseEach")),
                             name="regions-cases", style={"zIndex": 450}),
+                    # issue 16: off at first (its clusters would catch the clicks that drill down)
+                    components_layer("regions", services.component_layer.legend(lang), shown=False, z_index=440),
                     dl.ScaleControl(position="bottomleft", imperial=False),
                 ], id=Ids.MAP.value, **map_view(services.geo.layers.district_bounds), zoomSnap=0.25, minZoom=11,
                     maxZoom=19, attributionControl=False, style={"height": "100%", "width": "100%"}),

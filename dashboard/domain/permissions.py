@@ -52,6 +52,7 @@ READ_ACCESS: dict[str, tuple[str, ...]] = {
     "exportEvaluation": ("supervisor", "leader"),
     # regions, inspectors, dispatchers and shifts (issue 9), JSON or files
     "getRegionReports": ("supervisor", "leader"),
+    "listComponents": READ_ROLES, "getComponent": READ_ROLES,   # city components (issue 16)
 }
 
 #: page path → roles that may open it (``None``: anyone, logged in or not).

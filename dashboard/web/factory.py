@@ -49,6 +49,8 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     from dashboard.web import api_reports  # the evaluation's API and exports (issue 9)
     api_reports.init_app(server)
     api_regions.init_app(server, services)
+    from dashboard.web import api_components  # city components (issue 16)
+    api_components.init_app(server)
     briefing.init_app(server)
     app = dash.Dash("citygrid", server=server, assets_folder=str(ROOT / "assets"), title="城市网格化管理指挥中心",
                     suppress_callback_exceptions=True, update_title=None, compress=False)

@@ -102,7 +102,7 @@ class ComponentLayer:
                 "colours": CLASS_COLOURS, "lang": lang,
                 "statuses": {s: t(f"components.status.{s}", lang) for s in STATUSES},
                 "texts": {k: t(f"components.{k}", lang) for k in ("code", "kind", "maintainer", "status",
-                                                                  "page_link", "cluster")}}
+                                                                  "page_link", "cluster", "layer")}}
 
     def _arrays(self) -> dict:
         """Position, class and place of every component as numpy arrays, reloaded when the table

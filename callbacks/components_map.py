@@ -1,0 +1,37 @@
+"""The components layer's callback, registered by each page that shows the layer (one line:
+``register_layer(app, services, map_id, "dispatch")``).
+
+The map reports its bounds and zoom after each move (dash-leaflet's ``trackViewport``); the
+callback asks :class:`datasource.services.components_map.ComponentLayer` for that viewport —
+clusters when zoomed out, points when zoomed in — inside the user's sub-centre scope.
+"""
+from __future__ import annotations
+
+from dash import Input, Output
+from dash.exceptions import PreventUpdate
+
+from callbacks.common import require, user_scope
+from layouts.components_map import layer_id
+
+
+def viewport(bounds) -> tuple[float, float, float, float] | None:
+    """(west, south, east, north) from dash-leaflet's ``[[south, west], [north, east]]``."""
+    try:
+        (south, west), (north, east) = bounds
+        box = (float(west), float(south), float(east), float(north))
+    except (TypeError, ValueError):
+        return None
+    return box if box[0] < box[2] and box[1] < box[3] else None
+
+
+def register_layer(app, services, map_id: str, prefix: str, roles) -> None:
+    """Fill ``prefix``'s components layer whenever the map ``map_id`` moves (for ``roles`` only)."""
+    layer = services.component_layer
+
+    @app.callback(Output(layer_id(prefix), "data"), Input(map_id, "bounds"), Input(map_id, "zoom"))
+    def components_in_view(bounds, zoom):
+        require(roles)
+        box = viewport(bounds)
+        if box is None or zoom is None:
+            raise PreventUpdate
+        return layer.features(*box, zoom=float(zoom), scope=user_scope())
