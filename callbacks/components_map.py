@@ -35,3 +35,26 @@ def register_layer(app, services, map_id: str, prefix: str, roles) -> None:
         if box is None or zoom is None:
             raise PreventUpdate
         return layer.features(*box, zoom=float(zoom), scope=user_scope())
+
+
+def register_offenders(app, services, prefix: str, roles, period_id: str, lang_id: str) -> None:
+    """Fill ``prefix``'s repeat-offenders panel for the period picked on the page (a
+    ``dcc.DatePickerRange`` ``period_id``), inside the user's scope."""
+    from dash import State
+
+    from callbacks.reporting import period_from
+    from datasource.services.report_period import PeriodError
+    from layouts.components_map import offenders_table
+
+    tz = services.scenario.calendar.tz
+
+    @app.callback(Output(f"{prefix}-offenders", "children"), Input(period_id, "start_date"),
+                  Input(period_id, "end_date"), State(lang_id, "data"))
+    def offenders(first, last, lang):
+        require(roles)
+        try:
+            period = period_from(first, last, tz)
+        except PeriodError:
+            raise PreventUpdate from None
+        rows = services.components.repeat_offenders(period.start, period.end, scope=user_scope())
+        return offenders_table(rows, lang, period.days, services.cases)

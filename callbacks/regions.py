@@ -10,7 +10,7 @@ from dash import ALL, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.common import message, require, user_scope
-from callbacks.components_map import register_layer
+from callbacks.components_map import register_layer, register_offenders
 from callbacks.reporting import class_breaks, class_of, fmt_value, period_from, plot_layout, ramp_index
 from dashboard.i18n import t
 from datasource.services.region_shapes import RegionShapes
@@ -44,6 +44,7 @@ def scoped_path(path: dict | None, scope: str | None) -> dict:
 
 def register(app, services) -> None:
     register_layer(app, services, Ids.MAP.value, "regions", ROLES)   # issue 16: the components layer
+    register_offenders(app, services, "regions", ROLES, Ids.PERIOD.value, Ids.LANG.value)   # … and repeat offenders
     report = RegionReport(services.system)
     shapes = RegionShapes(services.system)
     scenario = services.scenario

@@ -53,3 +53,32 @@ def advice_notes(advice: dict, lang: str) -> list:
     """Warnings about the proposed department (poor on-time rate, heavy load) as notes."""
     return [html.Div(w["en" if lang == "en" else "zh"], className="msg-warn dispatch-warning",
                      **{"data-warning": w["key"]}) for w in advice.get("warnings") or []]
+
+
+def offenders_panel(prefix: str, lang: str) -> html.Section:
+    """The repeat-offenders panel of a supervisors' page (filled by
+    ``callbacks/components_map.register_offenders``)."""
+    return html.Section([
+        html.Div([html.H2(t("components.offenders", lang))], className="section-head"),
+        html.Div(id=f"{prefix}-offenders", className="offenders-body"),
+    ], className="report-section offenders", id=f"{prefix}-offenders-box")
+
+
+def offenders_table(rows: list[dict], lang: str, days: int, names) -> html.Div:
+    """The repeat offenders as a table: component (a link to its page), kind, street, cases,
+    last report, maintainer.  ``names`` is the case queries' name look-up (category, street,
+    department)."""
+    note = html.P(t("components.offenders_note", lang, days=days), className="muted small")
+    if not rows:
+        return html.Div([note, html.P(t("components.offenders_none", lang, days=days), className="muted")])
+    head = html.Tr([html.Th(t(k, lang)) for k in ("components.code", "components.kind", "components.street",
+                                                  "components.cases", "components.maintainer")])
+    body = [html.Tr([
+        html.Td(html.A(r["code"], href=f"/components/{r['code']}?lang={lang}", className="offender-code",
+                       **{"data-component": r["code"]})),
+        html.Td(names.category_name(r["kind"], lang) if r.get("kind") else "—"),
+        html.Td(names.street_name(r["street_code"]) if r.get("street_code") else "—"),
+        html.Td(t("components.cases_n", lang, n=r["cases"]), **{"data-cases": str(r["cases"])}),
+        html.Td(names.department_name(r["maintainer_department"], lang) if r.get("maintainer_department") else "—"),
+    ]) for r in rows]
+    return html.Div([note, html.Table([html.Thead(head), html.Tbody(body)], className="offenders-table")])

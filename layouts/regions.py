@@ -14,7 +14,7 @@ from dash import dcc, html
 
 from dashboard.domain.permissions import PAGE_ROLES
 from dashboard.i18n import t
-from layouts.components_map import components_layer
+from layouts.components_map import components_layer, offenders_panel
 from layouts.reporting import PLOT_CONFIG, definitions, map_view, period_bar, report_grid
 
 PATH = "/regions"
@@ -131,6 +131,7 @@ def layout(lang: str, query: dict, services) -> html.Div:
                                        href="#")], className="exports")], className="section-head"),
             report_grid(Ids.CASES_TABLE.value, "cases", lang, height="360px", row_id="case_id"),
         ], id=Ids.CASES_BOX.value, className="report-section hidden"),
+        offenders_panel("regions", lang),   # issue 16: the components with the most cases
         definitions(DEFINITIONS, lang, Ids.HOW.value),
         html.P(t("report.chart_png", lang), className="muted small"),
     ], className="report-page regions-page")

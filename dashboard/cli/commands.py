@@ -265,6 +265,10 @@ def tokens_create(ctx, name):
     click.echo(accounts.create_token(_system(ctx, redis=False).engine, name))
 
 
+from dashboard.cli.components import components as _components  # noqa: E402 - issue 16
+cli.add_command(_components)
+
+
 def _run_until_stopped(loop, started: str, summary) -> None:
     """Run a follower loop (worker, gateway) until SIGTERM or Ctrl-C, saying what it did."""
     signal.signal(signal.SIGTERM, lambda *_: loop.stop())

@@ -29,6 +29,7 @@ STRINGS = {
     "components.installed": ("设置日期", "Installed"),
     "components.origin": ("数据来源", "Source"),
     "components.history": ("案件记录（{n} 件）", "Case history ({n} cases)"),
+    "components.cases": ("案件数", "Cases"),
     "components.no_cases": ("该部件暂无案件", "No case has named this component"),
     "components.case": ("案件编号", "Case"),
     "components.reported": ("上报时间", "Reported"),

@@ -158,15 +158,18 @@ class ComponentQueries:
         with self.engine.connect() as c:
             return dict(c.execute(select(C.c.kind, func.count()).group_by(C.c.kind)).all())
 
-    def repeat_offenders(self, days: int = 90, scope: str | None = None, limit: int = 20,
-                         now: datetime | None = None) -> list[dict]:
-        """The components with the most cases reported in the last ``days`` days (at least two),
-        with kind and street: per kind and street, the ones that keep failing."""
+    def repeat_offenders(self, since: datetime | None = None, until: datetime | None = None,
+                         scope: str | None = None, limit: int = 20) -> list[dict]:
+        """The components with the most cases reported in [``since``, ``until``) (default: the
+        last 90 days), at least two each, with kind, street and maintainer: the lamp that fails
+        every month."""
         cases = schema.cases
-        since = (now or self.system.now()) - timedelta(days=days)
+        until = until or self.system.now() + timedelta(seconds=1)
+        since = since or until - timedelta(days=90)
         n = func.count().label("n")
         statement = (select(cases.c.component_code, n, func.max(cases.c.reported_at))
-                     .where(cases.c.component_code.is_not(None), cases.c.reported_at >= since)
+                     .where(cases.c.component_code.is_not(None), cases.c.reported_at >= since,
+                            cases.c.reported_at < until)
                      .group_by(cases.c.component_code).having(func.count() >= 2)
                      .order_by(n.desc(), cases.c.component_code).limit(limit))
         with self.engine.connect() as c:
