@@ -23,6 +23,7 @@ from itertools import accumulate
 
 from datasource.simulation.clock import TimeText, WorkClock
 from datasource.simulation.places import Place
+from datasource.tools.componentgen import component_index
 from datasource.simulation.texts import REJECT_REASONS, RETURN_REASONS, REWORK_REASONS, SUSPEND_REASONS, description
 
 DISPATCHERS = tuple(f"dispatcher-{i:02d}" for i in range(1, 7))
@@ -77,6 +78,7 @@ class Case:
     suspended_once: bool = False
     reworks: int = 0
     limits: dict | None = None    # stage → (counts working time?, amount per unit share)
+    maintainer: str | None = None  # the maintainer of the component the case names (issue 16)
 
     @property
     def is_open(self) -> bool:
@@ -106,6 +108,7 @@ class StoryModel:
         self.speed = {code: d.speed for code, d in scenario.departments.items()}
         self.limits = {(c, u): self._stage_limits(c, u) for c in codes for u in ("normal", "urgent")}
         self.street_names = scenario.streets
+        self.components = component_index(scenario)   # component cases name the nearest one (issue 16)
         self._handlers = {"reported": self._from_reported, "filed": self._from_filed,
                           "dispatched": self._from_dispatched, "handled": self._from_handled,
                           "verified": self._from_verified, "suspended": self._from_suspended}
@@ -130,6 +133,11 @@ class StoryModel:
         body = {"category": category, "lon": place.lon, "lat": place.lat,
                 "description": description(rng, category, self.scenario.categories[category].name_zh, label),
                 "source": source, "urgency": urgency}
+        if self.components is not None and self.scenario.categories[category].kind == "component":
+            code = self.components.nearest(category, place.lon, place.lat)
+            if code:   # the report names the component; dispatch will go to its maintainer
+                body["component"] = code
+                case.maintainer = self.components.maintainer.get(code)
         return case, ("reported", at, inspector if source == "inspector" else PUBLIC_REPORTERS[source], body)
 
     # -- the next event ----------------------------------------------------------------
@@ -152,7 +160,8 @@ class StoryModel:
     def _from_filed(self, rng, case, now):
         at = now or self._after(rng, case, "filed")
         department = self._other_department(rng, case) if case.returned else \
-            self.scenario.department_for(case.category, case.street)
+            (case.maintainer if case.maintainer in self.scenario.departments else
+             self.scenario.department_for(case.category, case.street))
         return "dispatched", at, self._staff(rng, DISPATCHERS, at), {"department": department}
 
     def _from_dispatched(self, rng, case, now):

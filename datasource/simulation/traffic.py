@@ -78,7 +78,7 @@ def load_open_cases(system, model: StoryModel) -> OpenCases:
     c = schema.cases
     query = select(c.c.case_id, c.c.stage, c.c.category_code, c.c.urgency, c.c.department_code, c.c.grid_code,
                    c.c.street_code, c.c.source, c.c.return_count, c.c.rework_count, c.c.extension_count,
-                   c.c.suspended_from, c.c.deadline_at, c.c.stage_entered_at, c.c.updated_at
+                   c.c.suspended_from, c.c.deadline_at, c.c.stage_entered_at, c.c.updated_at, c.c.component_code
                    ).where(c.c.stage.in_(OPEN_STAGES)).order_by(c.c.case_id)
     with system.engine.connect() as connection:
         rows = connection.execute(query).mappings().all()
@@ -105,7 +105,9 @@ def restore_case(model: StoryModel, row, version: int) -> Case:
                 extended_from=deadline if row["extension_count"] and deadline else None,
                 suspended_from=row["suspended_from"], returned=bool(row["return_count"]),
                 suspended_once=bool(row["suspended_from"]), reworks=row["rework_count"] or 0,
-                limits=model.limits[(row["category_code"], urgency)])
+                limits=model.limits[(row["category_code"], urgency)],
+                maintainer=model.components.maintainer.get(row["component_code"])
+                if model.components is not None and row.get("component_code") else None)
 
 
 class LiveSimulator:

@@ -298,3 +298,41 @@ def summarize(rows: list[dict], skipped_real: int) -> dict:
         by_class[kind[1:3]] = by_class.get(kind[1:3], 0) + n
     return {"components": len(rows), "by_origin": by_origin, "by_class": dict(sorted(by_class.items())),
             "by_kind": dict(sorted(by_kind.items())), "real_outside_grids": skipped_real}
+
+
+class ComponentIndex:
+    """The committed inventory for the simulator: the nearest component of a kind to a point,
+    and a component's maintainer (a k-d tree per kind in a local metric plane)."""
+
+    def __init__(self, path: Path):
+        from scipy.spatial import cKDTree
+        by_kind: dict[str, list[int]] = {}
+        rows = read(path)
+        self.codes = [r["code"] for r in rows]
+        self.maintainer = {r["code"]: r["maintainer_department"] for r in rows}
+        xy = np.array([(r["lon"] * M_PER_DEG_LON, r["lat"] * M_PER_DEG_LAT) for r in rows])
+        for i, r in enumerate(rows):
+            by_kind.setdefault(r["kind"], []).append(i)
+        self.trees = {kind: (cKDTree(xy[idx]), np.array(idx)) for kind, idx in by_kind.items()}
+
+    def nearest(self, kind: str, lon: float, lat: float, within_m: float = 80.0) -> str | None:
+        """The code of the component of ``kind`` nearest to (lon, lat), if one lies within ``within_m``."""
+        found = self.trees.get(kind)
+        if found is None:
+            return None
+        tree, idx = found
+        distance, i = tree.query((lon * M_PER_DEG_LON, lat * M_PER_DEG_LAT))
+        return self.codes[idx[i]] if distance <= within_m else None
+
+
+_INDEXES: dict[Path, ComponentIndex] = {}
+
+
+def component_index(scenario: Scenario) -> ComponentIndex | None:
+    """The scenario's inventory index (built once per process), or None without an inventory."""
+    path = Path(scenario.root) / FILE_NAME
+    if not path.exists():
+        return None
+    if path not in _INDEXES:
+        _INDEXES[path] = ComponentIndex(path)
+    return _INDEXES[path]
