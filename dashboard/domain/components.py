@@ -100,15 +100,16 @@ class DepartmentRecord:
 
 
 def rank_departments(records: dict[str, DepartmentRecord], routing: str, street_office: str | None,
-                     maintainer: str | None) -> list[tuple[str, list[str]]]:
+                     maintainer: str | None, related: frozenset[str] = frozenset()) -> list[tuple[str, list[str]]]:
     """Departments in the order to offer them, each with its reasons (i18n key suffixes).
 
     1. the maintainer (养护单位) of the component the case names — ``maintainer``;
     2. the routing table's department for the category — ``routing``;
     3. the case's street office — ``street``;
     4. departments that have handled this category before, most cases first — ``history``;
-    5. everyone else (never handled the category: never offered first), best on-time rate,
-       then lightest load.
+    5. departments the routing table gives categories of the same class (``related``: E01…
+       city appearance → sanitation, enforcement …), best on-time rate, then lightest load;
+    6. everyone else (never handled the category: never offered first), likewise.
     A department is listed once, with every reason that applies."""
     reasons: dict[str, list[str]] = {}
 
@@ -128,9 +129,14 @@ def rank_departments(records: dict[str, DepartmentRecord], routing: str, street_
     history = sorted(experienced,
                      key=lambda c: (-records[c].category_cases, -(records[c].on_time_rate or 0), c))
     order = [c for c in (maintainer, routing, street_office) if c and c in records] + history
-    rest = sorted((c for c, r in records.items() if r.kind == "professional" and c not in reasons),
-                  key=lambda c: (-(records[c].on_time_rate or 0), records[c].load, c))
-    order += rest
+    for code in related:
+        if code in records and code not in reasons:
+            add(code, "related")
+
+    def best(c: str) -> tuple:
+        return -(records[c].on_time_rate or 0), records[c].load, c
+    order += sorted((c for c in related if c in records and c not in order), key=best)
+    order += sorted((c for c, r in records.items() if r.kind == "professional" and c not in reasons), key=best)
     return [(code, reasons.get(code, [])) for code in dict.fromkeys(order)]
 
 

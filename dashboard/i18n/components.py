@@ -72,6 +72,7 @@ STRINGS = {
     "components.why.routing": ("按派遣规则表", "by the routing table"),
     "components.why.street": ("案件所在街道", "the case's street office"),
     "components.why.history": ("近 {days} 天处置过该类案件 {n} 件", "handled {n} cases of this category in {days} days"),
+    "components.why.related": ("负责同类案件", "handles categories of this class"),
     "components.why.none": ("从未处置该类案件", "has never handled this category"),
     "components.warn.poor_on_time": ("注意：该部门近期按期处置率仅 {rate}%（目标 {target}%）",
                                      "Warning: this department handled only {rate}% on time lately (target {target}%)"),

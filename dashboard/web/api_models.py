@@ -320,14 +320,22 @@ class Candidate(Answer):
     on_time_rate: float | None
     recommended: bool
     why: str
+    reasons: list[str] = Field([], description="maintainer, nearest, routing, street, history, related; "
+                                               "empty: never handled the category")
+    why_zh: str = ""
+    why_en: str = ""
+    category_cases: int = 0
 
 
 class Recommendation(Answer):
-    """Departments to dispatch to (routing first) with load and 30-day on-time rate, and the deadline."""
+    """Departments to dispatch to (the component's maintainer, then routing, street office, history) with load,
+    30-day on-time rate and reasons; warnings about the first; the deadline."""
 
     department: str | None
     deadline: Time | None
     candidates: list[Candidate]
+    warnings: list[dict] = []
+    component: dict | None = None
 
 
 class StageCounts(RootModel[dict[str, int]]):

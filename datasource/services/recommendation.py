@@ -89,6 +89,14 @@ class Recommender:
         self._history[key] = (time.monotonic(), found)
         return found
 
+    def related(self, category: str) -> frozenset[str]:
+        """Professional departments the routing table gives categories of ``category``'s class
+        (same kind, same major class: E01xx → those of city appearance)."""
+        prefix = category[:3]
+        return frozenset(department for code, department in self.scenario.routing.items()
+                         if code[:3] == prefix and department in self.scenario.departments
+                         and self.scenario.departments[department].kind == "professional")
+
     def component_of(self, row: dict) -> tuple[dict | None, str]:
         """The component the case is about and how it was found ("named" or "nearest")."""
         code = row.get("component_code")
@@ -117,7 +125,8 @@ class Recommender:
         records = {code: DepartmentRecord(code, d.kind, stats[code]["load"], stats[code]["handled"],
                                           stats[code]["on_time_rate"], int(history.get(code, 0)))
                    for code, d in self.scenario.departments.items()}
-        ranked = rank_departments(records, routing, street if street in records else None, maintainer)
+        ranked = rank_departments(records, routing, street if street in records else None, maintainer,
+                                  self.related(category))
         proposed = ranked[0][0]
         professional_loads = [r.load for r in records.values() if r.kind == "professional"]
         median = float(statistics.median(professional_loads)) if professional_loads else 0.0
