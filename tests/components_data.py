@@ -40,3 +40,10 @@ def load(engine, rows) -> int:
 def as_dict(row: tuple) -> dict:
     from datasource.services.components import COLUMNS
     return dict(zip(COLUMNS, row))
+
+
+def seed_component(system) -> str:
+    """One street lamp in the test database (for the API's document-driven tests); its code."""
+    lamp = pick("C0118")[0]
+    load(system.engine, [lamp])
+    return lamp[0]

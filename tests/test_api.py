@@ -24,6 +24,7 @@ from datasource.services import audit
 from datasource.services.commands import CommandService
 from dashboard.domain.permissions import ACTIONS
 from dashboard.web.api_models import Error
+from tests.components_data import seed_component
 from tests.helpers import LAT, LON, TEST_NOW, required_query
 from tests.test_permissions import ADMIN, ROLES, prepare
 
@@ -305,6 +306,7 @@ def test_every_documented_answer_of_every_operation(system, client, tokens):
     system.worker().drain()
     service.dispatch(ADMIN, readable, "sanitation")
     service.request(ADMIN, readable, "suspend", "等待")
+    component = seed_component(system)   # for GET /components/{component} (issue 16)
     json_post = {"content_type": "application/json"}
     provoked = set()
     for path, item in client.spec["paths"].items():
@@ -343,7 +345,8 @@ def test_every_documented_answer_of_every_operation(system, client, tokens):
                 if status != "400":   # the query parameters an operation requires, with real values
                     kw.setdefault("query_string", {}).update(required_query(operation))
                 department = "no-such-department" if status == "404" else "sanitation"
-                url = "/api/v1" + path.replace("{case_id}", case_id or "").replace("{code}", department)
+                url = "/api/v1" + path.replace("{case_id}", case_id or "").replace("{code}", department) \
+                    .replace("{component}", component if status != "404" else "1101010118999999")
                 answer = getattr(client, method)(url, headers=headers, **kw)
                 assert str(answer.status_code) == status, (method, url, status, answer.get_data(as_text=True)[:300])
                 provoked.add((action, status))
@@ -358,13 +361,15 @@ def test_read_roles_are_as_documented(system, client, tokens):
     """Every role on every read: 200 if the operation's ``x-roles`` lists it, else 403."""
     case_id = filed_case(client, tokens)
     system.worker().drain()
+    component = seed_component(system)
     wrong = []
     for path, item in client.spec["paths"].items():
         operation = item.get("get")
         if not operation or "x-roles" not in operation:
             continue
         for role, headers in tokens.items():
-            answer = client.get("/api/v1" + path.replace("{case_id}", case_id).replace("{code}", "sanitation"),
+            answer = client.get("/api/v1" + path.replace("{case_id}", case_id).replace("{code}", "sanitation")
+                                .replace("{component}", component),
                                 headers=headers, query_string=required_query(operation))
             if answer.status_code != (200 if role in operation["x-roles"] else 403):
                 wrong.append(f"{role} {path}: {answer.status_code}")
