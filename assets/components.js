@@ -16,7 +16,7 @@ window.citygridComponents = (function () {
   function pointToLayer(feature, latlng, context) {
     var p = feature.properties || {}, h = legend(context), colours = h.colours || {};
     if (p.n !== undefined && !p.c) {
-      var radius = Math.min(26, 7 + 3.2 * Math.log(p.n + 1));
+      var radius = Math.min(20, 6 + 2.4 * Math.log(p.n + 1));
       return L.circleMarker(latlng, {radius: radius, color: colours[p.g] || "#8da2c0", weight: 1.5,
                                      fillColor: colours[p.g] || "#8da2c0", fillOpacity: 0.35,
                                      bubblingMouseEvents: false,
