@@ -58,3 +58,27 @@ def register_offenders(app, services, prefix: str, roles, period_id: str, lang_i
             raise PreventUpdate from None
         rows = services.components.repeat_offenders(period.start, period.end, scope=user_scope())
         return offenders_table(rows, lang, period.days, services.cases)
+
+
+def register_pick(app, services, prefix: str, roles, picked_id: str, position_id: str, marker_id: str) -> None:
+    """A click on a component of ``prefix``'s layer picks it for the report being registered:
+    the picked store gets its position and code (the report names it), the position line says
+    which component, the marker layer shows where."""
+    from dash import State
+    from dashboard.i18n import t
+
+    @app.callback(Output(picked_id, "data", allow_duplicate=True), Output(position_id, "children", allow_duplicate=True),
+                  Output(marker_id, "data", allow_duplicate=True), Input(layer_id(prefix), "clickData"),
+                  State(f"{prefix}-lang", "data"), prevent_initial_call=True)
+    def pick_component(click, lang):
+        require(roles)
+        code = ((click or {}).get("properties") or {}).get("c")
+        found = services.components.get(code) if code else None
+        if found is None:            # a cluster (it zooms in), or a component gone meanwhile
+            raise PreventUpdate
+        lon, lat = found["lon"], found["lat"]
+        point = {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]}, "properties": {}}]}
+        kind = services.cases.category_name(found["kind"], lang)
+        return ({"lon": lon, "lat": lat, "component": code},
+                t("components.picked", lang, code=code, kind=kind), point)

@@ -10,7 +10,7 @@ from dash.exceptions import PreventUpdate
 from callbacks.common import (actor, allowed, case_for_panel, clicked_action, current_role, features, input_value,
                               message, parse_local, picked_case, queue_signature, require, run_action, shown_state,
                               user_scope)
-from callbacks.components_map import register_layer
+from callbacks.components_map import register_layer, register_pick
 from dashboard.domain.permissions import offered_actions
 from dashboard.i18n import t
 from datasource.services.command_types import CommandRefused
@@ -29,7 +29,8 @@ def request_line(entry: dict, lang: str, queries, tz) -> html.Div:
 
 
 def register(app, services) -> None:
-    register_layer(app, services, Ids.MAP.value, "intake", ROLES)   # issue 16: the components layer
+    register_layer(app, services, Ids.MAP.value, "intake", ROLES)   # issue 16: the components layer …
+    register_pick(app, services, "intake", ROLES, Ids.PICKED.value, Ids.POSITION.value, Ids.PICKED_LAYER.value)  # … picked
     queries = services.cases
     commands = services.commands
     tz = services.scenario.calendar.tz
@@ -103,7 +104,7 @@ def register(app, services) -> None:
         picked = picked or {}
         try:
             done = commands.report(actor(), category, picked.get("lon"), picked.get("lat"), description or "",
-                                   source or "phone", urgency or "normal")
+                                   source or "phone", urgency or "normal", component=picked.get("component"))
         except CommandRefused as exc:
             return message(exc.message(lang), False), no_update, no_update, no_update
         return message(t("intake.registered", lang, case=done.case_id), True), done.case_id, "", time.time()

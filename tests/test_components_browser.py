@@ -195,3 +195,39 @@ def test_a_component_case_is_dispatched_to_its_maintainer_and_listed_on_its_page
     boss.page.wait_for_selector(f"#regions-offenders a.offender-code[data-component='{lamp['code']}']")
     boss.page.locator("#regions-offenders-box").screenshot(path=str(artifacts / "components-offenders.png"))
     assert tab.problems() == []
+
+
+def test_intake_picks_a_component_on_the_map_and_the_report_names_it(live_app, tabs, artifacts):
+    import re
+    from tests.test_dispatch_browser import choose_category
+    tab = tabs().login("sup", "/intake")
+    page = tab.page
+    page.wait_for_selector("path.component-cluster", state="attached")
+    for _ in range(6):                                  # zoom in until single components are drawn
+        page.click(".leaflet-control-zoom-in")
+        page.wait_for_timeout(400)
+    page.wait_for_selector("path.component-marker", state="attached")
+    point = page.evaluate("""() => {
+        const map = document.querySelector('#intake-map').getBoundingClientRect();
+        for (const m of document.querySelectorAll('path.component-marker')) {
+            const r = m.getBoundingClientRect(), x = r.x + r.width / 2, y = r.y + r.height / 2;
+            if (x > map.left + 60 && x < map.right - 60 && y > map.top + 60 && y < map.bottom - 60
+                && document.elementFromPoint(x, y) === m) { return [x, y]; }
+        }
+        return null; }""")
+    assert point, "no component marker in view"
+    page.mouse.click(*point)
+    page.wait_for_function("document.querySelector('#intake-position').textContent.includes('已选部件')")
+    code = re.search(r"\d{16}", page.inner_text("#intake-position")).group(0)
+    found = live_app.services.components.get(code)
+    choose_category(page, found["kind"])
+    page.fill("#intake-description", "市民来电：设施损坏")
+    page.click("#intake-register")
+    done = page.locator("#intake-register-message .msg-ok")
+    done.wait_for()
+    case_id = re.search(r"DC\d{14}", done.inner_text()).group(0)
+    wait_until(lambda: (live_app.services.cases.row(case_id) or {}).get("component_code") == code,
+               message="the report to name the picked component")
+    page.wait_for_selector(f"#intake-panel-body a.case-component[data-component='{code}']")
+    page.screenshot(path=str(artifacts / "components-intake-picked.png"))
+    assert tab.problems() == []
