@@ -129,6 +129,11 @@ cases = Table(
     Column("version", Integer, nullable=False),
     Column("updated_at", TS, nullable=False, comment="time of the last event"),
     Column("last_actor", String(64)),
+    Column("visit_result", String(16), comment="latest return visit (回访): satisfied, basically, unsatisfied "
+                                                "(migration 0004_evidence)"),
+    Column("visited_at", TS, comment="time of the latest return visit (migration 0004_evidence)"),
+    Column("visit_count", Integer, nullable=False, default=0, server_default="0",
+           comment="return visits recorded (migration 0004_evidence)"),
     Index("ix_cases_stage_deadline", "stage", "deadline_at"),
     Index("ix_cases_updated_at", "updated_at"),
     Index("ix_cases_department_stage", "department_code", "stage"),
@@ -139,6 +144,7 @@ cases = Table(
           sqlite_where=text("return_count > 0 OR rework_count > 0")),
     Index("ix_cases_reported_at", "reported_at"),            # migration 0002_report_indexes
     Index("ix_cases_grid_reported", "grid_code", "reported_at"),  # migration 0002_report_indexes
+    Index("ix_cases_visited_at", "visited_at"),                   # migration 0004_evidence
 )
 
 dead_letters = Table(
