@@ -56,8 +56,7 @@ class VisitQuery(m.Query):
 
 class SatisfactionQuery(m.Query):
     by: Literal["department", "street"] = Field("department", description="group by department or street")
-    from_: str | None = Field(None, alias="from", description="first day (YYYY-MM-DD, Asia/Shanghai); default 30 days")
-    to: str | None = Field(None, description="last day, inclusive; default today")
+    # ``from`` and ``to`` (a Python keyword, and a name) are read as text by parse_period
 
 
 def _refusal(exc: CommandRefused):
@@ -113,7 +112,7 @@ def attach_photos(case_id: str):
             version_text = request.form.get("version", "").strip()
         except RequestEntityTooLarge:
             raise ApiError(413, Msg("evidence.request_too_big", limit=MAX_PHOTOS, size=limit // (1024 * 1024))) from None
-        unknown = sorted(set(request.files) - {"photo"} | set(request.form) - {"version"})
+        unknown = sorted({str(name) for name in (*request.files, *request.form)} - {"photo", "version"})
         if unknown:
             raise ApiError(400, Msg("api.unknown_fields", fields=", ".join(n[:40] for n in unknown[:10])))
         if version_text and not version_text.isdigit():
@@ -188,7 +187,7 @@ def get_satisfaction():
     query = _query(SatisfactionQuery)
     services = app_services()
     try:
-        period = parse_period(query.from_, query.to, services.scenario.calendar.tz,
+        period = parse_period(request.args.get("from"), request.args.get("to"), services.scenario.calendar.tz,
                               services.visits.now().date())
     except PeriodError as exc:
         raise ApiError(400, exc.msg) from None
