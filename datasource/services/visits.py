@@ -94,6 +94,8 @@ class Visits:
         body = {"result": result}
         if text:
             body["note"] = text
+        if reopen:
+            body["reopen"] = True   # a ``reopened`` event follows in the same script call
         events = [(CaseEvent(new_event_id(), case_id, EventType.VISITED, at, actor.name, body),
                    {"v": str(current + 1)})]
         after = Stage.CLOSED.value
