@@ -74,5 +74,5 @@ STRINGS = {
     "visit.col_name": ("名称", "Name"),
     "visit.col_visited": ("回访数", "Visited"),
     "visit.col_rate": ("满意率", "Satisfaction"),
-    "visit.col.satisfaction": ("满意率", "Satisfaction"),
+    "eval.col.satisfaction": ("满意率（回访）", "Satisfaction (visits)"),
 }

@@ -34,6 +34,30 @@ def _awaiting(table):
                 or_(table.c.visited_at.is_(None), table.c.visited_at < table.c.closed_at))
 
 
+def satisfaction_counts(engine, start: datetime, end: datetime, by: str = "department",
+                        scope: str | None = None) -> list[dict]:
+    """Per department or street (``by``): visited, satisfied, basically, unsatisfied — cases
+    whose latest visit lies in [start, end), of a sub-centre's ``scope``."""
+    table = schema.cases
+    if by not in ("department", "street"):
+        raise ValueError(f"by must be department or street, not {by!r}")
+    key = table.c.department_code if by == "department" else table.c.street_code
+    counts = [func.count().label("visited"),
+              *[func.sum(sql_case((table.c.visit_result == r, 1), else_=0)).label(r)
+                for r in ("satisfied", "basically", "unsatisfied")]]
+    where = and_(table.c.visited_at >= start, table.c.visited_at < end, table.c.visit_result.is_not(None))
+    statement = scoped(select(key.label("key"), *counts).where(where).group_by(key), table, scope)
+    with engine.connect() as c:
+        return [dict(r) for r in c.execute(statement).mappings()]
+
+
+def satisfaction_rates(engine, start: datetime, end: datetime, by: str = "department",
+                       scope: str | None = None) -> dict[str, float | None]:
+    """key → satisfaction rate (what a drill-down or the briefing adds as a column)."""
+    return {r["key"]: satisfaction_rate(int(r["satisfied"] or 0), int(r["basically"] or 0), int(r["visited"] or 0))
+            for r in satisfaction_counts(engine, start, end, by, scope)}
+
+
 class Visits:
     """Return visits on one System (its command service and case queries)."""
 
@@ -121,18 +145,7 @@ class Visits:
                      lang: str = "zh") -> dict:
         """Satisfaction over ``period`` (cases by the time of their latest visit), in total and
         per department or street (``by``): visited, satisfied, basically, unsatisfied, rate."""
-        table = schema.cases
-        if by not in ("department", "street"):
-            raise ValueError(f"by must be department or street, not {by!r}")
-        key = table.c.department_code if by == "department" else table.c.street_code
-        counts = [func.count().label("visited"),
-                  *[func.sum(sql_case((table.c.visit_result == r, 1), else_=0)).label(r)
-                    for r in ("satisfied", "basically", "unsatisfied")]]
-        where = and_(table.c.visited_at >= period.start, table.c.visited_at < period.end,
-                     table.c.visit_result.is_not(None))
-        statement = scoped(select(key.label("key"), *counts).where(where).group_by(key), table, scope)
-        with self.engine.connect() as c:
-            rows = [dict(r) for r in c.execute(statement).mappings()]
+        rows = satisfaction_counts(self.engine, period.start, period.end, by, scope)
         groups = [self._figure(r, by, lang) for r in rows]
         groups.sort(key=lambda g: (g["rate"] is None, -(g["rate"] or 0), g["key"] or ""))
         total = self._figure({"key": None, **{name: sum(int(r[name] or 0) for r in rows)
@@ -140,8 +153,8 @@ class Visits:
         return {"period": period.as_dict(), "by": by, "total": total, "groups": groups}
 
     def rates(self, period: Period, by: str = "department", scope: str | None = None) -> dict[str, float | None]:
-        """key → satisfaction rate over ``period`` (what a drill-down or the briefing adds as a column)."""
-        return {g["key"]: g["rate"] for g in self.satisfaction(period, by, scope)["groups"]}
+        """key → satisfaction rate over ``period`` (:func:`satisfaction_rates`)."""
+        return satisfaction_rates(self.engine, period.start, period.end, by, scope)
 
     def _figure(self, row: dict, by: str, lang: str) -> dict:
         visited, satisfied, basically = int(row["visited"] or 0), int(row["satisfied"] or 0), int(row["basically"] or 0)
