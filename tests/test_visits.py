@@ -137,6 +137,12 @@ def test_every_documented_answer_of_record_visit(system, client, tokens):
         {s: a.json for s, a in statuses.items()}
     assert set(client.spec["paths"]["/cases/{case_id}/visit"]["post"]["responses"]) == set(statuses)
     assert statuses["200"].json["after"] == "dispatched" and statuses["200"].json["version"] == 8
+    # one visit per closure: a second call-taker's visit of the same closure is a conflict
+    twice = _closed_public_case(service, "app")
+    system.worker().drain()
+    assert client.post(f"/api/v1/cases/{twice}/visit", json={"result": "satisfied"}, headers=sup).status_code == 200
+    again_answer = client.post(f"/api/v1/cases/{twice}/visit", json={"result": "basically"}, headers=sup)
+    assert again_answer.status_code == 409 and again_answer.json["error"] == "conflict"
     assert "12345" in client.post(f"/api/v1/cases/{_closed_public_case(service, 'inspector')}/visit",
                                   json={"result": "satisfied"}, headers=sup).json["message"]
     # an unsatisfied visit needs a note; reopen only when unsatisfied
@@ -149,7 +155,7 @@ def test_every_documented_answer_of_record_visit(system, client, tokens):
     queue = client.get("/api/v1/visits", headers=sup).json
     assert queue["total"] == 1 and queue["cases"][0]["case_id"] == again
     figure = client.get("/api/v1/satisfaction?by=street", headers=tokens["leader"]).json
-    assert figure["total"]["visited"] == 1 and figure["total"]["rate"] == 0.0
+    assert figure["total"]["visited"] == 2 and figure["total"]["rate"] == 0.5
 
 
 def _visits(system, service):

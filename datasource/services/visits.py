@@ -104,6 +104,9 @@ class Visits:
                 raise CommandRefused(_STATUS[exc.key], Msg(f"visit.refused_{exc.key}", case=case_id),
                                      stage=state["stage"]) from None
             current = int(state.get("version") or 0)
+            if state.get("type") == EventType.VISITED.value:   # one visit per closure
+                raise CommandRefused(409, Msg("cmd.already", case=case_id, **commands._last(state)),
+                                     outcome="conflict", stage=state["stage"])
             if version is not None and version != current:
                 raise CommandRefused(409, Msg("cmd.changed", case=case_id, **commands._last(state)),
                                      outcome="conflict", stage=state["stage"])
