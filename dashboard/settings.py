@@ -58,6 +58,11 @@ class Settings(BaseSettings):
                                                         "(`components.csv.gz`) into an empty `components` table at "
                                                         "start-up (default `true`)")
     tick_ms: PositiveInt = Field(1000, description="wall refresh interval in milliseconds (default 1000)")
+    evidence_max_bytes: PositiveInt = Field(10 * 1024 * 1024, description="largest evidence photo accepted, in bytes "
+                                                                          "(default 10485760 = 10 MB)")
+    evidence_store_url: str | None = Field(None, description="object store for evidence photos, `s3://bucket/prefix` "
+                                                             "(needs boto3; endpoint and keys from the usual AWS_* "
+                                                             "variables); default: `DATA_DIR/evidence`")
 
     def __init__(self, **values: Any) -> None:
         try:

@@ -9,9 +9,9 @@ from __future__ import annotations
 def pages() -> dict:
     """path → page module."""
     from layouts import admin, briefing, department, department_report, departments, dispatch, home, intake, login, wall
-    from layouts import components, inspectors, regions
+    from layouts import components, inspectors, regions, visits
     return {module.PATH: module for module in (home, login, wall, dispatch, intake, department, admin, departments,
-                                               department_report, regions, inspectors, briefing, components)}
+                                               department_report, regions, inspectors, briefing, components, visits)}
 
 
 def find(registry: dict, path: str) -> tuple:

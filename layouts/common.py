@@ -122,6 +122,10 @@ def _event_text(event: dict, lang: str, queries, tz) -> list:
             parts.append(f"{t('dispatch.deadline', lang)} {fmt_time(body['deadline'], tz)}")
     if event["type"] == "extended" and body.get("until"):
         parts.append(f"→ {fmt_time(body['until'], tz)}")
+    if event["type"] == "visited" and body.get("result"):   # issue 11: return visits and photos
+        parts.append(t(f"visit.result.{body['result']}", lang))
+    if event["type"] == "attached" and isinstance(body.get("photos"), list):
+        parts.append(t("evidence.timeline", lang, n=len(body["photos"]), phase=t(f"evidence.phase.{body.get('phase')}", lang)))
     for key in ("note", "reason"):
         if body.get(key):
             parts.append(str(body[key]))

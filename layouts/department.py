@@ -8,6 +8,7 @@ from enum import Enum
 from dash import dcc, html
 
 from dashboard.i18n import t
+from layouts import evidence
 from layouts.common import cases_layer, page_state, work_map
 from dashboard.domain.permissions import PAGE_ROLES
 
@@ -75,6 +76,7 @@ def layout(lang: str, query: dict, services) -> html.Div:
                           for button, (_, _, label, css) in BUTTONS.items()], className="buttons"),
             ], id=Ids.ACTIONS.value, className="actions hidden"),
             html.Div(id=Ids.MESSAGE.value, className="message", role="status"),
+            evidence.panel("department", lang, services.settings.evidence_max_bytes),   # photos (issue 11)
             html.Div(id=Ids.PANEL_TIMELINE.value),
         ], className="console-panel"),
     ], className="department-page")

@@ -42,7 +42,7 @@ GROUPS = (
     ("eval.group.result", ("score", "grade")),
     ("eval.group.volume", ("due", "handled", "handled_on_time", "closed")),
     ("eval.group.rates", ("on_time_rate", "on_time_rate_ratio", "closure_rate", "closure_rate_ratio", "rework_rate",
-                          "rework_rate_ratio")),
+                          "rework_rate_ratio", "satisfaction")),
     ("eval.group.flow", ("returns", "extensions", "overdue_now", "backlog", "backlog_age_days", "handling_median_h",
                          "handling_p90_h")),
     ("eval.group.score", ("closure_points", "on_time_points", "rework_points", "volume_points")),

@@ -9,6 +9,7 @@ import dash_leaflet as dl
 from dash import dcc, html
 
 from dashboard.i18n import t
+from layouts import evidence
 from layouts.common import JS, cases_layer, page_state, work_map
 from layouts.components_map import components_layer
 from dashboard.domain.permissions import PAGE_ROLES
@@ -132,6 +133,7 @@ def layout(lang: str, query: dict, services) -> html.Div:
                               for button, (_, _, label, css) in BUTTONS.items()], className="buttons"),
                 ], id=Ids.ACTIONS.value, className="actions hidden"),
                 html.Div(id=Ids.ACTION_MESSAGE.value, className="message", role="status"),
+                evidence.panel("intake", lang, services.settings.evidence_max_bytes),   # before/after (issue 11)
                 html.Div(id=Ids.PANEL_TIMELINE.value),
             ], className="work-panel"),
         ], className="work-side"),

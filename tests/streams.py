@@ -85,8 +85,13 @@ def _body(choose, kind: EventType, at: datetime) -> dict:
         return body
     if kind is EventType.EXTENDED:
         return {"until": (at + timedelta(hours=choose([1, 48, 240, 30000]))).isoformat(), "reason": "需要更多时间"}
-    if kind in (EventType.REJECTED, EventType.RETURNED, EventType.REWORK, EventType.SUSPENDED):
+    if kind in (EventType.REJECTED, EventType.RETURNED, EventType.REWORK, EventType.SUSPENDED, EventType.REOPENED):
         return {"reason": choose(["不属于本部门", "材料未到", "x"])}
+    if kind is EventType.ATTACHED:   # issue 11: photos by hash (a bad one is a dead letter)
+        return {"phase": choose(["report", "handle", "verify"]),
+                "photos": [{"sha256": choose(["ab" * 32, "cd" * 32, "not-a-hash"]), "type": "image/jpeg", "size": 1234}]}
+    if kind is EventType.VISITED:
+        return {"result": choose(["satisfied", "basically", "unsatisfied"]), "note": "回访"}
     return choose([{}, {"note": "ok"}])
 
 

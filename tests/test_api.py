@@ -31,6 +31,9 @@ from tests.test_permissions import ADMIN, ROLES, prepare
 ROLE_USERS = (("sup", "supervision", None), ("op", "operator", None), ("sani", "department", "sanitation"),
               ("adm", "admin", None), ("wall", "wall", None), ("boss", "leader", None))
 UNKNOWN_CASE = "DC20990101000001"
+#: operations whose every documented answer is driven in their own tests (multipart photos and
+#: return visits need cases this generic driver cannot prepare): tests/test_evidence_api.py
+DRIVEN_ELSEWHERE = {"attachPhotos", "recordVisit"}
 
 
 # ---------------------------------------------------------------------------- the document as referee
@@ -312,7 +315,7 @@ def test_every_documented_answer_of_every_operation(system, client, tokens):
     for path, item in client.spec["paths"].items():
         for method, operation in item.items():
             action = operation["operationId"]
-            for status in operation["responses"]:
+            for status in ({} if action in DRIVEN_ELSEWHERE else operation["responses"]):
                 headers, kw, url = tokens["admin"], {}, path
                 case_id = readable
                 if method == "post":
@@ -353,7 +356,7 @@ def test_every_documented_answer_of_every_operation(system, client, tokens):
                 if status == "503":
                     del system.__dict__["redis"]
     documented = {(op["operationId"], st) for item in client.spec["paths"].values() for op in item.values()
-                  for st in op["responses"]}
+                  for st in op["responses"] if op["operationId"] not in DRIVEN_ELSEWHERE}
     assert provoked == documented
 
 

@@ -171,7 +171,7 @@ def test_the_whole_loop_with_rework_and_return(system, service):
     service.dispatch(OP, case_id, "roads", note="请尽快")
     assert service.return_(Actor("r", "department", "roads"), case_id, "不属于本部门").after == "filed"
     service.dispatch(OP, case_id, "sanitation")
-    service.handle(SANI, case_id)
+    service.handle(SANI, case_id, "已清运")
     assert refused(lambda: service.verify(SUP, case_id, "fail")).status == 400  # a rework needs a reason
     assert service.verify(SUP, case_id, "fail", "未清理干净").after == "dispatched"
     service.handle(SANI, case_id, "二次清运")
@@ -264,4 +264,4 @@ def test_cases_moved_by_another_producer_use_the_reporting_database(system, serv
     assert isinstance(system.stream.append(other, expect_version=version), str)
     system.worker().drain()
     assert refused(lambda: service.handle(SANI, case_id)).status == 403
-    assert service.handle(ROADS, case_id).after == "handled"
+    assert service.handle(ROADS, case_id, "已修复").after == "handled"

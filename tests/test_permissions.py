@@ -59,7 +59,7 @@ def prepare(service: CommandService, action: str) -> tuple[str | None, dict]:
     if action == "resume":
         service.suspend(ADMIN, case_id, "等待")
         return case_id, {}
-    service.handle(ADMIN, case_id)
+    service.handle(ADMIN, case_id, "已处置")   # a handling note is required (issue 11)
     if action == "verify":
         return case_id, {"result": "pass"}
     service.verify(ADMIN, case_id, "pass")

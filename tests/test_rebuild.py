@@ -27,7 +27,7 @@ def _drain(system, batch_size: int, group: str, consumer: str = "w", **options):
 
 
 def test_batch_sizes_and_rebuild_give_identical_tables(system):
-    rng = random.Random(8)
+    rng = random.Random(13)   # a story with a case suspended while dispatched (seed moved when issue 11 added event types)
     entries = story_stream(rng.choice, n_cases=50, n_entries=500)
     publish(system.redis, system.stream.key, entries)
     tables = []

@@ -186,6 +186,7 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
                     ("handled_on_time", "int"), ("on_time_rate", "rate"), ("on_time_rate_ratio", "ratio"),
                     ("closed", "int"), ("closure_rate", "rate"), ("closure_rate_ratio", "ratio"),
                     ("reworks", "int"), ("rework_rate", "rate"), ("rework_rate_ratio", "ratio"),
+                    ("satisfaction", "rate"),   # return visits (issue 11): satisfied + basically over visited
                     ("returns", "int"), ("extensions", "int"), ("overdue_now", "int"), ("backlog", "int"),
                     ("backlog_age_days", "days"), ("handling_median_h", "hours"), ("handling_p90_h", "hours"),
                     ("closure_points", "points"), ("on_time_points", "points"), ("rework_points", "points"),

@@ -24,6 +24,15 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
 }
 ACTIONS = tuple(PERMISSIONS)
 
+#: Acts on a case with routes and pages of their own (issue 11), outside the command table
+#: above (and so outside ``POST /api/v1/cases/{id}/{action}``): attaching evidence photos
+#: (which phase each role photographs: :mod:`dashboard.domain.evidence`), and recording a
+#: return visit (回访) — a call-taker's work, and the supervision centre's call-takers are
+#: the ones who take the public's 12345 / app / phone reports in the first place.
+FOLLOW_UP_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "attach": ("supervision", "department"), "visit": ("supervision",),
+}
+
 #: action → event type it appends (verify: VERIFIED on pass, REWORK on fail).
 EVENT_OF: dict[str, EventType] = {
     "file": EventType.FILED, "reject": EventType.REJECTED, "dispatch": EventType.DISPATCHED,
@@ -53,6 +62,9 @@ READ_ACCESS: dict[str, tuple[str, ...]] = {
     # regions, inspectors, dispatchers and shifts (issue 9), JSON or files
     "getRegionReports": ("supervisor", "leader"),
     "listComponents": READ_ROLES, "getComponent": READ_ROLES,   # city components (issue 16)
+    # evidence photos and return visits (issue 11); a photo is read like its case
+    "getPhoto": READ_ROLES, "listVisits": ("supervision",),
+    "getSatisfaction": ("supervision", "supervisor", "leader"),
 }
 
 #: page path → roles that may open it (``None``: anyone, logged in or not).
@@ -68,6 +80,7 @@ PAGE_ROLES: dict[str, tuple[str, ...] | None] = {
     "/regions": ("supervisor", "leader", "admin"),
     "/inspectors": ("supervisor", "leader", "admin"),
     "/briefing": ("leader", "supervisor", "admin"),
+    "/visits": ("supervision", "admin"),   # return visits (回访, issue 11)
 }
 
 
@@ -82,7 +95,7 @@ LANDING: dict[str, tuple[str, ...]] = {
 
 def may(role: str | None, action: str) -> bool:
     """Whether ``role`` may run ``action`` at all (ownership is checked per case)."""
-    return role == "admin" or role in PERMISSIONS.get(action, ())
+    return role == "admin" or role in PERMISSIONS.get(action, ()) or role in FOLLOW_UP_PERMISSIONS.get(action, ())
 
 
 def may_open(role: str | None, roles: tuple[str, ...] | None) -> bool:

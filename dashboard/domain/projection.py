@@ -17,6 +17,8 @@ from datetime import datetime
 
 from dashboard.domain.components import is_component_code
 from dashboard.domain.events import MAX_DEADLINE, CaseEvent, InvalidEvent, parse_time
+from dashboard.domain.evidence import EvidenceRefused, check_photos
+from dashboard.domain.visits import RESULTS as VISIT_RESULTS
 from dashboard.domain.lifecycle import EventType, Stage, TransitionRefused, check_stage
 from dashboard.domain.limits import warn_point
 from dashboard.domain.scenario import Scenario
@@ -78,6 +80,8 @@ def apply_event(row: dict | None, event: CaseEvent, scenario: Scenario,
     elif kind is EventType.HANDLED:
         deadline = row["handle_deadline_at"]
         row["handled_on_time"] = deadline is None or at <= deadline
+    elif kind in _ISSUE11:
+        _follow_up(row, kind, body, at)
     stage = _STAGE_VALUE[stage]
     if stage != row["stage"] or kind is EventType.REWORK:
         row["stage"] = stage
@@ -98,6 +102,29 @@ def apply_event(row: dict | None, event: CaseEvent, scenario: Scenario,
     row["updated_at"] = at
     row["last_actor"] = event.actor
     return row
+
+
+_ISSUE11 = frozenset({EventType.ATTACHED, EventType.VISITED, EventType.REOPENED})
+
+
+def _follow_up(row: dict, kind: EventType, body: dict, at: datetime) -> None:
+    """Evidence photos and return visits (issue 11; see ``domain.evidence``, ``domain.visits``).
+
+    Photos leave the row as it is (they are listed from their events); a visit records its
+    result; a reopening is rework whose case is no longer closed."""
+    if kind is EventType.ATTACHED:
+        try:
+            check_photos(body)
+        except EvidenceRefused as exc:
+            raise InvalidEvent(f"'attached' body: bad photos ({exc})") from None
+    elif kind is EventType.VISITED:
+        if body["result"] not in VISIT_RESULTS:
+            raise InvalidEvent(f"visit result {str(body['result'])[:20]!r} is not one of {', '.join(VISIT_RESULTS)}")
+        row["visit_result"], row["visited_at"] = body["result"], at
+        row["visit_count"] += 1
+    else:   # REOPENED
+        row["rework_count"] += 1
+        row["closed_at"] = None
 
 
 def _later(value, at: datetime) -> datetime:
@@ -161,6 +188,7 @@ def _new_case(event: CaseEvent, scenario: Scenario, location, stage: Stage) -> d
         "warn_at": None, "deadline_at": None, "handle_deadline_at": None, "handled_on_time": None,
         "rework_count": 0, "return_count": 0, "extension_count": 0, "suspended_from": None,
         "version": 1, "updated_at": event.at, "last_actor": event.actor, "component_code": component,
+        "visit_result": None, "visited_at": None, "visit_count": 0,
     }
     _start_clock(row, scenario, event.at, None)
     return row

@@ -28,7 +28,7 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     """Build the whole web app (``app.server`` is the WSGI application); call :func:`start`
     before serving it."""
     from callbacks import register_all
-    from dashboard.web import api, api_regions, auth, briefing, geo
+    from dashboard.web import api, api_evidence, api_regions, auth, briefing, geo
     from dashboard.web.services import Services
     from layouts.shell import layout
 
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     api_regions.init_app(server, services)
     from dashboard.web import api_components  # city components (issue 16)
     api_components.init_app(server)
+    api_evidence.init_app(server)   # evidence photos and return visits (issue 11)
     briefing.init_app(server)
     app = dash.Dash("citygrid", server=server, assets_folder=str(ROOT / "assets"), title="城市网格化管理指挥中心",
                     suppress_callback_exceptions=True, update_title=None, compress=False)

@@ -15,6 +15,7 @@ from functools import cache
 from pydantic.json_schema import models_json_schema
 
 from dashboard.web.api_components import OPENAPI_PATHS as COMPONENT_PATHS
+from dashboard.web.api_evidence import OPENAPI_PATHS as EVIDENCE_PATHS
 from dashboard.web.api_regions import OPENAPI_PATHS as REGION_PATHS
 from dashboard.web.api_reports import openapi_paths
 from dashboard.domain.permissions import ACTIONS, PERMISSIONS, READ_ACCESS, ROLES
@@ -168,7 +169,7 @@ def _document() -> dict:
                                 "another area's case, region or grid answers 403; lists and figures cover the area."},
         "servers": [{"url": "/api/v1"}],
         "security": READ,
-        "paths": {**_paths(), **openapi_paths(), **REGION_PATHS, **COMPONENT_PATHS},
+        "paths": {**_paths(), **openapi_paths(), **REGION_PATHS, **COMPONENT_PATHS, **EVIDENCE_PATHS},
         "components": {
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "description": "citygrid tokens create NAME"},

@@ -75,3 +75,15 @@ class Services:
         """Department evaluation over a period (/departments, its API and exports)."""
         from datasource.services.evaluation import DepartmentEvaluation
         return DepartmentEvaluation(self.system)
+
+    @cached_property
+    def evidence(self):
+        """Evidence photos: checked uploads, their store, a case's photos (issue 11)."""
+        from datasource.services.evidence import Evidence
+        return Evidence(self.system, self.commands, self.cases)
+
+    @cached_property
+    def visits(self):
+        """Return visits (回访): the queue, recording, the satisfaction rate (issue 11)."""
+        from datasource.services.visits import Visits
+        return Visits(self.system, self.commands, self.cases)

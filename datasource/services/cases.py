@@ -20,6 +20,7 @@ from sqlalchemy import case as sql_case, func, select
 from dashboard.domain.lifecycle import Stage
 from dashboard.domain.limits import traffic_light
 from dashboard.domain.scope import covers
+from datasource.services.evidence import listed_photos
 from datasource.services.scoping import scoped
 from datasource.store import schema
 
@@ -112,6 +113,7 @@ class CaseQueries:
         out = dict(row or {"case_id": case_id, "stage": command.get("stage")})
         out["projected"] = row is not None
         out["timeline"] = self.timeline(case_id) if row is not None else []
+        out["photos"] = listed_photos(case_id, out["timeline"])   # evidence (issue 11)
         out["command"] = {"stage": command.get("stage"), "version": int(command.get("version") or 0),
                           "last_actor": command.get("actor"), "last_at": command.get("at"),
                           "last_type": command.get("type")}

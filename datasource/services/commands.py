@@ -26,7 +26,7 @@ from functools import cached_property
 
 from dashboard.domain.codes import is_case_id
 from dashboard.domain.events import MAX_DEADLINE, CaseEvent, new_event_id
-from dashboard.domain.lifecycle import EventType, Stage, allowed_from, check_stage
+from dashboard.domain.lifecycle import EventType, MissingInput, Stage, allowed_from, check_input, check_stage
 from dashboard.domain.limits import URGENCIES
 from dashboard.domain.projection import SOURCES
 from dashboard.domain.scope import covers
@@ -242,6 +242,11 @@ class CommandService:
             if department != actor.department_code:
                 raise CommandRefused(403, Msg("cmd.not_own", case=case_id, department=department or "-"),
                                      stage=state["stage"])
+        try:
+            check_input(event_type, body)   # e.g. a handling note saying what was done (issue 11)
+        except MissingInput as exc:
+            raise CommandRefused(400, Msg("evidence.input_missing", field=", ".join(exc.names)),
+                                 stage=state["stage"]) from None
         if check:
             check(state)
         before = state["stage"]
@@ -338,7 +343,7 @@ class CommandService:
                             required=("reason",))
 
     def handle(self, actor: Actor, case_id, note="", expect_version=None) -> CommandResult:
-        """A department reports the case handled (处置)."""
+        """A department reports the case handled (处置); a note of what was done is required."""
         return self._simple(actor, "handle", case_id, EventType.HANDLED, {"note": note}, expect_version)
 
     def verify(self, actor: Actor, case_id, result, reason="", expect_version=None) -> CommandResult:

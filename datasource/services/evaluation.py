@@ -20,6 +20,7 @@ import pandas as pd
 from dashboard.domain.evaluation import DEPARTMENT_TABLES, Period, PeriodError, evaluate
 from dashboard.domain.limits import traffic_light
 from datasource.services import evaluation_queries as q
+from datasource.services.visits import satisfaction_rates
 from datasource.services.workhours import working_hours
 
 LIST_LIMIT = 2000
@@ -129,6 +130,7 @@ class DepartmentEvaluation:
         with self._connect(lo, hi) as connection:
             groups = q.by_department_day(connection, lo, hi, now, self.tz, scope=scope)
             returns = q.returns_by_department(connection, lo, hi, scope)
+        satisfaction = satisfaction_rates(self.engine, lo, hi, "department", scope)   # issue 11
         packed: dict[str, list] = {}
         for g in groups:
             packed.setdefault(g["department"], []).append(g["handling"])
@@ -151,6 +153,7 @@ class DepartmentEvaluation:
             t = totals.get(code, {})
             row = {"code": code, **self._names(code), **self._row(t, t.get("oldest"), now)}
             row["returns"] = returns.get(code, 0)
+            row["satisfaction"] = satisfaction.get(code)
             row["handling_median_h"], row["handling_p90_h"] = handling.get(code, (None, None))
             row["series"] = series.get(code, [0] * len(dates))
             rows.append(row)

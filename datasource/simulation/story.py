@@ -11,6 +11,12 @@ filing; ≈3% returned by the department and re-dispatched; ≈6% fail verificat
 ≈2% get an extension and ≈1% are suspended for days.  Each stage's duration is a lognormal
 share of its time limit; handling is slowed by the department's ``speed`` factor, so slow
 departments are often overdue — the thing the wall must show.
+
+Return visits (回访, issue 11): every case first reported by the public (12345, the app) is
+called back about a day after closure; the answers follow Dongcheng's published figures
+(satisfaction — satisfied or basically satisfied — ≈ 50 %, Q1 2018: 47.8 / 46.5 / 52.1 %), and
+one unsatisfied visit in four reopens the case for rework.  Departments write what they did
+when they report a case handled (a handling note is required of people since issue 11).
 """
 from __future__ import annotations
 
@@ -24,7 +30,8 @@ from itertools import accumulate
 from datasource.simulation.clock import TimeText, WorkClock
 from datasource.simulation.places import Place
 from datasource.tools.componentgen import component_index
-from datasource.simulation.texts import REJECT_REASONS, RETURN_REASONS, REWORK_REASONS, SUSPEND_REASONS, description
+from datasource.simulation.texts import (HANDLE_NOTES, REJECT_REASONS, RETURN_REASONS, REWORK_REASONS, SUSPEND_REASONS,
+                                        VISIT_NOTES, description)
 
 DISPATCHERS = tuple(f"dispatcher-{i:02d}" for i in range(1, 7))
 SUPERVISORS = tuple(f"supervisor-{i:02d}" for i in range(1, 7))
@@ -44,11 +51,18 @@ SHARES = {"reported": (0.30, 0.75), "filed": (0.30, 0.60), "dispatched": (0.55, 
           "handled": (0.40, 0.60), "verified": (0.25, 0.60)}
 LOG_SHARES = {stage: (math.log(median), sigma) for stage, (median, sigma) in SHARES.items()}
 SUSPENDED_DAYS = (3.0, 0.6)
+#: return visits (issue 11): sources visited, (median, sigma) of the days after closure, the
+#: answers' cumulative shares (satisfied, basically, unsatisfied) and the unsatisfied reopened
+VISITED_SOURCES = ("hotline12345", "app")
+VISIT_DAYS = (0.8, 0.5)
+VISIT_RESULTS = (("satisfied", 0.30), ("basically", 0.50), ("unsatisfied", 1.0))
+REOPEN_SHARE = 0.25
 LIMITED_STAGES = tuple(SHARES)
 #: event type → stage it leads to (None: unchanged; "@resume": back where it was suspended).
 TARGET = {"reported": "reported", "filed": "filed", "rejected": "rejected", "dispatched": "dispatched",
           "returned": "filed", "handled": "handled", "verified": "verified", "rework": "dispatched",
-          "closed": "closed", "extended": None, "suspended": "suspended", "resumed": "@resume"}
+          "closed": "closed", "extended": None, "suspended": "suspended", "resumed": "@resume",
+          "visited": None, "reopened": "dispatched"}
 FINAL = ("closed", "rejected")
 EMPTY: dict = {}   # shared body of events that carry nothing (never mutated)
 
@@ -79,10 +93,12 @@ class Case:
     reworks: int = 0
     limits: dict | None = None    # stage → (counts working time?, amount per unit share)
     maintainer: str | None = None  # the maintainer of the component the case names (issue 16)
+    visit: str = ""               # return visit due: "call" after a public case's closure, "reopen" after an unsatisfied one
 
     @property
     def is_open(self) -> bool:
-        return self.stage not in FINAL
+        """Whether the case has more to come (closed public cases: their return visit)."""
+        return self.stage not in FINAL or bool(self.visit)
 
 
 Step = tuple  # (event type, at epoch seconds, actor, body)
@@ -111,7 +127,8 @@ class StoryModel:
         self.components = component_index(scenario)   # component cases name the nearest one (issue 16)
         self._handlers = {"reported": self._from_reported, "filed": self._from_filed,
                           "dispatched": self._from_dispatched, "handled": self._from_handled,
-                          "verified": self._from_verified, "suspended": self._from_suspended}
+                          "verified": self._from_verified, "suspended": self._from_suspended,
+                          "closed": self._from_closed}
 
     # -- new cases -----------------------------------------------------------------
     def draw_kind(self, rng, at: int) -> tuple[str, str, str]:
@@ -144,9 +161,10 @@ class StoryModel:
     def next_step(self, rng, case: Case, now: int | None = None) -> Step | None:
         """The next natural event of ``case``; at ``now`` if given, else at a drawn time."""
         handler = self._handlers.get(case.stage)
-        if handler is None:
+        step = handler(rng, case, now) if handler is not None else None
+        if step is None:
             return None
-        kind, at, actor, body = handler(rng, case, now)
+        kind, at, actor, body = step
         if now is None and at <= case.last_at:
             at = case.last_at + 1
         return kind, at, actor, body
@@ -176,7 +194,7 @@ class StoryModel:
             at = now or self._after(rng, case, "dispatched", rng.uniform(0.5, 0.95))
             until = self._later(max(case.deadline, at), rng.choice((1, 2, 3)))
             return "extended", at, self._staff(rng, SUPERVISORS, at), {"until": self.iso(until)}
-        return "handled", now or self._handled_at(rng, case), case.department, EMPTY
+        return "handled", now or self._handled_at(rng, case), case.department, {"note": rng.choice(HANDLE_NOTES)}
 
     def _from_handled(self, rng, case, now):
         at = now or self._after(rng, case, "handled")
@@ -187,6 +205,21 @@ class StoryModel:
     def _from_verified(self, rng, case, now):
         at = now or self._after(rng, case, "verified")
         return "closed", at, self._staff(rng, SUPERVISORS, at), EMPTY
+
+    def _from_closed(self, rng, case, now):
+        """The return visit of a public case (and the reopening an unsatisfied one may bring)."""
+        if not case.visit:
+            return None
+        if case.visit == "reopen":
+            return "reopened", now or case.last_at + 1, case.last_actor, {"reason": "回访不满意，重新处置"}
+        median, sigma = VISIT_DAYS
+        at = now or case.entered + int(86400 * median * math.exp(rng.gauss(0.0, sigma)))
+        u = rng.random()
+        result = next(name for name, share in VISIT_RESULTS if u < share)
+        body = {"result": result, "note": rng.choice(VISIT_NOTES[result])}
+        if result == "unsatisfied" and rng.random() < REOPEN_SHARE:
+            body["reopen"] = True   # as the visits service writes it: a ``reopened`` event follows
+        return "visited", at, self._staff(rng, SUPERVISORS, at), body
 
     def _from_suspended(self, rng, case, now):
         median, sigma = SUSPENDED_DAYS
@@ -210,6 +243,12 @@ class StoryModel:
             case.reworks += 1
         elif kind == "extended":
             case.extended_from, case.deadline = case.deadline, self.parse_iso(body["until"])
+        elif kind == "closed":
+            case.visit = "call" if case.source in VISITED_SOURCES else ""
+        elif kind == "visited":
+            case.visit = "reopen" if body.get("reopen") else ""
+        elif kind == "reopened":
+            case.visit, case.reworks = "", case.reworks + 1
         if target is not None and (target != case.stage or kind == "rework"):
             case.stage, case.entered = target, at
             if target == "dispatched":

@@ -74,3 +74,12 @@ def description(rng, category: str, name_zh: str, place: str) -> str:
 def person_name(rng) -> str:
     """A plausible Chinese personal name (surname + given name)."""
     return rng.choice(SURNAMES) + rng.choice(GIVEN_NAMES)
+
+#: what a department writes when it reports a case handled (issue 11: a note is required)
+HANDLE_NOTES = ("已处置完毕", "已清理干净", "已修复", "已更换", "已整改到位", "已拆除", "已清运", "已协调相关单位处理")
+#: what reporters say on a return visit (回访), by result
+VISIT_NOTES = {
+    "satisfied": ("处理及时，很满意", "问题已解决，感谢", "效果很好"),
+    "basically": ("基本解决，希望保持", "处理了，但速度一般", "基本满意"),
+    "unsatisfied": ("问题没有彻底解决", "处理后又出现了", "等待时间太长", "现场仍未整改"),
+}

@@ -130,6 +130,11 @@ cases = Table(
     Column("updated_at", TS, nullable=False, comment="time of the last event"),
     Column("last_actor", String(64)),
     Column("component_code", String(16), comment="the city component (部件) the case names, if any (migration 0004_components)"),
+    Column("visit_result", String(16), comment="latest return visit (回访): satisfied, basically, unsatisfied "
+                                                "(migration 0004_evidence)"),
+    Column("visited_at", TS, comment="time of the latest return visit (migration 0004_evidence)"),
+    Column("visit_count", Integer, nullable=False, default=0, server_default="0",
+           comment="return visits recorded (migration 0004_evidence)"),
     Index("ix_cases_stage_deadline", "stage", "deadline_at"),
     Index("ix_cases_updated_at", "updated_at"),
     Index("ix_cases_department_stage", "department_code", "stage"),
@@ -141,6 +146,7 @@ cases = Table(
     Index("ix_cases_reported_at", "reported_at"),            # migration 0002_report_indexes
     Index("ix_cases_grid_reported", "grid_code", "reported_at"),  # migration 0002_report_indexes
     Index("ix_cases_component_code", "component_code"),     # migration 0004_components
+    Index("ix_cases_visited_at", "visited_at"),                   # migration 0004_evidence
 )
 
 dead_letters = Table(

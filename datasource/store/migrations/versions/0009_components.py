@@ -8,7 +8,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0004_components'
-down_revision = '0003_scope'
+down_revision = "0004_evidence"
 branch_labels = None
 depends_on = None
 
