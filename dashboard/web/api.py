@@ -122,6 +122,19 @@ def _check_read(user, case_id: str) -> None:
 
 
 # ---------------------------------------------------------------------------- routes
+_NO_LANG = {None, "api_v1.health", "api_v1.openapi", "api_v1.unknown"}   # routes without ``lang``
+
+
+@api.before_app_request
+def _check_lang():
+    """``?lang=`` is ``en`` or ``zh`` (as documented) on every ``/api/v1`` route: anything else is a 400."""
+    if request.path.startswith("/api/v1/") and "lang" in request.args and request.endpoint not in _NO_LANG:
+        values = request.args.getlist("lang")
+        if len(values) != 1 or values[0] not in ("en", "zh", ""):
+            return error_response(400, Msg("cmd.bad_choice", field="lang", choices="en, zh"))
+    return None
+
+
 @api.errorhandler(ApiError)
 def _api_error(exc: ApiError):
     return error_response(exc.status, exc.msg, exc.error)
@@ -215,7 +228,8 @@ def get_audit():
 @api.get("/openapi.json")
 def openapi():
     """The OpenAPI 3.1 document of this API (public, like the code it describes)."""
-    return jsonify(build_spec())
+    services = app_services()
+    return jsonify(build_spec(services.scenario, services.system.locator.bbox))
 
 
 @api.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
