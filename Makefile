@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-clocks install bench clean grids
+.PHONY: demo test test-clocks install bench clean grids audit-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ test-clocks: $(STAMP)
 	    || failed="$$failed $$at"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "test-clocks: failed at$$failed"; exit 1; fi; echo "test-clocks: passed at every clock"
+
+## Known vulnerabilities in the installed dependencies (pip-audit; needs PyPI).  `make test` runs
+## the same check as tests/test_audit_dependencies.py (skipped, with the reason, when PyPI cannot tell).
+audit-deps: $(STAMP)
+	$(BIN)/python -m pip_audit --skip-editable --progress-spinner off
 
 ## Benchmarks recorded in the README (run on a quiet machine; they take a few minutes).
 bench: $(STAMP)

@@ -110,9 +110,14 @@ def case_for_panel(queries, case_id, shown, lang: str, tick_id: str) -> dict | N
         raise PreventUpdate
     if ctx.triggered_id == tick_id and unchanged(queries, case_id, shown):
         raise PreventUpdate
-    if not queries.in_scope(case_id, user_scope()):
-        return None  # another sub-centre's case: shown as not found
+    if not may_read(queries, case_id):
+        return None  # another department's or sub-centre's case: shown as not found
     return queries.case(case_id, lang)
+
+
+def may_read(queries, case_id: str) -> bool:
+    """Whether the logged-in user may read this case (the domain's one rule, as the API asks it)."""
+    return queries.may_read(case_id, current_role(), getattr(current_user, "department_code", None), user_scope())
 
 
 def signature(*parts) -> str:

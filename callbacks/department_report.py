@@ -6,7 +6,7 @@ from __future__ import annotations
 from dash import Input, Output, State, ctx
 from dash.exceptions import PreventUpdate
 
-from callbacks.common import message, require, user_scope
+from callbacks.common import may_read, message, require, user_scope
 from callbacks.report_common import (CHART_LAYOUT, GRADE_COLOURS, grid_rows, num, pct, period_of,
                                      register_period_choice)
 from dashboard.domain.evaluation import TARGETS
@@ -58,7 +58,7 @@ def register(app, services) -> None:
         case_id = str(click.get("rowId") or "").split("|")[0]
         if not case_id:
             raise PreventUpdate
-        case = queries.case(case_id, lang) if queries.in_scope(case_id, user_scope()) else None
+        case = queries.case(case_id, lang) if may_read(queries, case_id) else None
         if case is None:
             return message(t("case.not_found", lang), False), None
         return case_details(case, lang, queries, tz), timeline(case, lang, queries, tz)

@@ -14,12 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from dashboard.domain.codes import is_case_id
+from dashboard.domain.inputs import EARLIEST, LATEST, InputRefused, reject_constant, storable_problem
 from dashboard.domain.lifecycle import REQUIRED_BODY, EventType
 
 ENVELOPE = ("event_id", "case_id", "type", "at", "actor", "body")
-EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
-#: No instant of the product lies after this (it keeps every deadline computation in range).
-LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _LATEST_MS = int((LATEST - EPOCH).total_seconds() * 1000)
 MAX_FUTURE = timedelta(hours=1)
@@ -103,18 +101,16 @@ def _text(fields: dict, name: str, key: bytes) -> str:
 
 
 def _check_storable(text: str, what: str) -> None:
-    """Text every database can store: no NUL, no lone surrogate (``"\ud800"`` in JSON)."""
-    if "\x00" in text:
-        raise InvalidEvent(f"{what} contains a NUL character")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidEvent(f"{what} contains a lone surrogate (not encodable as UTF-8)") from None
+    """Text every database can store: no NUL, no lone surrogate (``"\ud800"`` in JSON) —
+    the edge rule of :func:`dashboard.domain.inputs.storable_problem`."""
+    problem = storable_problem(text)
+    if problem:
+        raise InvalidEvent(f"{what} {problem}")
 
 
 def _check_body_values(value, depth: int = 1) -> None:
-    """Walk a body's nested values: bounded depth, storable strings (only called when
-    the body has nesting or escapes, so a plain body costs nothing)."""
+    """Walk a body's nested values: bounded depth, storable strings, finite numbers (only
+    called when the body has nesting or escapes, so a plain body costs nothing)."""
     if depth > MAX_DEPTH:
         raise InvalidEvent(f"body nested deeper than {MAX_DEPTH} levels")
     items = value.items() if isinstance(value, dict) else enumerate(value)
@@ -123,6 +119,8 @@ def _check_body_values(value, depth: int = 1) -> None:
             _check_storable(key, "body")
         if isinstance(item, str):
             _check_storable(item, "body")
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise InvalidEvent("body holds a number that is not finite")
         elif isinstance(item, (dict, list)):
             _check_body_values(item, depth + 1)
 
@@ -181,8 +179,10 @@ def parse_entry(fields: dict, bbox: tuple[float, float, float, float] | None = N
     actor = actor[:64]
     if len(body_text) > MAX_BODY:
         raise InvalidEvent(f"body larger than {MAX_BODY} bytes")
-    try:
-        body = json.loads(body_text)
+    try:   # NaN and Infinity are no JSON: an answer carrying them would be unreadable to clients
+        body = json.loads(body_text, parse_constant=reject_constant)
+    except InputRefused:
+        raise InvalidEvent("body holds NaN or Infinity, which JSON does not allow") from None
     except RecursionError:
         raise InvalidEvent(f"body nested deeper than {MAX_DEPTH} levels") from None
     except ValueError:
@@ -191,6 +191,8 @@ def parse_entry(fields: dict, bbox: tuple[float, float, float, float] | None = N
         raise InvalidEvent("body is not a JSON object")
     if "\\u" in body_text or "[" in body_text or body_text.find("{", 1) != -1:
         _check_body_values(body)
+    elif any(type(v) is float and not math.isfinite(v) for v in body.values()):   # 1e400 parses as inf
+        raise InvalidEvent("body holds a number that is not finite")
     missing = [name for name in REQUIRED_BODY.get(event_type, ()) if body.get(name) in (None, "")]
     if missing:
         raise InvalidEvent(f"'{event_type.value}' body lacks {', '.join(missing)}")

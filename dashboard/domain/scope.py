@@ -74,3 +74,16 @@ def covers_code(scope: str | None, code: str | None) -> bool:
 def street_of_scope(scope: str | None) -> str | None:
     """The street a scope lies in (None for the district)."""
     return scope[:9] if scope else None
+
+
+def may_read_case(role: str | None, department: str | None, scope: str | None, case_department: str | None,
+                  street_code: str | None, community_code: str | None) -> bool:
+    """Whether a user may read one case — the rule every read door asks (API, pages).
+
+    A department user reads the cases dispatched to its own department only (the same cases
+    its queue lists); a sub-centre user (``scope``) the cases of its area only; every other
+    role that may read cases at all reads every case (which roles may read is
+    :data:`dashboard.domain.permissions.READ_ACCESS`)."""
+    if role == "department" and (not department or case_department != department):
+        return False
+    return covers(scope, street_code, community_code)

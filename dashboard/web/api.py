@@ -16,6 +16,7 @@ from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from dashboard.domain.codes import is_case_id
+from dashboard.domain.inputs import InputRefused, check_json, reject_constant
 from dashboard.domain.permissions import ACTIONS, may
 from datasource.services import audit
 from datasource.services.cases import jsonable
@@ -29,10 +30,6 @@ api = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 
 
 # ---------------------------------------------------------------------------- plumbing
-def _reject_nan(name):
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
 def _params(action: str) -> dict:
     """The command's arguments from the JSON body: size, syntax, then its model (types, fields)."""
     if request.content_length is not None and request.content_length > MAX_BODY:
@@ -49,16 +46,16 @@ def _params(action: str) -> dict:
         if request.mimetype != "application/json":
             raise ApiError(415, Msg("api.content_type"))
         try:
-            body = json.loads(data.decode("utf-8"), parse_constant=_reject_nan)
+            body = json.loads(data.decode("utf-8"), parse_constant=reject_constant)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             reason = getattr(exc, "msg", None) or str(exc)
             raise ApiError(400, Msg("api.bad_json", reason=str(reason)[:120])) from None
     if not isinstance(body, dict):
         raise ApiError(400, Msg("api.not_object"))
-    try:  # "\ud800" is valid JSON syntax but no text: Redis, the database and the log could not store it
-        json.dumps(body, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise ApiError(400, Msg("api.bad_json", reason="a string is not valid Unicode")) from None
+    try:  # the domain's edge rule: "\ud800" or a NUL is valid JSON syntax but no text any store can hold
+        check_json(body)
+    except InputRefused as exc:
+        raise ApiError(400, Msg("api.bad_json", reason=str(exc)[:120])) from None
     try:
         return parse_body(action, body)
     except InvalidInput as exc:
@@ -112,14 +109,32 @@ def _query(model):
         raise ApiError(400, exc.msg) from None
 
 
-def _check_scope(user, case_id: str) -> None:
-    """A sub-centre user reads its own area's cases only → 403 (the district reads all)."""
-    scope = getattr(user, "scope", None)
-    if scope and is_case_id(case_id) and not app_services().cases.in_scope(case_id, scope):
+def _check_read(user, case_id: str) -> None:
+    """Whether the caller may read this case (:func:`dashboard.domain.scope.may_read_case`):
+    a department user its own department's cases, a sub-centre user its area's → else 403."""
+    if not is_case_id(case_id):
+        return
+    scope, department = getattr(user, "scope", None), getattr(user, "department_code", None)
+    if not app_services().cases.may_read(case_id, user.role, department, scope):
+        if user.role == "department":
+            raise ApiError(403, Msg("inputs.not_own_case", case=case_id), "forbidden")
         raise ApiError(403, Msg("cmd.out_of_scope", case=case_id, scope=scope), "forbidden")
 
 
 # ---------------------------------------------------------------------------- routes
+_NO_LANG = {None, "api_v1.health", "api_v1.openapi", "api_v1.unknown"}   # routes without ``lang``
+
+
+@api.before_app_request
+def _check_lang():
+    """``?lang=`` is ``en`` or ``zh`` (as documented) on every ``/api/v1`` route: anything else is a 400."""
+    if request.path.startswith("/api/v1/") and "lang" in request.args and request.endpoint not in _NO_LANG:
+        values = request.args.getlist("lang")
+        if len(values) != 1 or values[0] not in ("en", "zh", ""):
+            return error_response(400, Msg("cmd.bad_choice", field="lang", choices="en, zh"))
+    return None
+
+
 @api.errorhandler(ApiError)
 def _api_error(exc: ApiError):
     return error_response(exc.status, exc.msg, exc.error)
@@ -144,7 +159,7 @@ def get_case(case_id: str):
     """A case with its timeline (reporting DB) and the command side's stage and version."""
     user = reader("getCase")
     # a malformed id is no case: answered without asking the database (which may refuse NUL bytes)
-    _check_scope(user, case_id)
+    _check_read(user, case_id)
     found = app_services().cases.case(case_id, request_lang()) if is_case_id(case_id) else None
     if found is None:
         return error_response(404, Msg("cmd.unknown_case", case=case_id[:40]))
@@ -155,7 +170,7 @@ def get_case(case_id: str):
 def get_recommendation(case_id: str):
     """Departments to dispatch to (routing first) with load and on-time rate, and the deadline."""
     user = reader("getRecommendation")
-    _check_scope(user, case_id)
+    _check_read(user, case_id)
     cases = app_services().cases
     row = cases.row(case_id) if is_case_id(case_id) else None
     if row is None:
@@ -213,7 +228,8 @@ def get_audit():
 @api.get("/openapi.json")
 def openapi():
     """The OpenAPI 3.1 document of this API (public, like the code it describes)."""
-    return jsonify(build_spec())
+    services = app_services()
+    return jsonify(build_spec(services.scenario, services.system.locator.bbox))
 
 
 @api.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

@@ -17,13 +17,13 @@ with the same words).
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from functools import cache
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, ValidationError
 from pydantic_core import PydanticCustomError
 
+from dashboard.domain.inputs import InputRefused, parse_instant
 from dashboard.domain.lifecycle import Stage
 from dashboard.domain.limits import URGENCIES
 from dashboard.domain.projection import SOURCES
@@ -46,16 +46,15 @@ class InvalidInput(ValueError):
 
 
 def _instant(value: str) -> str:
-    """Only the form of a time (ISO 8601 with an offset); whether it is late enough is the service's."""
+    """Only the form of a time (the domain's :func:`~dashboard.domain.inputs.parse_instant`: ISO 8601
+    with an offset, 2000 … 2099); whether it is late enough is the service's."""
     if not value.strip():
         return value  # blank = not given: the service falls back to the default deadline
     try:
-        when = datetime.fromisoformat(value.strip())
-        when.astimezone(timezone.utc)  # year 1 at +08:00 would overflow later, in the service
-    except (ValueError, OverflowError):
-        raise PydanticCustomError("cmd.bad_time", "not an ISO 8601 time", {"value": value[:40]}) from None
-    if when.tzinfo is None:
-        raise PydanticCustomError("cmd.no_offset", "no UTC offset", {"value": value[:40]})
+        parse_instant(value, "time")
+    except InputRefused as exc:
+        values = {k: v for k, v in exc.values.items() if k != "field"}
+        raise PydanticCustomError(exc.key, str(exc), values) from None
     return value
 
 
@@ -441,8 +440,8 @@ def _message(model: type[BaseModel], errors: list[dict]) -> Msg:
 def _value_message(model: type[BaseModel], error: dict) -> Msg:
     """The message for a value of the right JSON type that the model still refuses."""
     name, kind, ctx = error["loc"][0], error["type"], error.get("ctx") or {}
-    if kind.startswith("cmd."):  # raised by our own validators with the catalogue's key
-        return Msg(kind, field=name, **ctx)
+    if kind.startswith(("cmd.", "inputs.")):  # raised by our own validators with the catalogue's key
+        return Msg(kind, **{**ctx, "field": name})
     if kind == "literal_error":
         prop = _properties(model)[name]
         prop = prop.get("items", prop)  # a list of choices (?stage=…&stage=…)

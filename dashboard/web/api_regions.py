@@ -180,7 +180,9 @@ def _get(summary: str, operation: str, extra: list | None = None) -> dict:
                     "parameters": [*(extra or []), *_PERIOD],
                     "responses": {"200": {"description": "The report (JSON) or the table as a file.",
                                           "content": {"application/json": {"schema": {"type": "object"}},
-                                                      "text/csv": {"schema": {"type": "string"}}}},
+                                                      "text/csv": {"schema": {"type": "string"}},
+                                                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
+                                                          {"schema": {"type": "string", "format": "binary"}}}},
                                   **_ANSWERS}}}
 
 

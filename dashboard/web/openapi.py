@@ -88,12 +88,12 @@ def _command(action: str) -> dict:
     answer = {"request": (m.RequestEntry, "The request, pending."),
               "decline": (m.Declined, "Declined; the case goes on as before.")}.get(action)
     if action == "report":
-        ok = {"201": {**_json(m.CommandResult, "Created; the new case id."),
+        ok = {"201": {**_json(m.CommandResult, "Created; the new case id."), "links": _links(action),
                       "headers": {"Location": {"description": "/api/v1/cases/{case_id}",
                                                "schema": {"type": "string"}}}}}
         codes = ("400", "401", "403", "409", "413", "415")
     else:
-        ok = {"200": _json(*(answer or (m.CommandResult, "Done.")))}
+        ok = {"200": {**_json(*(answer or (m.CommandResult, "Done."))), "links": _links(action)}}
         # decline answers a pending request, not a stage: nothing it does can conflict
         codes = ("400", "401", "403", "404", *(() if action == "decline" else ("409",)), "413", "415")
     required = any(f.is_required() for f in body.model_fields.values())
@@ -104,6 +104,31 @@ def _command(action: str) -> dict:
         "requestBody": {"required": required, "content": {"application/json": {"schema": _ref(body)}}},
         "responses": {**ok, **_errors(*codes)},
     }
+
+
+#: what a program may do next with a case an answer names (OpenAPI response ``links``): a client —
+#: or Schemathesis's stateful phase — follows the six-stage loop from the report on
+NEXT: dict[str, tuple[str, ...]] = {
+    "report": ("getCase", "file", "reject"),
+    "file": ("getCase", "getRecommendation", "dispatch", "suspend"),
+    "dispatch": ("getCase", "handle", "return", "request", "extend", "suspend"),
+    "return": ("getCase", "dispatch"),
+    "handle": ("getCase", "verify"),
+    "verify": ("getCase", "close", "handle"),
+    "close": ("getCase",),
+    "extend": ("getCase", "handle"),
+    "suspend": ("getCase", "resume"),
+    "resume": ("getCase", "handle", "dispatch"),
+    "request": ("decline", "extend", "suspend"),
+    "decline": ("getCase", "handle"),
+    "reject": ("getCase",),
+}
+
+
+def _links(action: str) -> dict:
+    """The response links of a command's success: the operations that take its ``case_id`` next."""
+    return {f"{action}_{target}": {"operationId": target, "parameters": {"case_id": "$response.body#/case_id"},
+                                   "description": f"{target} the same case"} for target in NEXT[action]}
 
 
 def _read(operation: str, summary: str, answer: dict, codes=("401", "403"), parameters=()) -> dict:
@@ -154,11 +179,28 @@ def _paths() -> dict:
     return paths
 
 
+def _harden(document: dict) -> dict:
+    """Two rules true of every operation, stated where each operation is described:
+    an empty query parameter counts as not given (so ``?to=`` is documented as allowed), and a
+    ``lang`` other than ``en``/``zh`` is a 400 (so every operation documents its 400)."""
+    lang_error = {"description": "Bad input (e.g. `lang` not en/zh).", "content": {
+        "application/json": {"schema": _ref(m.Error)}}}
+    for item in document["paths"].values():
+        for operation in item.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query" and not parameter.get("required") and "schema" in parameter:
+                    parameter["schema"] = {"anyOf": [parameter["schema"], {"type": "string", "maxLength": 0}]}
+            if LANG in operation.get("parameters", []) or any(
+                    p.get("name") == "lang" for p in operation.get("parameters", [])):
+                operation["responses"].setdefault("400", lang_error)
+    return document
+
+
 @cache
 def _document() -> dict:
     models = [(model, "validation") for model in (*m.BODIES.values(), *ANSWERS)]
     _, top = models_json_schema(models, ref_template=REF)
-    return {
+    return _harden({
         "openapi": "3.1.0",
         "info": {"title": "CityGrid Command Centre API", "version": "1",
                  "description": "Commands on cases of the six-stage loop (reported → filed → dispatched → handled → "
@@ -181,13 +223,29 @@ def _document() -> dict:
                 "CaseId": {"name": "case_id", "in": "path", "required": True,
                            "schema": {"type": "string", "pattern": "^[A-Z]{2}[0-9]{14}$"},
                            "example": "DC20261124000123"},
-                "Lang": {"name": "lang", "in": "query", "required": False, "schema": {"enum": ["en", "zh"]},
+                "Lang": {"name": "lang", "in": "query", "required": False,
+                         "schema": {"anyOf": [{"enum": ["en", "zh"]}, {"type": "string", "maxLength": 0}]},
                          "description": "language of `message` (default: Accept-Language, else English)"}},
             "schemas": top["$defs"],
         },
-    }
+    })
 
 
-def build_spec() -> dict:
-    """The OpenAPI document (a copy: built once, the caller may change its own)."""
-    return copy.deepcopy(_document())
+def build_spec(scenario=None, bbox=None) -> dict:
+    """The OpenAPI document (a copy: built once, the caller may change its own).
+
+    Given the running ``scenario`` (and the district's ``bbox``), the document states the real
+    constraints the service enforces on its data: the category and department codes it knows
+    (enums) and the district's longitude/latitude range — so a generated request can reach the
+    logic instead of failing on an unknown code."""
+    document = copy.deepcopy(_document())
+    if scenario is not None:
+        schemas = document["components"]["schemas"]
+        schemas["ReportBody"]["properties"]["category"]["enum"] = sorted(scenario.categories)
+        schemas["DispatchBody"]["properties"]["department"]["enum"] = sorted(scenario.departments)
+        if bbox is not None:
+            west, south, east, north = bbox
+            report = schemas["ReportBody"]["properties"]
+            report["lon"].update(minimum=west, maximum=east)
+            report["lat"].update(minimum=south, maximum=north)
+    return document

@@ -11,6 +11,7 @@ dispatch queue at once, not when the worker gets to it.
 from __future__ import annotations
 
 import json
+import math
 import time
 from datetime import datetime
 from functools import cached_property
@@ -19,7 +20,7 @@ from sqlalchemy import case as sql_case, func, select
 
 from dashboard.domain.lifecycle import Stage
 from dashboard.domain.limits import traffic_light
-from dashboard.domain.scope import covers
+from dashboard.domain.scope import covers, may_read_case
 from datasource.services.evidence import listed_photos
 from datasource.services.scoping import scoped
 from datasource.store import schema
@@ -34,11 +35,15 @@ def _iso(value):
 
 
 def jsonable(data):
-    """``data`` with datetimes as ISO 8601 strings (for JSON answers and dcc.Store)."""
+    """``data`` with datetimes as ISO 8601 strings (for JSON answers and dcc.Store); a number
+    that is not finite (stored before the edge checks refused them) becomes null, so the
+    answer stays valid JSON."""
     if isinstance(data, dict):
         return {k: jsonable(v) for k, v in data.items()}
     if isinstance(data, (list, tuple)):
         return [jsonable(v) for v in data]
+    if isinstance(data, float) and not math.isfinite(data):
+        return None
     return _iso(data)
 
 
@@ -93,7 +98,7 @@ class CaseQueries:
         out = []
         for r in rows:
             try:
-                body = json.loads(r["body"])
+                body = json.loads(r["body"], parse_constant=lambda _: None)   # NaN → null: valid JSON out
             except ValueError:
                 body = {}
             out.append({"type": r["type"], "at": r["at"], "actor": r["actor"], "body": body,
@@ -143,6 +148,29 @@ class CaseQueries:
             return True
         grid = state.get("grid")
         return covers(scope, state.get("street") or (grid[:9] if grid else None), grid[:12] if grid else None)
+
+    def may_read(self, case_id: str, role: str | None, department: str | None = None,
+                 scope: str | None = None) -> bool:
+        """Whether a user (role, department, scope) may read a case, by
+        :func:`dashboard.domain.scope.may_read_case` on the reporting row, else on the command
+        side (a case reported a moment ago).  An unknown case is readable, so that callers
+        answer 404 (it does not exist for anyone), not 403."""
+        if role != "department" and not scope:
+            return True
+        row = self.row(case_id)
+        if row is not None:
+            place = (row["department_code"], row["street_code"], row["community_code"])
+        else:
+            state = self.command_state(case_id)
+            if not state:
+                return True
+            grid = state.get("grid")
+            place = (state.get("department"), state.get("street") or (grid[:9] if grid else None),
+                     grid[:12] if grid else None)
+        if role == "department" and row is not None:
+            # the command side knows a dispatch before the worker has written it
+            place = (self.command_state(case_id).get("department") or place[0], *place[1:])
+        return may_read_case(role, department, scope, *place)
 
     def queue(self, stages=("filed",), department: str | None = None, limit: int = 500,
               overlay: bool = True, scope: str | None = None) -> list[dict]:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from dashboard.domain.inputs import DESCRIPTION_MAX, TEXT_MAX, InputRefused
 from dashboard.i18n import t
 
-DESCRIPTION_MAX = 2000
-TEXT_MAX = 1000
+__all__ = ["DESCRIPTION_MAX", "TEXT_MAX", "Actor", "Msg", "CommandRefused", "CommandResult"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,11 @@ class CommandRefused(Exception):
 
     def message(self, lang: str = "en") -> str:
         return self.msg.render(lang)
+
+    @classmethod
+    def of_input(cls, exc: InputRefused) -> "CommandRefused":
+        """A value refused at the edge (:mod:`dashboard.domain.inputs`) as a 400."""
+        return cls(400, Msg(exc.key, **exc.values))
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,10 @@ the supervision centre's decline).  Each one, in this order:
 5. appends the event with :meth:`EventStream.append` — the stage/version check and the
    XADD are one Lua script, so of two operators only one wins; the other gets a 409
    naming who did it and when;
-6. writes an audit row, whatever the outcome.
+6. writes its audit row in the same step, whatever the outcome (no row → no effect).
+
+Text, numbers and times pass the domain's edge rules (:mod:`dashboard.domain.inputs`) first,
+before a case number is taken or anything is appended.
 
 Refusals are :class:`CommandRefused` with an HTTP-like status; their text comes from the
 i18n catalogue (``cmd.*`` keys in ``dashboard/i18n/dispatch.py``) in either language.
@@ -20,12 +23,12 @@ i18n catalogue (``cmd.*`` keys in ``dashboard/i18n/dispatch.py``) in either lang
 from __future__ import annotations
 
 import json
-import math
 from datetime import datetime
 from functools import cached_property
 
 from dashboard.domain.codes import is_case_id
 from dashboard.domain.events import MAX_DEADLINE, CaseEvent, new_event_id
+from dashboard.domain.inputs import InputRefused, clean_text, coordinates, parse_instant, quote
 from dashboard.domain.lifecycle import EventType, MissingInput, Stage, allowed_from, check_input, check_stage
 from dashboard.domain.limits import URGENCIES
 from dashboard.domain.projection import SOURCES
@@ -68,22 +71,29 @@ class CommandService:
             return iso
         return at.strftime("%H:%M:%S" if at.date() == self.now().date() else "%Y-%m-%d %H:%M:%S")
 
-    def _audit(self, actor: Actor, action: str, case_id, outcome: str, before=None, after=None, message=None):
-        audit.record(self.system.engine, user=actor.name, role=actor.role, action=action, case_id=case_id,
-                     remote_addr=actor.remote_addr, before=before, after=after, outcome=outcome, message=message)
-
     def _run(self, actor: Actor, action: str, case_id: str | None, work):
-        """Run one command and audit it, whatever happens."""
-        try:
-            result = work()
-        except CommandRefused as exc:
-            self._audit(actor, action, case_id if isinstance(case_id, str) else None, exc.outcome,
-                        before=exc.stage, after=exc.stage, message=exc.message("en"))
-            raise
-        if isinstance(result, CommandResult):
-            self._audit(actor, action, result.case_id, "ok", before=result.before, after=result.after,
-                        message=self._summary(result))
-        return result
+        """Run one command with its audit row written in the same step (:func:`audit.audited`):
+        no row, no effect; every outcome — done, refused, lost race, crash — recorded."""
+        def audited_work(entry: audit.Entry):
+            try:
+                result = work()
+            except InputRefused as exc:
+                refused = CommandRefused.of_input(exc)
+                entry.finish("refused", message=refused.message("en"))
+                raise refused from None
+            except CommandRefused as exc:
+                entry.finish(exc.outcome, before=exc.stage, after=exc.stage, message=exc.message("en"))
+                raise
+            if isinstance(result, CommandResult):
+                entry.finish("ok", case_id=result.case_id, before=result.before, after=result.after,
+                             message=self._summary(result))
+            elif isinstance(result, dict):
+                entry.finish("ok", before=result.pop("_before", None), after=result.pop("_after", None),
+                             message=result.pop("_message", None))
+            return result
+        return audit.audited(self.system.engine, audited_work, user=actor.name, role=actor.role, action=action,
+                             case_id=case_id if isinstance(case_id, str) and is_case_id(case_id) else None,
+                             remote_addr=actor.remote_addr)
 
     @staticmethod
     def _summary(result: CommandResult) -> str:
@@ -101,30 +111,12 @@ class CommandService:
 
     @staticmethod
     def _text(value, name: str, limit: int = TEXT_MAX, required: bool = False) -> str:
-        if value is None:
-            value = ""
-        if not isinstance(value, str):
-            raise CommandRefused(400, Msg("cmd.not_text", field=name))
-        value = value.strip()
-        if required and not value:
-            raise CommandRefused(400, Msg("cmd.reason_missing" if name == "reason" else "cmd.missing", field=name))
-        if len(value) > limit:
-            raise CommandRefused(400, Msg("cmd.too_long", field=name, limit=limit))
-        return value
+        """Free text as the domain's edge rule cleans it (:func:`dashboard.domain.inputs.clean_text`)."""
+        return clean_text(value, name, limit, required)
 
     def _instant(self, value, name: str, at: datetime, after: datetime | None = None) -> datetime:
         """A future instant given as ISO 8601 with an offset (a deadline, an extension)."""
-        if isinstance(value, datetime):
-            when = value
-        elif isinstance(value, str) and value.strip():
-            try:
-                when = datetime.fromisoformat(value.strip())
-            except ValueError:
-                raise CommandRefused(400, Msg("cmd.bad_time", field=name, value=value[:40])) from None
-        else:
-            raise CommandRefused(400, Msg("cmd.missing", field=name))
-        if when.tzinfo is None:
-            raise CommandRefused(400, Msg("cmd.no_offset", field=name, value=str(value)[:40]))
+        when = parse_instant(value, name)
         if when <= at:
             raise CommandRefused(400, Msg("cmd.in_past", field=name, value=self.clock_text(when.isoformat())))
         if when > at + MAX_DEADLINE:
@@ -166,7 +158,7 @@ class CommandService:
 
     def _load(self, case_id, actor: Actor | None = None) -> dict:
         if not isinstance(case_id, str) or not is_case_id(case_id):
-            raise CommandRefused(404, Msg("cmd.unknown_case", case=str(case_id)[:40]))
+            raise CommandRefused(404, Msg("cmd.unknown_case", case=quote(case_id)))
         state = self.state(case_id)
         if not state.get("stage"):
             raise CommandRefused(404, Msg("cmd.unknown_case", case=case_id))
@@ -275,28 +267,27 @@ class CommandService:
         def work():
             nonlocal lon, lat
             self._permit(actor, "report")
+            # every check before the day's serial is taken: a refused report leaves no gap in the numbers
             if not isinstance(category, str) or category not in self.scenario.categories:
-                raise CommandRefused(400, Msg("cmd.unknown_category", category=str(category)[:40]))
+                raise CommandRefused(400, Msg("cmd.unknown_category", category=quote(category)))
             named = named_component(self.system, component)      # issue 16; 400 for an unknown code
             if named and lon is None and lat is None:
                 lon, lat = named["lon"], named["lat"]
-            for name, value in (("lon", lon), ("lat", lat)):
-                if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                    raise CommandRefused(400, Msg("cmd.not_number", field=name))
+            x, y = coordinates(lon, lat)
             text = self._text(description, "description", DESCRIPTION_MAX)
             if source not in SOURCES:
                 raise CommandRefused(400, Msg("cmd.bad_choice", field="source", choices=", ".join(SOURCES)))
             if urgency not in URGENCIES:
                 raise CommandRefused(400, Msg("cmd.bad_choice", field="urgency", choices=", ".join(URGENCIES)))
-            place = self.system.locator.locate(float(lon), float(lat))
+            place = self.system.locator.locate(x, y)
             if place is None:
-                raise CommandRefused(400, Msg("cmd.outside", lon=f"{lon:.5f}", lat=f"{lat:.5f}"))
+                raise CommandRefused(400, Msg("cmd.outside", lon=f"{x:.5f}", lat=f"{y:.5f}"))
             if not covers(actor.scope, place[2], place[1]):
-                raise CommandRefused(403, Msg("cmd.report_out_of_scope", lon=f"{lon:.5f}", lat=f"{lat:.5f}",
+                raise CommandRefused(403, Msg("cmd.report_out_of_scope", lon=f"{x:.5f}", lat=f"{y:.5f}",
                                               scope=actor.scope))
             at = self.now()
             case_id = self.stream.next_case_id(at.date())
-            body = {"category": category, "lon": float(lon), "lat": float(lat), "description": text,
+            body = {"category": category, "lon": x, "lat": y, "description": text,
                     "source": source, "urgency": urgency}
             if named:
                 body["component"] = named["code"]
@@ -324,7 +315,7 @@ class CommandService:
         def work():
             self._permit(actor, "dispatch")
             if not isinstance(department, str) or department not in self.scenario.departments:
-                raise CommandRefused(400, Msg("cmd.unknown_department", department=str(department)[:40]))
+                raise CommandRefused(400, Msg("cmd.unknown_department", department=quote(department)))
             text = self._text(note, "note")
             at = self.now()
             explicit = self._instant(deadline, "deadline", at) if deadline not in (None, "") else None
@@ -422,8 +413,7 @@ class CommandService:
                 entry["until"] = self._instant(until, "until", at,
                                                datetime.fromisoformat(current) if current else None).isoformat()
             self.stream.client.hset(self.requests_key, case_id, json.dumps(entry, ensure_ascii=False))
-            self._audit(actor, "request", case_id, "ok", state["stage"], state["stage"], f"{kind}: {text}"[:500])
-            return entry
+            return {**entry, "_before": state["stage"], "_after": state["stage"], "_message": f"{kind}: {text}"[:500]}
         return self._run(actor, "request", case_id, work)
 
     def requests(self) -> list[dict]:
@@ -438,12 +428,11 @@ class CommandService:
             self._permit(actor, "decline")
             text = self._text(reason, "reason")
             if not isinstance(case_id, str) or not self.stream.client.hexists(self.requests_key, case_id):
-                raise CommandRefused(404, Msg("cmd.no_request", case=str(case_id)[:40]))
+                raise CommandRefused(404, Msg("cmd.no_request", case=quote(case_id)))
             if actor.scope:
                 self._load(case_id, actor)
             self._drop_request(case_id)
-            self._audit(actor, "decline", case_id, "ok", message=text or None)
-            return {"case_id": case_id, "declined": True}
+            return {"case_id": case_id, "declined": True, "_message": text or None}
         return self._run(actor, "decline", case_id, work)
 
     def _drop_request(self, case_id: str) -> None:
@@ -472,7 +461,7 @@ class CommandService:
                   "resume": (self.resume, "note")}
         if action not in simple:
             def unknown():
-                raise CommandRefused(404, Msg("cmd.unknown_action", action=str(action)[:30]))
+                raise CommandRefused(404, Msg("cmd.unknown_action", action=quote(action, 30)))
             return self._run(actor, str(action)[:32], case_id, unknown)
         method, name = simple[action]
         return method(actor, case_id, p.get(name, ""), version)
@@ -480,6 +469,7 @@ class CommandService:
     def refuse_input(self, actor: Actor, action: str, case_id: str | None, status: int, msg: Msg) -> CommandRefused:
         """Audit an input the API refused before it reached a command; the error to raise."""
         error = CommandRefused(status, msg)
-        self._audit(actor, action, case_id if isinstance(case_id, str) and is_case_id(case_id) else None,
-                    "refused", message=error.message("en"))
+        audit.record(self.system.engine, user=actor.name, role=actor.role, action=action,
+                     case_id=case_id if isinstance(case_id, str) and is_case_id(case_id) else None,
+                     remote_addr=actor.remote_addr, outcome="refused", message=error.message("en"))
         return error

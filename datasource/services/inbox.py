@@ -5,7 +5,8 @@ the case stream itself: only the checked append may write there, or the command 
 (the per-case hashes the API checks) and the stream would disagree.  They XADD the same
 envelope (``event_id``, ``case_id``, ``type``, ``at``, ``actor``, ``body``) to
 ``<stream>:inbox`` instead.  The :class:`Gateway` reads the inbox with its own consumer
-group, validates each entry with the domain's rules (the envelope, a new case's category,
+group, validates each entry with the domain's rules (the envelope — no NaN, NUL or lone surrogate
+anywhere —, free text as :mod:`dashboard.domain.inputs` bounds it, a new case's category,
 position, urgency and source, a dispatch's department and deadline, an extension's date)
 and re-appends the accepted ones through the checked Lua append (stage transition and
 "not before the report" are checked there, atomically).  A ``reported`` entry may leave
@@ -32,6 +33,7 @@ from datetime import datetime
 import redis
 
 from dashboard.domain.events import MAX_DEADLINE, CaseEvent, InvalidEvent, parse_entry, parse_time
+from dashboard.domain.inputs import DESCRIPTION_MAX, TEXT_MAX, InputRefused, clean_text
 from dashboard.domain.lifecycle import EventType, Stage, TransitionRefused, check_stage
 from dashboard.domain.projection import apply_event
 from datasource.redis.stream import Conflict, event_args
@@ -42,6 +44,9 @@ INBOX_GROUP = "citygrid-gateway"
 DONE_TTL = 30 * 86400            # how long an inbox event id is remembered (and its outcome readable)
 REJECTED_MAXLEN = 100_000        # refusals kept for producers to read (approximately, newest)
 PLACEHOLDER_CASE = "DC20000101000001"   # lets a report without case id through the envelope check
+#: free-text fields of a body and their limits: the same edge rule as the API's (refused, not
+#: cleaned, here — the gateway appends the producer's body as written)
+TEXT_FIELDS = {"description": DESCRIPTION_MAX, "note": TEXT_MAX, "reason": TEXT_MAX}
 # Raise a day's serial counter to a producer-chosen case id, so our own ids never collide with it.
 SEQ_AT_LEAST = """
 local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -121,6 +126,12 @@ class Gateway:
         if assign:
             raw["case_id"] = PLACEHOLDER_CASE
         event = parse_entry(raw, self.system.locator.bbox, now)
+        for name, limit in TEXT_FIELDS.items():
+            if name in event.body:
+                try:
+                    clean_text(event.body[name], name, limit)
+                except InputRefused as exc:
+                    raise InvalidEvent(str(exc)) from None
         at_text, body_text = _s(raw["at"]), _s(raw["body"])
         scenario, state = self.system.scenario, {}
         if event.type is EventType.REPORTED:
