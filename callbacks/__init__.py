@@ -3,7 +3,7 @@
 
 def register_all(app, services) -> None:
     from callbacks import admin, briefing, department, department_report, departments, dispatch, intake, shell, wall
-    from callbacks import inspectors, regions
+    from callbacks import admin_tokens, inspectors, regions
     for module in (shell, wall, dispatch, intake, department, admin, departments, department_report, regions,
-                   inspectors, briefing):
+                   inspectors, briefing, admin_tokens):
         module.register(app, services)

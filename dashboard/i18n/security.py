@@ -29,6 +29,7 @@ STRINGS = {
     "sec.tokens.never": ("永不", "never"),
     "sec.tokens.revoke": ("吊销", "Revoke"),
     "sec.tokens.revoked_msg": ("令牌 {id} 已吊销", "Token {id} revoked"),
+    "sec.tokens.revoke_failed": ("令牌 {id} 无法吊销（不存在或已吊销）", "Token {id} could not be revoked (unknown or already revoked)"),
     "sec.tokens.none": ("尚无令牌", "No tokens yet"),
     "sec.tokens.state.active": ("有效", "active"),
     "sec.tokens.state.expired": ("已过期", "expired"),

@@ -1,14 +1,18 @@
-"""Users and roles in the reporting database; their tokens are in :mod:`datasource.services.tokens`.
+"""Users and roles in the reporting database, and the core of their tokens (issue, check);
+listing, revoking and expiry rules for the CLI and /admin are in :mod:`datasource.services.tokens`.
 
-Passwords are stored as salted hashes (werkzeug's scrypt/pbkdf2).  Each user has a
+Passwords are stored as salted hashes (werkzeug's scrypt/pbkdf2); tokens are random 32-byte
+strings shown once, of which only the SHA-256 is stored.  Each user has a
 ``session_version``: a browser session remembers the version it was opened under, and
 log-out, a password change and deactivation bump it, which ends every session of that
 user at once (the web side checks it on every request, :mod:`dashboard.web.sessions`).
 """
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -108,16 +112,106 @@ def authenticate(engine, name: str, password: str) -> User | None:
     return _user(row) if check_password_hash(row.password_hash, password or "") else None
 
 
+#: ``last_used_at`` is written at most this often per token (a wall asks every second).
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A token just issued: ``token`` is the secret, shown this once."""
+    id: int
+    token: str
+    user: str
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Found:
+    """The user a valid token belongs to, and the token's row id."""
+    user: User
+    token_id: int
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+
+def issue_token(engine, name: str, expires: timedelta | None = None, label: str | None = None,
+                replace: bool = False, expires_at: datetime | None = None) -> Issued:
+    """Issue a token for user ``name``; ``replace`` revokes the user's other tokens in the same
+    transaction.  ``expires_at`` (an instant) wins over ``expires`` (a life from now)."""
+    user = find_user(engine, name)
+    if user is None:
+        raise AccountError(f"no user {name!r}; create it with: citygrid users add {name} --role ROLE")
+    label = (label or "").strip() or None
+    if label and len(label) > 64:
+        raise AccountError("a token label is at most 64 characters")
+    now = datetime.now(timezone.utc)
+    if expires_at is None and expires is not None:
+        expires_at = now + expires
+    token = secrets.token_urlsafe(32)
+    with engine.begin() as c:
+        if replace:
+            c.execute(update(schema.api_tokens).where(schema.api_tokens.c.user_id == user.id,
+                                                      schema.api_tokens.c.revoked_at.is_(None))
+                      .values(revoked_at=now))
+        token_id = c.execute(insert(schema.api_tokens).values(
+            user_id=user.id, token_hash=hash_token(token), created_at=now, label=label,
+            expires_at=expires_at)).inserted_primary_key[0]
+    return Issued(int(token_id), token, user.name, expires_at)
+
+
+def token_refusal(row, now: datetime) -> str | None:
+    """Why a token row (joined with its user) no longer opens anything, or None."""
+    if row.revoked_at is not None:
+        return "token_revoked"
+    if row.expires_at is not None and row.expires_at <= now:
+        return "token_expired"
+    if not row.active:
+        return "disabled"
+    return None
+
+
+def _token_rows():
+    t, u = schema.api_tokens, schema.users
+    return (select(u, t.c.id.label("token_id"), t.c.revoked_at, t.c.expires_at, t.c.last_used_at)
+            .join(t, t.c.user_id == u.c.id))
+
+
+def inspect_token(engine, token: str | None) -> tuple[Found | None, str | None]:
+    """(the user and token id, None) if ``token`` is valid now, else (None, why): ``unknown``,
+    ``token_revoked``, ``token_expired`` or ``disabled``."""
+    if not token or len(token) > 200:
+        return None, "unknown"
+    now = datetime.now(timezone.utc)
+    with engine.connect() as c:
+        row = c.execute(_token_rows().where(schema.api_tokens.c.token_hash == hash_token(token))).first()
+    if row is None:
+        return None, "unknown"
+    reason = token_refusal(row, now)
+    if reason:
+        return None, reason
+    if row.last_used_at is None or now - row.last_used_at > TOUCH_EVERY:
+        with engine.begin() as c:
+            c.execute(update(schema.api_tokens).where(schema.api_tokens.c.id == row.token_id)
+                      .values(last_used_at=now))
+    return Found(_user(row), int(row.token_id)), None
+
+
+def check_token(engine, token: str | None) -> Found | None:
+    """The user and token id if ``token`` is valid now, else None (unknown, revoked, expired,
+    or its user disabled — an API caller gets 401 either way, without being told which)."""
+    return inspect_token(engine, token)[0]
+
+
 def create_token(engine, name: str, **options) -> str:
-    """A new bearer token for user ``name`` (see :func:`datasource.services.tokens.create`)."""
-    from datasource.services import tokens
-    return tokens.create(engine, name, **options).token
+    """A new bearer token for user ``name``, the secret itself (see :func:`issue_token`)."""
+    return issue_token(engine, name, **options).token
 
 
 def user_for_token(engine, token: str | None) -> User | None:
     """The active user of a valid (not revoked, not expired) token, else None."""
-    from datasource.services import tokens
-    found = tokens.check(engine, token)
+    found = check_token(engine, token)
     return found.user if found else None
 
 
