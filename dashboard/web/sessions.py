@@ -50,11 +50,13 @@ def stamp(store, user, now: float | None = None, token_id: int | None = None) ->
 
 
 class SessionGuard:
-    """The session rules of one app (time-outs from the settings; ``now`` is the real time,
-    replaceable by tests that need to pass an hour)."""
+    """The session rules of one app (time-outs from the settings).  ``now`` is the real time
+    (a test that must pass an hour sets it on the instance, and deletes it afterwards)."""
 
-    def __init__(self, engine, settings, now=time.time):
-        self.engine, self.now = engine, now
+    now = staticmethod(time.time)
+
+    def __init__(self, engine, settings):
+        self.engine = engine
         self.idle_s = settings.session_idle_minutes * 60
         self.max_s = settings.session_max_hours * 3600
 
