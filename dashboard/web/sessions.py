@@ -24,7 +24,7 @@ from __future__ import annotations
 import time
 from urllib.parse import urlencode
 
-from flask import g, jsonify, request, session
+from flask import jsonify, request, session
 
 from dashboard.i18n import t
 from datasource.services import accounts, tokens
@@ -66,16 +66,18 @@ class SessionGuard:
 
     def load(self, user_id):
         """flask-login's user loader: the session's user if the session is still valid,
-        else None (the session is cleared and ``g.session_ended`` says why)."""
+        else None (the session is cleared but for ``ended``, which says why)."""
         reason, user = self._verdict(user_id)
         if reason is None:
             now = int(self.now())
             if now - int(session.get("seen") or 0) >= SEEN_EVERY:
                 session["seen"] = now
             return user
-        g.session_ended = reason
-        g.session_was_display = "tok" in session
+        display = "tok" in session
         session.clear()
+        # Kept until a Dash request of the page can be told (any request — a map layer, a
+        # style sheet — may be the first to find the session ended).
+        session["ended"], session["ended_display"] = reason, display
         return None
 
     def _verdict(self, user_id):
@@ -101,11 +103,13 @@ def ended_answer():
     """For a Dash callback request whose session has just ended: the 401 that tells the page
     where to go (``assets/session.js``); None for any other request (it goes on anonymous,
     so pages show "please log in" and the API answers 401)."""
-    reason = g.get("session_ended")
+    reason = session.get("ended")
     if reason is None or request.path not in DASH_PATHS:
         return None
+    display = session.pop("ended_display", False)
+    session.pop("ended", None)
     body = {"error": "session_ended", "reason": reason}
-    if g.get("session_was_display") and reason in LOGIN_AGAIN:
+    if display and reason in LOGIN_AGAIN:
         body["reload"] = True      # the wall's URL carries its token: reopen if it still works
     elif reason in LOGIN_AGAIN:
         body.update(location="/login?" + urlencode({"ended": reason}), next=True)
