@@ -165,3 +165,26 @@ def test_only_an_admin_may_list_or_revoke(system, app, people):
     anonymous = app.server.test_client()
     assert anonymous.post("/_dash-update-component", json=revoke_request(issued.id)).status_code in (200, 204)
     assert tokens.list_tokens(system.engine)[0]["state"] == "active"
+
+
+def test_the_migration_keeps_users_and_tokens(database_url):
+    """A database at 0003_scope upgrades in place (existing users get session version 0, existing
+    tokens no expiry and not revoked: they keep working) and downgrades again."""
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    from datasource.store.database import alembic_config, make_engine, migrate
+    engine = make_engine(database_url)
+    command.upgrade(alembic_config(engine), "0003_scope")
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO users (name, role, active, created_at) VALUES ('old', 'operator', :t, :at)"),
+                  {"t": True, "at": datetime(2026, 11, 1, tzinfo=timezone.utc)})
+        user_id = c.execute(text("SELECT id FROM users WHERE name = 'old'")).scalar()
+        c.execute(text("INSERT INTO api_tokens (user_id, token_hash, created_at) VALUES (:u, :h, :at)"),
+                  {"u": user_id, "h": tokens.hash_token("old-token"), "at": datetime(2026, 11, 1, tzinfo=timezone.utc)})
+    migrate(engine)
+    assert accounts.find_user(engine, "old").session_version == 0
+    assert tokens.check(engine, "old-token").user.name == "old"
+    command.downgrade(alembic_config(engine), "0003_scope")
+    assert "revoked_at" not in {c["name"] for c in inspect(engine).get_columns("api_tokens")}
+    engine.dispose()
