@@ -37,7 +37,7 @@ def settle(page) -> None:
 
 
 def test_every_page_passes_the_csp(tabs, artifacts):
-    tab = tabs()
+    tab = tabs(enforce_csp=True)
     tab.page.add_init_script(WATCH_CSP)
     answer = tab.page.goto(f"{tab.base}/login")
     csp = answer.headers["content-security-policy"]
@@ -55,7 +55,7 @@ def test_every_page_passes_the_csp(tabs, artifacts):
 def test_the_admin_page_shows_the_token_section(tabs, live_app, artifacts):
     accounts.add_user(live_app.system.engine, "lobby", "wall")
     tokens.create(live_app.system.engine, "lobby", label="大厅大屏")
-    tab = tabs().login("adm", "/admin")
+    tab = tabs(enforce_csp=True).login("adm", "/admin")
     row = tab.page.locator("#admin-tokens tr.token-active")
     row.first.wait_for()
     assert "大厅大屏" in row.first.inner_text()
@@ -68,7 +68,7 @@ def test_the_admin_page_shows_the_token_section(tabs, live_app, artifacts):
 def test_an_open_wall_shows_display_token_revoked(tabs, live_app, artifacts):
     accounts.add_user(live_app.system.engine, "lobby", "wall")
     issued = tokens.create(live_app.system.engine, "lobby", label="lobby")
-    tab = tabs()
+    tab = tabs(enforce_csp=True)
     tab.open(f"/wall?token={issued.token}")
     tab.page.locator("#wall-root").wait_for()
     tokens.revoke(live_app.system.engine, issued.id)
@@ -80,7 +80,7 @@ def test_an_open_wall_shows_display_token_revoked(tabs, live_app, artifacts):
 
 @pytest.mark.parametrize("who", ["op"])
 def test_logging_out_elsewhere_sends_an_open_page_to_the_log_in(tabs, live_app, who):
-    here, there = tabs().login(who, "/wall"), tabs().login(who, "/dispatch")
+    here, there = tabs(enforce_csp=True).login(who, "/wall"), tabs().login(who, "/dispatch")
     here.page.locator("#wall-root").wait_for()
     there.open("/logout")
     here.page.wait_for_url(re.compile(r".*/login\?ended=logged_out&next=.*"))
