@@ -18,6 +18,8 @@ from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSetti
 from dashboard.domain.scenario import DEFAULT_SCENARIO
 
 ENV_PREFIX = "CITYGRID_"
+#: A rate limit as Flask-Limiter writes it: ``10/minute``, ``100 per hour``.
+RATE = r"^\s*\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?\s*$"
 
 
 class SettingsError(ValueError):
@@ -63,6 +65,28 @@ class Settings(BaseSettings):
     evidence_store_url: str | None = Field(None, description="object store for evidence photos, `s3://bucket/prefix` "
                                                              "(needs boto3; endpoint and keys from the usual AWS_* "
                                                              "variables); default: `DATA_DIR/evidence`")
+    # Sessions, tokens and browser hardening (issue 12; docs/security12a.md).
+    session_idle_minutes: PositiveInt = Field(30, description="a person's session ends after this many minutes "
+                                                              "without a request (walls opened with a display "
+                                                              "token are exempt) (default 30)")
+    session_max_hours: PositiveInt = Field(12, description="every session ends this many hours after log-in; a wall "
+                                                           "then reopens with its token (default 12)")
+    cookie_secure: bool = Field(False, description="mark the session cookie `Secure`: set it to `true` when the "
+                                                   "app is served over TLS (default `false`)")
+    login_rate_limit: str = Field("10/minute", pattern=RATE, description="log-in attempts per address and user name "
+                                                                         "in a moving window; more get 429 "
+                                                                         "(default `10/minute`)")
+    token_rate_limit: str = Field("20/minute", pattern=RATE, description="failed token attempts (API bearer, wall "
+                                                                         "`?token=`) per address; more get 429 "
+                                                                         "(default `20/minute`)")
+    ratelimit_storage: str = Field("memory://", description="where the limits count: `memory://` (one process) or "
+                                                            "a Redis URL shared by several (default `memory://`)")
+    trusted_origins: str = Field("", description="comma-separated extra origins allowed to send state-changing "
+                                                 "requests, e.g. `https://grid.example.gov.cn` behind a proxy "
+                                                 "(default: only the request's own host)")
+    worker_silence_seconds: PositiveFloat = Field(60.0, description="health answers 503 when entries wait and the "
+                                                                    "worker's last heartbeat is older than this "
+                                                                    "(default 60)")
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -146,6 +170,8 @@ def _one_line(exc: ValidationError) -> str:
             parts.append(f"{name} must be a positive number, not {value!r}")
         elif kind in ("int_parsing", "int_from_float"):
             parts.append(f"{name} must be a whole number, not {value!r}")
+        elif kind == "string_pattern_mismatch":
+            parts.append(f"{name} must be a rate like 10/minute, not {value!r}")
         elif kind == "float_parsing":
             parts.append(f"{name} must be a number, not {value!r}")
         else:

@@ -7,6 +7,7 @@ from enum import Enum
 from dash import dcc, html
 
 from dashboard.i18n import t
+from layouts import admin_tokens
 from dashboard.domain.permissions import PAGE_ROLES
 
 PATH = "/admin"
@@ -42,4 +43,5 @@ def layout(lang: str, query: dict, services) -> html.Div:
                    download="citygrid-audit.csv"),
         ], className="admin-filters"),
         html.Div(id=Ids.TABLE.value),
+        admin_tokens.section(lang),   # API and display tokens (issue 12)
     ], className="admin")

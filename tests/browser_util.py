@@ -85,9 +85,12 @@ def live_app(tmp_path, stream_key, redis_server_url):
 class Tab:
     """One browser context + page for one person, with its problems recorded."""
 
-    def __init__(self, browser, base: str, width: int = 1600, height: int = 900):
+    def __init__(self, browser, base: str, width: int = 1600, height: int = 900, enforce_csp: bool = False):
+        # Playwright runs string predicates (wait_for_function("…")) through eval, which the
+        # app's Content-Security-Policy forbids; tests/test_hardening_browser.py checks the CSP
+        # itself with enforce_csp=True.
         self.context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN",
-                                           timezone_id="Asia/Shanghai")
+                                           timezone_id="Asia/Shanghai", bypass_csp=not enforce_csp)
         self.page = self.context.new_page()
         self.page.set_default_timeout(WAIT_MS)
         self.watch = PageWatch().attach(self.page)

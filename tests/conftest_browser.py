@@ -30,8 +30,10 @@ def chromium():
 
 @pytest.fixture
 def browser_page(chromium):
+    # bypass_csp: Playwright's string predicates run through eval, which the app's CSP forbids
+    # (the CSP itself is checked by tests/test_hardening_browser.py).
     context = chromium.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN",
-                                   timezone_id="Asia/Shanghai")
+                                   timezone_id="Asia/Shanghai", bypass_csp=True)
     page = context.new_page()
     page.watch = PageWatch().attach(page)
     yield page

@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_openapi
 
+from dashboard.web.sessions import stamp
 from datasource.services import accounts
 from datasource.services import audit
 from datasource.services.commands import CommandService
@@ -269,7 +270,8 @@ def test_session_requests_need_the_csrf_header(system, app, client, tokens):
     token, raw = _session_csrf(app)
     other_token, _ = _session_csrf(app)  # a token bound to another session
     with client.session_transaction() as session:
-        session["_user_id"], session["_fresh"], session["csrf_token"] = str(user.id), True, raw
+        stamp(session, user)   # a checkable session (dashboard/web/sessions.py)
+        session["csrf_token"] = raw
     url = f"/api/v1/cases/{case_id}/dispatch"
     assert client.post(url, json={"department": "sanitation"}).status_code == 403
     assert client.post(url, json={"department": "sanitation"}, headers={"X-CSRF-Token": "wrong"}).status_code == 403

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from dashboard.i18n import CATALOGUE
 from dashboard.settings import Settings
+from dashboard.web.sessions import stamp
 from datasource.services import accounts
 from datasource.store import schema
 from tests.briefing_data import Surge, Town
@@ -59,7 +60,7 @@ def client_as(app, name: str | None):
     if name:
         user = accounts.find_user(app.server.extensions["citygrid"].engine, name)
         with client.session_transaction() as session:
-            session["_user_id"], session["_fresh"] = str(user.id), True
+            stamp(session, user)   # a checkable session (dashboard/web/sessions.py)
     return client
 
 

@@ -2,7 +2,6 @@
 web app and the tests; user mistakes end in one line on stderr, never a traceback."""
 from __future__ import annotations
 
-import functools
 import logging
 import signal
 import sys
@@ -12,26 +11,8 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from dashboard.domain.permissions import ROLES
+from dashboard.cli.errors import fail_cleanly as _fail_cleanly
 from dashboard.settings import Settings
-
-
-def _fail_cleanly(func):
-    """Turn the errors a user can fix into a one-line message and exit status 1."""
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        from datasource.store.database import DatabaseUnavailable
-        from datasource.redis.server import RedisUnavailable
-        from datasource.system import StartupError
-        from dashboard.domain.scenario import ScenarioError
-        import redis
-        try:
-            return func(*args, **kwargs)
-        except (StartupError, DatabaseUnavailable, RedisUnavailable, ScenarioError, ValueError) as exc:
-            raise click.ClickException(str(exc)) from None
-        except redis.ConnectionError as exc:
-            raise click.ClickException(f"lost the connection to Redis: {exc}") from None
-    return wrapper
 
 
 def _system(ctx, redis=True, database=True):
@@ -215,56 +196,6 @@ def briefing(ctx, day, out, lang, force):
     click.echo(run(ctx.obj, day, out, lang, force))
 
 
-@cli.group()
-def users():
-    """Manage users (hashed passwords in the reporting database)."""
-
-
-@users.command("add")
-@click.argument("name")
-@click.option("--role", required=True, type=click.Choice(ROLES))
-@click.option("--password", default=None, help="At least 8 characters; prompted for when omitted (not for wall).")
-@click.option("--department", default=None, help="Department code, for role department.")
-@click.option("--scope", default=None, help="Sub-centre: a street (9 digits) or community (12 digits) code; "
-                                            "omitted = the whole district.")
-@click.pass_context
-@_fail_cleanly
-def users_add(ctx, name, role, password, department, scope):
-    """Create user NAME with ROLE."""
-    from datasource.services import accounts
-    system = _system(ctx, redis=False)
-    if password is None and role != "wall":
-        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
-    user = accounts.add_user(system.engine, name, role, password, department, system.scenario.departments,
-                             scope=scope, streets=system.scenario.streets, communities=system.scenario.communities)
-    click.echo(f"user {user.name} ({user.role}{', scope ' + user.scope if user.scope else ''}) created")
-
-
-@users.command("list")
-@click.pass_context
-@_fail_cleanly
-def users_list(ctx):
-    """List users."""
-    from datasource.services import accounts
-    for user in accounts.list_users(_system(ctx, redis=False).engine):
-        click.echo(f"{user['name']:<20} {user['role']:<12} {user['department_code'] or '':<24} {user['scope'] or ''}")
-
-
-@cli.group()
-def tokens():
-    """API and wall display tokens."""
-
-
-@tokens.command("create")
-@click.argument("name")
-@click.pass_context
-@_fail_cleanly
-def tokens_create(ctx, name):
-    """Print a new token for user NAME (Authorization: Bearer TOKEN; for a wall user, /wall?token=TOKEN)."""
-    from datasource.services import accounts
-    click.echo(accounts.create_token(_system(ctx, redis=False).engine, name))
-
-
 from dashboard.cli.components import components as _components  # noqa: E402 - issue 16
 cli.add_command(_components)
 
@@ -282,6 +213,16 @@ def _run_until_stopped(loop, started: str, summary) -> None:
 
 def _figures(figures: dict) -> str:
     return "\n".join(f"{k}: {v}" for k, v in figures.items())
+
+
+def _accounts() -> None:
+    """``citygrid users …`` and ``citygrid tokens …`` live in :mod:`dashboard.cli.accounts`."""
+    from dashboard.cli.accounts import tokens, users
+    cli.add_command(users)
+    cli.add_command(tokens)
+
+
+_accounts()
 
 
 def main():  # console-script entry point

