@@ -30,6 +30,7 @@ from datasource.store import schema
 SORTS = ("urgent", "newest", "deadline", "waiting")
 PER_PAGE = 20
 MAX_PER_PAGE = 200
+MAX_POINTS = 5000  # map points of one queue (clustered on the map)
 URGENCIES = ("normal", "urgent")
 ROW_COLUMNS = ("case_id", "stage", "category_code", "urgency", "department_code", "grid_code", "community_code",
                "street_code", "lon", "lat", "description", "reporter", "source", "reported_at", "stage_entered_at",
@@ -149,6 +150,23 @@ class QueueService:
         if overlay and rows:
             rows = self.cases.overlay(rows, stages)
         return {"total": total, "page": page, "pages": pages, "per_page": per_page, "sort": sort, "rows": rows}
+
+    def points(self, stages, *, department: str | None = None, scope: str | None = None,
+               filters: QueueFilter | None = None, limit: int = MAX_POINTS) -> list[dict]:
+        """The queue's cases as light map points (id, stage, position, category, street, light),
+        the same filters as its pages, the earliest deadlines first (at most ``limit``)."""
+        table = schema.cases
+        statement = self._where(select(table.c.case_id, table.c.stage, table.c.category_code, table.c.street_code,
+                                       table.c.lon, table.c.lat, table.c.version, table.c.warn_at,
+                                       table.c.deadline_at),
+                                stages, department, scope, filters or QueueFilter())
+        statement = statement.order_by(*self._order("deadline")).limit(limit)
+        now = self.system.now()
+        with self.engine.connect() as c:
+            rows = [dict(r) for r in c.execute(statement).mappings()]
+        for row in rows:
+            row["light"] = traffic_light(now, row.pop("warn_at"), row.pop("deadline_at"))
+        return rows
 
 
 __all__ = ["QueueFilter", "QueueService", "SORTS", "PER_PAGE", "clamp_page"]
