@@ -116,8 +116,8 @@ class CaseSearch:
         order += [sql_case((table.c.stage.in_(["closed", "rejected"]), 1), else_=0), table.c.reported_at.desc(),
                   table.c.case_id.desc()]
         columns = [table.c[n] for n in ("case_id", "stage", "category_code", "urgency", "department_code",
-                                        "street_code", "community_code", "description", "reporter", "source",
-                                        "reported_at", "warn_at", "deadline_at")]
+                                        "street_code", "community_code", "lon", "lat", "description", "reporter",
+                                        "source", "reported_at", "warn_at", "deadline_at", "version")]
         with self.system.engine.connect() as c:
             total = int(c.execute(count).scalar() or 0)
             pages = max(1, math.ceil(total / per_page))
@@ -131,7 +131,7 @@ class CaseSearch:
         now = self.system.now()
         for row in rows:
             stage = Stage(row["stage"])
-            row["light"] = traffic_light(now, row.pop("warn_at"), row.pop("deadline_at")) if stage.is_open else "none"
+            row["light"] = traffic_light(now, row.pop("warn_at"), row["deadline_at"]) if stage.is_open else "none"
             text = row.get("description") or ""
             row["snippet"] = text if len(text) <= SNIPPET else text[:SNIPPET] + "…"
             row["category"] = self.cases.category_name(row["category_code"], lang)
