@@ -35,7 +35,7 @@ def register(app, services) -> None:
                   Input(Ids.TICK.value, "n_intervals"), Input(Ids.REFRESH.value, "data"),
                   Input(Ids.SELECTED.value, "data"), State(Ids.LANG.value, "data"), State(Ids.SIGNATURE.value, "data"),
                   State(Ids.VIEW.value, "data"))
-    def refresh(_tick, _refresh, selected, lang, signature, view=None):
+    def refresh(_tick, _refresh, selected, lang, signature, view):
         """The department's open cases (dispatched to it, reworks included): the true total,
         one page of rows, newest first unless the user sorts otherwise."""
         require(ROLES)

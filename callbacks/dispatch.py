@@ -56,7 +56,7 @@ def register(app, services) -> None:
                   Input(Ids.TICK.value, "n_intervals"), Input(Ids.REFRESH.value, "data"),
                   Input(Ids.SELECTED.value, "data"), State(Ids.LANG.value, "data"), State(Ids.SIGNATURE.value, "data"),
                   State(Ids.VIEW.value, "data"), State(Ids.SELECTION.value, "data"))
-    def refresh(_tick, _refresh, selected, lang, signature, view=None, chosen=None):
+    def refresh(_tick, _refresh, selected, lang, signature, view, chosen):
         """Waiting and in-progress cases on the map, one page of the waiting queue with its true
         total (only when something changed)."""
         require(ROLES)
@@ -166,7 +166,7 @@ def register(app, services) -> None:
                   Input(Ids.DRAW.value, "geojson"), Input(Ids.REFRESH.value, "data"),
                   Input(Ids.BATCH_DEPARTMENT.value, "value"), State(Ids.LANG.value, "data"),
                   State(Ids.VIEW.value, "data"), prevent_initial_call=True)
-    def draw(geojson, _refresh, department, lang, view=None):
+    def draw(geojson, _refresh, department, lang, view):
         """Cases waiting for dispatch inside the drawn rectangles/polygons (of the filtered
         map), listed in the right panel with the department each would go to."""
         require(ROLES)

@@ -40,7 +40,7 @@ def register(app, services) -> None:
                   Input(Ids.TICK.value, "n_intervals"), Input(Ids.REFRESH.value, "data"),
                   Input(Ids.SELECTED.value, "data"), State(Ids.LANG.value, "data"), State(Ids.SIGNATURE.value, "data"),
                   State(Ids.VIEW.value, "data"))
-    def refresh(_tick, _refresh, selected, lang, signature, view=None):
+    def refresh(_tick, _refresh, selected, lang, signature, view):
         """The supervision centre's work queues (to file, verify, close, resume; requests): each
         box counts every case of its stage in the database and shows one page of them."""
         require(ROLES)
