@@ -34,8 +34,7 @@ def search_box(lang: str) -> html.Div:
     """The header's search field; results open below it."""
     return html.Div([
         dcc.Input(id=Search.INPUT.value, type="search", placeholder=t("work.search.placeholder", lang),
-                  debounce=True, maxLength=100, className="search-input", autoComplete="off",
-                  **{"aria-label": t("work.search.label", lang)}),
+                  debounce=True, maxLength=100, className="search-input", autoComplete="off"),
         html.Button(t("work.search.go", lang), id=Search.GO.value, className="ghost search-go"),
         html.Div(id=Search.RESULTS.value, className="search-results hidden", role="listbox"),
     ], id=Search.BOX.value, className="search-box")

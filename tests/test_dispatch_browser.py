@@ -264,8 +264,18 @@ def test_dispatch_a_selection_drawn_on_the_map_in_english(live_app, tabs, artifa
     selected = page.locator("#dispatch-batch-list .case-id").all_inner_texts()
     inside = [c for c in ids if page.locator(f"path.case-{c}").is_visible()]
     assert selected and set(selected) <= set(ids) and set(selected) == set(inside)
+    assert page.locator("path.case-chosen").count() == len(selected)     # highlighted on the map
     page.screenshot(path=str(artifacts / "dispatch-selection.png"))
-    page.click("#dispatch-batch-submit")
+    assert dispatched_events(live_app, selected[0]) == 0
+    page.click("#dispatch-batch-submit")          # nothing goes before the confirmation
+    page.wait_for_selector("#dispatch-confirm:not(.hidden)")
+    text = page.inner_text("#dispatch-confirm-text")
+    names = {live_app.services.cases.department_name(
+        live_app.services.recommendation.recommend(live_app.services.cases.row(c))["department"], "en") for c in selected}
+    assert f"Dispatch {len(selected)} cases" in text and all(name in text for name in names), text
+    page.screenshot(path=str(artifacts / "dispatch-selection-confirm.png"))
+    assert all(dispatched_events(live_app, c) == 0 for c in selected)
+    page.click("#dispatch-confirm-go")
     page.wait_for_selector("#dispatch-batch-result .msg-ok")
     assert page.locator("#dispatch-batch-result .msg-ok").count() == len(selected)
     wait_until(lambda: all(live_app.system.stream.case_state(c)["stage"] == "dispatched" for c in selected))
