@@ -14,7 +14,7 @@ from dashboard.i18n import t
 from datasource.services.cases import IN_PROGRESS
 from datasource.services.command_types import CommandRefused
 from layouts.common import case_details, fmt_rate, pager, queue_row, timeline
-from layouts.dispatch import FILED_PANE, ROLES, Ids
+from layouts.dispatch import FILED_PANE, ROLES, Ids, department_choice
 
 PER_PAGE = 50       # rows of the waiting queue per page
 FILED = ("filed",)
@@ -94,8 +94,8 @@ def register(app, services) -> None:
         return picked_case(filed_click if ctx.triggered_id == Ids.FILED_LAYER.value else active_click), None
 
     @app.callback(Output(Ids.PANEL_BODY.value, "children"), Output(Ids.PANEL.value, "children"),
-                  Output(Ids.FORM.value, "className"), Output(Ids.DEPARTMENT.value, "options"),
-                  Output(Ids.DEPARTMENT.value, "value"), Output(Ids.DEADLINE.value, "value"),
+                  Output(Ids.FORM.value, "className"), Output(Ids.DEPARTMENT_BOX.value, "children"),
+                  Output(Ids.DEADLINE.value, "value"),
                   Output(Ids.DEADLINE_HINT.value, "children"), Output(Ids.NOTE.value, "value"),
                   Output(Ids.VERSION.value, "data"), Output(Ids.DEFAULT_DEADLINE.value, "data"),
                   Input(Ids.SELECTED.value, "data"), Input(Ids.REFRESH.value, "data"), Input(Ids.TICK.value, "n_intervals"),
@@ -106,18 +106,19 @@ def register(app, services) -> None:
         case = case_for_panel(queries, case_id, shown, lang, Ids.TICK.value)
         if case is None:
             return (html.P(t("case.not_found", lang), className="msg-error"), None, "dispatch-form hidden",
-                    [], None, None, None, "", None, None)
+                    department_choice([], None), None, None, "", None, None)
         details = case_details(case, lang, queries, tz)
         history = timeline(case, lang, queries, tz)
         version = shown_state(case)
         stage = case["command"]["stage"] or case.get("stage")
         if stage != "filed" or not case.get("projected"):
-            return details, history, "dispatch-form hidden", [], None, None, None, "", version, None
+            return details, history, "dispatch-form hidden", department_choice([], None), None, None, "", version, None
         advice = services.recommendation.recommend(case)
         deadline = input_value(advice["deadline"], tz)
         limit = services.scenario.limits.limit("dispatched", case["category_code"], case["urgency"])
         hint = t("dispatch.deadline_hint", lang, limit=describe_limit(limit, lang))
-        return (details, history, "dispatch-form", department_options(advice, lang), advice["department"], deadline,
+        return (details, history, "dispatch-form", department_choice(department_options(advice, lang),
+                                                                     advice["department"]), deadline,
                 hint, "", version, deadline)
 
     @app.callback(Output(Ids.MESSAGE.value, "children", allow_duplicate=True),

@@ -42,6 +42,7 @@ class Ids(str, Enum):
     PANEL_BODY = "dispatch-panel-body"
     FORM = "dispatch-form"
     DEPARTMENT = "dispatch-department"
+    DEPARTMENT_BOX = "dispatch-department-box"
     DEADLINE = "dispatch-deadline"
     DEADLINE_HINT = "dispatch-deadline-hint"
     NOTE = "dispatch-note"
@@ -62,6 +63,14 @@ class Ids(str, Enum):
     CONFIRM_GO = "dispatch-confirm-go"
     CONFIRM_CANCEL = "dispatch-confirm-cancel"
     QUEUE_ROW = "dispatch-row"  # pattern-matching type: {"type": QUEUE_ROW, "case": id}
+
+
+def department_choice(options: list[dict], value: str | None) -> dcc.RadioItems:
+    """The candidate departments, drawn anew for each case: replacing the options (labels that
+    are components) of a live RadioItems by another case's made Dash's renderer throw
+    "Cannot read properties of undefined" in the console."""
+    return dcc.RadioItems(id=Ids.DEPARTMENT.value, options=options, value=value, className="dept-options",
+                          inputClassName="dept-radio", labelClassName="dept-option")
 
 
 def batch_panel(lang: str, services) -> html.Div:
@@ -129,8 +138,7 @@ def layout(lang: str, query: dict, services) -> html.Div:
             html.Div(html.P(t("dispatch.pick", lang), className="muted"), id=Ids.PANEL_BODY.value),
             html.Div([
                 html.H4(t("dispatch.recommend", lang)),
-                dcc.RadioItems(id=Ids.DEPARTMENT.value, options=[], className="dept-options",
-                               inputClassName="dept-radio", labelClassName="dept-option"),
+                html.Div(department_choice([], None), id=Ids.DEPARTMENT_BOX.value),
                 html.Label([t("dispatch.deadline", lang),
                             dcc.Input(id=Ids.DEADLINE.value, type="datetime-local", className="input",
                                       debounce=True)], className="form-label"),

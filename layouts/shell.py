@@ -75,7 +75,9 @@ def search_results(answer: dict, lang: str, tz) -> list:
             html.Div([row.get("reporter") or "—", " · ", fmt_time(row["reported_at"], tz)], className="muted small"),
         ]
         if row["page"]:
-            hits.append(dcc.Link(body, href=f"{row['page']}?case={row['case_id']}&lang={lang}",
+            # dcc.Link: the page changes without a reload (the router draws it with the case open)
+            hits.append(html.Div(dcc.Link(body, href=f"{row['page']}?case={row['case_id']}&lang={lang}",
+                                          className="search-hit-link"),
                                  className="search-hit", **{"data-case": row["case_id"], "data-page": row["page"]}))
         else:
             hits.append(html.Div(body + [html.Div(t("work.search.no_page", lang), className="muted small")],
