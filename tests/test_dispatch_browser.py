@@ -286,3 +286,35 @@ def test_dispatch_a_selection_drawn_on_the_map_in_english(live_app, tabs, artifa
     page.wait_for_function(f"document.querySelectorAll('.queue-row').length === {len(ids) - len(selected)}")
     page.screenshot(path=str(artifacts / "dispatch-selection-done.png"))
     assert tab.problems() == []
+
+
+def test_waiting_markers_lie_above_in_progress_clusters_and_take_the_click(live_app, tabs, artifacts):
+    commands, sup, op = live_app.services.commands, live_app.actor("sup"), live_app.actor("op")
+    lon, lat = spread_positions(live_app, 3)[1]
+    busy = []
+    for _ in range(12):   # in progress on the very spot: a cluster icon (marker pane, z 600) right over it
+        case_id = commands.report(sup, "E0102", lon, lat, "在办", "phone").case_id
+        commands.file(sup, case_id)
+        commands.dispatch(op, case_id, "sanitation")
+        busy.append(case_id)
+    waiting = commands.report(sup, "C0118", lon, lat, "路灯不亮", "phone").case_id
+    commands.file(sup, waiting)
+    wait_until(lambda: (live_app.services.cases.row(waiting) or {}).get("stage") == "filed"
+               and all((live_app.services.cases.row(c) or {}).get("stage") == "dispatched" for c in busy))
+    tab = tabs().login("op", "/dispatch")
+    page = tab.page
+    marker = page.locator(f"path.case-{waiting}")
+    marker.wait_for()
+    page.wait_for_selector(".case-cluster")
+    assert page.locator(f".leaflet-citygrid-filed-pane path.case-{waiting}").count() == 1   # its own pane …
+    box = marker.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    on_top = page.evaluate(f"document.elementFromPoint({x}, {y})?.getAttribute('class') || ''")
+    assert f"case-{waiting}" in on_top, on_top                                               # … above the cluster
+    page.screenshot(path=str(artifacts / "dispatch-waiting-above-clusters.png"))
+    page.mouse.click(x, y)
+    page.wait_for_function(f"document.querySelector('#case-panel-id')?.textContent === '{waiting}'")
+    page.wait_for_selector("#dispatch-form:not(.hidden)")
+    assert page.locator("#dispatch-map .leaflet-citygrid-roads-pane path").count() > 10       # main roads drawn
+    assert "东华门街道" in page.inner_text("#dispatch-map .leaflet-citygrid-roads-pane")    # street names
+    assert tab.problems() == []
