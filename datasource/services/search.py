@@ -40,6 +40,7 @@ ACTION_PAGES: tuple[tuple[str, frozenset], ...] = (
     ("/intake", frozenset({"file", "reject", "verify", "close", "extend", "suspend", "resume", "decline"})),
 )
 CASE_ID = re.compile(r"^DC\d{14}$", re.IGNORECASE)
+ID_LIKE = re.compile(r"^(DC\d*|\d{6,})$", re.IGNORECASE)
 
 
 def action_page(stage: str | None, role: str | None) -> str | None:
@@ -81,11 +82,25 @@ class CaseSearch:
         communities = [code for code, name in self.cases.community_names.items() if low in str(name).lower()]
         return streets, communities
 
-    def _term(self, term: str):
+    def _term(self, term: str, dialect: str):
+        """The condition one word must meet.  An id-like word (``DC2026…`` or six digits and more)
+        is a prefix of the case id or of the grid code, as index-friendly ranges; any other word
+        is searched in the description, the reporter and the place names (and in the case id
+        when it is plain letters and digits)."""
         table = schema.cases
+        if ID_LIKE.match(term):
+            digits = term.upper().removeprefix("DC")
+            options = [and_(table.c.case_id >= "DC" + digits, table.c.case_id < "DC" + digits + ":")]
+            if not term.upper().startswith("DC"):
+                options.append(and_(table.c.grid_code >= digits, table.c.grid_code < digits + ":"))
+            return or_(*options)
         pattern = _like(term)
-        options = [table.c.case_id.ilike(pattern, escape="\\"), table.c.description.ilike(pattern, escape="\\"),
-                   table.c.reporter.ilike(pattern, escape="\\"), table.c.grid_code.like(pattern, escape="\\")]
+        # SQLite's LIKE already ignores ASCII case; its ILIKE (lower() on both sides) is slower
+        like = (lambda column: column.like(pattern, escape="\\")) if dialect == "sqlite" else \
+            (lambda column: column.ilike(pattern, escape="\\"))
+        options = [like(table.c.description), like(table.c.reporter)]
+        if term.isascii() and term.isalnum():
+            options.append(like(table.c.case_id))
         streets, communities = self._places(term)
         if streets:
             options.append(table.c.street_code.in_(streets))
@@ -105,12 +120,12 @@ class CaseSearch:
         if not terms:
             return empty
         table = schema.cases
-        condition = and_(*[self._term(term) for term in terms])
+        engine = self.system.engine
+        condition = and_(*[self._term(term, engine.dialect.name) for term in terms])
         if role == "department":
             if not department:
                 return empty
             condition = and_(condition, table.c.department_code == department)
-        count = scoped(select(func.count()).select_from(table).where(condition), table, scope)
         exact = [term.upper() for term in terms if CASE_ID.match(term)]
         order = [sql_case((table.c.case_id.in_(exact), 0), else_=1)] if exact else []
         order += [sql_case((table.c.stage.in_(["closed", "rejected"]), 1), else_=0), table.c.reported_at.desc(),
@@ -118,19 +133,30 @@ class CaseSearch:
         columns = [table.c[n] for n in ("case_id", "stage", "category_code", "urgency", "department_code",
                                         "street_code", "community_code", "lon", "lat", "description", "reporter",
                                         "source", "reported_at", "warn_at", "deadline_at", "version")]
-        with self.system.engine.connect() as c:
-            total = int(c.execute(count).scalar() or 0)
-            pages = max(1, math.ceil(total / per_page))
-            try:
-                page = max(1, min(int(page), pages))
-            except (TypeError, ValueError):
-                page = 1
-            statement = scoped(select(*columns).where(condition), table, scope)
+        # one scan: the page's rows carry the total of all matches (a window count)
+        statement = scoped(select(*columns, func.count().over().label("matches")).where(condition), table, scope)
+        try:
+            page = max(1, int(page))
+        except (TypeError, ValueError):
+            page = 1
+        with engine.connect() as c:
             rows = [dict(r) for r in c.execute(statement.order_by(*order).limit(per_page)
                                                 .offset((page - 1) * per_page)).mappings()]
+            if rows:
+                total = int(rows[0]["matches"])
+            else:   # past the last page (or nothing at all): count, and show the last page
+                count = scoped(select(func.count()).select_from(table).where(condition), table, scope)
+                total = int(c.execute(count).scalar() or 0)
+                if total and page > 1:
+                    page = math.ceil(total / per_page)
+                    rows = [dict(r) for r in c.execute(statement.order_by(*order).limit(per_page)
+                                                        .offset((page - 1) * per_page)).mappings()]
+        pages = max(1, math.ceil(total / per_page))
+        page = min(page, pages)
         now = self.system.now()
         for row in rows:
             stage = Stage(row["stage"])
+            row.pop("matches", None)
             row["light"] = traffic_light(now, row.pop("warn_at"), row["deadline_at"]) if stage.is_open else "none"
             text = row.get("description") or ""
             row["snippet"] = text if len(text) <= SNIPPET else text[:SNIPPET] + "…"
