@@ -2,9 +2,10 @@
 
 The search runs in SQL on the reporting database (``LIKE``/``ILIKE``, escaped), so it finds
 every case, open or closed, not only those a page happens to hold.  Each word of the query
-must match one of: the case id, the description, the reporter, the grid code, or the name of
-the case's street or community (an address is searched through the scenario's place names:
-"东四" finds the cases of 东四街道 and of every community whose name holds it).
+must match: an id-like word (``DC2026…``, or six digits and more) the start of the case id or
+of the grid code; any other word the description, the reporter, or the name of the case's
+street or community (an address is searched through the scenario's place names: "东四" finds
+the cases of 东四街道 and of every community whose name holds it).
 
 It respects who asks: a sub-centre user finds only its scope's cases
 (:mod:`datasource.services.scoping`), a department user only its own department's cases.
