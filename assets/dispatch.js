@@ -11,20 +11,42 @@ window.citygridDispatch = (function () {
     return String(id || "").replace(/[^A-Za-z0-9]/g, "");
   }
 
+  function inPane(context, name) {
+    // a pane the page created (dl.Pane), else Leaflet's default for the layer
+    return context && context.map && name && context.map.getPane(name) ? name : undefined;
+  }
+
   function pointToLayer(feature, latlng, context) {
     var p = feature.properties || {};
     var filed = p.kind === "filed" || p.kind === "work";  // the page's own work, coloured by its light
-    var selected = context && context.hideout && context.hideout.selected === p.case_id;
+    var hideout = (context && context.hideout) || {};
+    var selected = hideout.selected === p.case_id;
+    var chosen = (hideout.chosen || []).indexOf(p.case_id) >= 0;  // in a box selection on the map
     var colour = LIGHT[p.light] || LIGHT.none;
-    return L.circleMarker(latlng, {
-      radius: selected ? 11 : (p.kind === "filed" ? 8 : (filed ? 6 : 5)),
-      color: selected ? "#ffffff" : (filed ? "#e6edf7" : colour),
-      weight: selected ? 3 : (p.kind === "filed" ? 2 : 1),
+    var options = {
+      radius: selected ? 11 : (chosen ? 10 : (p.kind === "filed" ? 8 : (filed ? 6 : 5))),
+      color: selected ? "#ffffff" : (chosen ? "#3ea6ff" : (filed ? "#e6edf7" : colour)),
+      weight: selected || chosen ? 3 : (p.kind === "filed" ? 2 : 1),
       fillColor: filed ? colour : "#3ea6ff",
       fillOpacity: filed ? 0.95 : 0.7,
       bubblingMouseEvents: false,  // a click on a case is not a click on the map (intake picks positions)
-      className: "case-marker case-" + safeId(p.case_id) + " case-" + safeId(p.kind)
-    });
+      className: "case-marker case-" + safeId(p.case_id) + " case-" + safeId(p.kind) + (chosen ? " case-chosen" : "")
+    };
+    // A circle marker is drawn in the overlay pane unless told otherwise, i.e. *under* the
+    // cluster icons of the marker pane: the waiting cases go to their own pane above them.
+    var pane = inPane(context, hideout.pane);
+    if (pane) { options.pane = pane; }
+    return L.circleMarker(latlng, options);
+  }
+
+  function labelToLayer(feature, latlng, context) {
+    var span = document.createElement("span");
+    span.textContent = String((feature.properties || {}).n || "");
+    var options = {icon: L.divIcon({html: span, className: "street-label", iconSize: null}),
+                   interactive: false, keyboard: false};
+    var pane = inPane(context, "citygrid-roads");
+    if (pane) { options.pane = pane; }
+    return L.marker(latlng, options);
   }
 
   function onEachFeature(feature, layer) {
@@ -63,5 +85,5 @@ window.citygridDispatch = (function () {
   }
 
   return {pointToLayer: pointToLayer, onEachFeature: onEachFeature, clusterToLayer: clusterToLayer,
-          pickedToLayer: pickedToLayer};
+          pickedToLayer: pickedToLayer, labelToLayer: labelToLayer};
 })();

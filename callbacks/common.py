@@ -12,7 +12,7 @@ import hashlib
 import time
 from datetime import datetime
 
-from dash import ctx, html
+from dash import ALL, Input, Output, State, ctx, html
 from dash.exceptions import PreventUpdate
 from flask import request
 from flask_login import current_user
@@ -150,3 +150,37 @@ def run_action(commands, action: str, case_id: str, params: dict, lang: str, don
     except CommandRefused as exc:
         return message(exc.message(lang), False), time.time()
     return message(t(done_key, lang, case=case_id, action=t(f"action.{action}", lang)), True), time.time()
+
+
+# ---------------------------------------------------------------------------- true queues
+def register_view(app, page: str, view_id: str, refresh_id: str, sort: str = "urgent") -> None:
+    """Wire a work page's filter bar and pagers (``layouts.common.queue_filters`` / ``pager``) to
+    its view store ``{"filters", "sort", "pages": {box: n}}``; each change stamps the page's
+    refresh store, so its refresh callback redraws with the view (a new filter → page 1)."""
+    from layouts.common import FILTER, PAGER
+
+    @app.callback(Output(view_id, "data", allow_duplicate=True), Output(refresh_id, "data", allow_duplicate=True),
+                  Input({"type": FILTER, "page": page, "field": ALL}, "value"), prevent_initial_call=True)
+    def filtered(values):
+        fields = [item["id"]["field"] for item in ctx.inputs_list[0]]
+        chosen = dict(zip(fields, values))
+        wanted = chosen.pop("sort", None) or sort
+        return {"filters": chosen, "sort": wanted, "pages": {}}, time.time()
+
+    @app.callback(Output(view_id, "data", allow_duplicate=True), Output(refresh_id, "data", allow_duplicate=True),
+                  Input({"type": PAGER, "page": page, "box": ALL, "to": ALL}, "n_clicks"), State(view_id, "data"),
+                  prevent_initial_call=True)
+    def paged(_clicks, view):
+        trigger = ctx.triggered_id
+        if not isinstance(trigger, dict) or not ctx.triggered[0]["value"]:
+            raise PreventUpdate  # the pagers were redrawn, nobody clicked
+        view = dict(view or {})
+        view["pages"] = dict(view.get("pages") or {}, **{trigger["box"]: max(1, int(trigger["to"]))})
+        return view, time.time()
+
+
+def view_of(view: dict | None, default_sort: str = "urgent"):
+    """(QueueFilter, sort, pages by box) of a page's view store (anything missing: defaults)."""
+    from datasource.services.queues import QueueFilter
+    view = view or {}
+    return QueueFilter.of(view.get("filters")), view.get("sort") or default_sort, dict(view.get("pages") or {})

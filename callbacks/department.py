@@ -8,12 +8,13 @@ from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
 from callbacks.common import (case_for_panel, clicked_action, features, message, parse_local, picked_case,
-                              queue_signature, require, run_action, shown_state, user_scope)
+                              queue_signature, register_view, require, run_action, shown_state, user_scope, view_of)
 from dashboard.i18n import t
-from layouts.common import case_details, queue_row, timeline
-from layouts.department import BUTTONS, ROLES, Ids
+from layouts.common import case_details, pager, queue_row, timeline
+from layouts.department import BUTTONS, DEFAULT_SORT, ROLES, Ids
 
 STAGES = ("dispatched",)
+PER_PAGE = 50
 
 
 def own_department() -> str | None:
@@ -26,24 +27,32 @@ def register(app, services) -> None:
     commands = services.commands
     tz = services.scenario.calendar.tz
     buttons = list(BUTTONS)
+    register_view(app, "department", Ids.VIEW.value, Ids.REFRESH.value, DEFAULT_SORT)
 
     @app.callback(Output(Ids.QUEUE.value, "children"), Output(Ids.QUEUE_COUNT.value, "children"),
                   Output(Ids.CASES_LAYER.value, "data"), Output(Ids.SIGNATURE.value, "data"),
+                  Output(Ids.PAGER.value, "children"),
                   Input(Ids.TICK.value, "n_intervals"), Input(Ids.REFRESH.value, "data"),
-                  Input(Ids.SELECTED.value, "data"), State(Ids.LANG.value, "data"), State(Ids.SIGNATURE.value, "data"))
-    def refresh(_tick, _refresh, selected, lang, signature):
-        """The department's open cases (dispatched to it, reworks included)."""
+                  Input(Ids.SELECTED.value, "data"), State(Ids.LANG.value, "data"), State(Ids.SIGNATURE.value, "data"),
+                  State(Ids.VIEW.value, "data"))
+    def refresh(_tick, _refresh, selected, lang, signature, view):
+        """The department's open cases (dispatched to it, reworks included): the true total,
+        one page of rows, newest first unless the user sorts otherwise."""
         require(ROLES)
         department = own_department()
         if department is None and current_user.role != "admin":
-            return [message(t("department.none", lang), False)], "0", no_update, no_update
-        rows = queries.queue(STAGES, department=department, limit=1000, scope=user_scope())
-        digest = queue_signature(rows, selected, lang)
+            return [message(t("department.none", lang), False)], "0", no_update, no_update, None
+        filters, sort, pages = view_of(view, DEFAULT_SORT)
+        answer = services.queues.page(STAGES, department=department, scope=user_scope(), filters=filters, sort=sort,
+                                      page=pages.get("queue", 1), per_page=PER_PAGE)
+        points = services.queues.points(STAGES, department=department, scope=user_scope(), filters=filters)
+        digest = queue_signature(answer["rows"], answer["total"], answer["page"],
+                                 [(p["case_id"], p["light"]) for p in points], selected, lang)
         if digest == signature:
             raise PreventUpdate
-        items = [queue_row(r, lang, queries, Ids.ROW.value, selected) for r in rows]
-        return (items or [message(t("intake.empty", lang), True)], str(len(rows)),
-                features(rows, "work", queries, lang), digest)
+        items = [queue_row(r, lang, queries, Ids.ROW.value, selected) for r in answer["rows"]]
+        return (items or [message(t("intake.empty", lang), True)], str(answer["total"]),
+                features(points, "work", queries, lang), digest, pager("department", "queue", answer, lang))
 
     @app.callback(Output(Ids.SELECTED.value, "data", allow_duplicate=True),
                   Output(Ids.MESSAGE.value, "children", allow_duplicate=True),

@@ -8,16 +8,17 @@ from dash import ALL, Input, Output, State, html, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.common import (actor, allowed, case_for_panel, clicked_action, current_role, features, input_value,
-                              message, parse_local, picked_case, queue_signature, require, run_action, shown_state,
-                              user_scope)
+                              message, parse_local, picked_case, queue_signature, register_view, require, run_action,
+                              shown_state, user_scope, view_of)
 from callbacks.components_map import register_layer, register_pick
 from dashboard.domain.permissions import offered_actions
 from dashboard.i18n import t
 from datasource.services.command_types import CommandRefused
-from layouts.common import case_details, fmt_time, queue_row, timeline
+from layouts.common import case_details, fmt_time, pager, queue_row, timeline
 from layouts.intake import BUTTONS, NEEDS_UNTIL, QUEUES, ROLES, Ids
 
 QUEUE_STAGES = tuple(stage for stage, _ in QUEUES if stage != "requests")
+PER_BOX = 20  # rows per page of each queue box
 
 
 def request_line(entry: dict, lang: str, queries, tz) -> html.Div:
@@ -35,18 +36,28 @@ def register(app, services) -> None:
     commands = services.commands
     tz = services.scenario.calendar.tz
     buttons = list(BUTTONS)
+    register_view(app, "intake", Ids.VIEW.value, Ids.REFRESH.value)
 
     @app.callback(Output(Ids.QUEUES.value, "children"), Output(Ids.CASES_LAYER.value, "data"),
                   Output(Ids.SIGNATURE.value, "data"),
                   Input(Ids.TICK.value, "n_intervals"), Input(Ids.REFRESH.value, "data"),
-                  Input(Ids.SELECTED.value, "data"), State(Ids.LANG.value, "data"), State(Ids.SIGNATURE.value, "data"))
-    def refresh(_tick, _refresh, selected, lang, signature):
-        """The supervision centre's work queues (to file, verify, close, resume; requests)."""
+                  Input(Ids.SELECTED.value, "data"), State(Ids.LANG.value, "data"), State(Ids.SIGNATURE.value, "data"),
+                  State(Ids.VIEW.value, "data"))
+    def refresh(_tick, _refresh, selected, lang, signature, view):
+        """The supervision centre's work queues (to file, verify, close, resume; requests): each
+        box counts every case of its stage in the database and shows one page of them."""
         require(ROLES)
         scope = user_scope()
-        rows = queries.queue(QUEUE_STAGES, limit=1000, scope=scope)
+        filters, sort, pages = view_of(view)
+        answers = {stage: services.queues.page((stage,), scope=scope, filters=filters, sort=sort,
+                                               page=pages.get(stage, 1), per_page=PER_BOX)
+                   for stage in QUEUE_STAGES}
+        points = services.queues.points(QUEUE_STAGES, scope=scope, filters=filters)
         requests = [r for r in commands.requests() if queries.in_scope(r["case_id"], scope)]
-        digest = queue_signature(rows, [(r["case_id"], r["at"]) for r in requests], selected, lang)
+        rows = [r for answer in answers.values() for r in answer["rows"]]
+        digest = queue_signature(rows, [(s, a["total"], a["page"]) for s, a in answers.items()],
+                                 [(r["case_id"], r["at"]) for r in requests], [(p["case_id"], p["light"]) for p in points],
+                                 selected, lang)
         if digest == signature:
             raise PreventUpdate
         boxes = []
@@ -54,13 +65,17 @@ def register(app, services) -> None:
             if stage == "requests":
                 items = [html.Div(request_line(r, lang, queries, tz), id={"type": Ids.ROW.value, "case": r["case_id"]},
                                   n_clicks=0, className="queue-row", **{"data-case": r["case_id"]}) for r in requests]
+                total, more = len(requests), None
             else:
-                items = [queue_row(r, lang, queries, Ids.ROW.value, selected) for r in rows if r["stage"] == stage][:100]
+                answer = answers[stage]
+                items = [queue_row(r, lang, queries, Ids.ROW.value, selected) for r in answer["rows"]]
+                total, more = answer["total"], pager("intake", stage, answer, lang)
             boxes.append(html.Div([
-                html.Div([html.H3(t(title, lang)), html.Span(str(len(items)), className="count")], className="section-head"),
-                *(items or [html.P(t("intake.empty", lang), className="muted small")]),
+                html.Div([html.H3(t(title, lang)), html.Span(str(total), className="count")], className="section-head"),
+                html.Div(items or [html.P(t("intake.empty", lang), className="muted small")], className="work-queue-rows"),
+                more,
             ], className="work-queue", id=f"intake-queue-{stage}"))
-        return boxes, features(rows, "work", queries, lang), digest
+        return boxes, features(points, "work", queries, lang), digest
 
     @app.callback(Output(Ids.SELECTED.value, "data", allow_duplicate=True),
                   Output(Ids.ACTION_MESSAGE.value, "children", allow_duplicate=True),

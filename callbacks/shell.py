@@ -3,15 +3,16 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs
 
-from dash import Input, Output, html
+from dash import ALL, Input, Output, State, ctx, html
+from dash.exceptions import PreventUpdate
 from flask_login import current_user
 
-from callbacks.common import allowed
-from dashboard.domain.permissions import nav_pages
+from callbacks.common import allowed, current_role, user_scope
+from dashboard.domain.permissions import READ_ROLES, nav_pages
 from dashboard.i18n import lang_of, t
 from layouts import find, pages
 from layouts.ids import Shell
-from layouts.shell import header
+from layouts.shell import Search, header, search_results
 
 
 def register(app, services) -> None:
@@ -38,3 +39,28 @@ def register(app, services) -> None:
             link = None if user else html.A(t("nav.login", lang), href=f"/login?lang={lang}&next={path}")
             return html.Div([html.P(t(key, lang)), link], className="notice", id="page-denied"), top
         return page.layout(lang, query, services), top
+
+    tz = services.scenario.calendar.tz
+
+    @app.callback(Output(Search.RESULTS.value, "children"), Output(Search.RESULTS.value, "className"),
+                  Input(Search.INPUT.value, "value"), Input(Search.GO.value, "n_clicks"),
+                  Input({"type": Search.PAGE.value, "to": ALL}, "n_clicks"),
+                  Input({"type": Search.CLOSE.value, "n": ALL}, "n_clicks"),
+                  State(Search.INPUT.value, "value"), State(Shell.URL.value, "search"), prevent_initial_call=True)
+    def search(_typed, _go, _pages, _close, query, url_search):
+        """The header's case search: by id, address, description words, reporter, in SQL, for
+        this user's role, department and sub-centre; paged."""
+        if not allowed(READ_ROLES):
+            raise PreventUpdate
+        trigger = ctx.triggered_id
+        page = 1
+        if isinstance(trigger, dict):
+            if not ctx.triggered[0]["value"]:
+                raise PreventUpdate  # the buttons were redrawn, nobody clicked
+            page = trigger.get("to", 1)
+        if (isinstance(trigger, dict) and trigger.get("type") == Search.CLOSE.value) or not (query or "").strip():
+            return None, "search-results hidden"
+        lang = lang_of(url_search, default_lang)
+        answer = services.search.search(query, current_role(), getattr(current_user, "department_code", None),
+                                        user_scope(), page=page, lang=lang)
+        return search_results(answer, lang, tz), "search-results"

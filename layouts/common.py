@@ -178,10 +178,83 @@ def cases_layer(layer_id: str, **options) -> dl.GeoJSON:
                       onEachFeature={"variable": f"{JS}.onEachFeature"}, **options)
 
 
-def work_map(map_id: str, maps, layers: list, **style) -> dl.Map:
-    """A work page's map: the base layers, the page's ``layers``, a scale; fitted to the district."""
-    return dl.Map([*base_layers(maps), *layers, dl.ScaleControl(position="bottomleft", imperial=False)],
+def work_map(map_id: str, maps, layers: list, urls: dict | None = None, **style) -> dl.Map:
+    """A work page's map: the base layers, roads and street names, the page's ``layers``, a
+    scale; fitted to the district.  ``urls``: the cached map layers (``services.geo.urls()``)."""
+    return dl.Map([*base_layers(maps), *road_layers(urls), *layers, dl.ScaleControl(position="bottomleft", imperial=False)],
                   id=map_id, center=maps.center, zoom=13, viewport={"bounds": maps.bounds, "transition": "fitBounds"},
                   zoomSnap=0.25, minZoom=11, maxZoom=19, style={"height": "100%", "width": "100%", **style},
                   attributionControl=False)
 
+
+
+# ---------------------------------------------------------------------------- true queues
+FILTER = "work-filter"   # pattern-matching type: {"type": FILTER, "page": page, "field": name}
+PAGER = "work-pager"     # pattern-matching type: {"type": PAGER, "page": page, "box": box, "to": n}
+QUEUE_SOURCES = ("inspector", "hotline12345", "app", "camera", "phone", "api", "import")
+QUEUE_SORTS = ("urgent", "newest", "deadline", "waiting")
+
+
+def _filter(page: str, field: str, label: str, options: list[dict], value=None, **extra) -> html.Label:
+    return html.Label([label, dcc.Dropdown(id={"type": FILTER, "page": page, "field": field}, options=options,
+                                           value=value, className="dropdown", placeholder="—", **extra)],
+                      className=f"queue-filter queue-filter-{field}")
+
+
+def queue_filters(page: str, lang: str, scenario, sort: str = "urgent") -> html.Div:
+    """The filter bar of a work queue: street, category, urgency, source, overdue, sort.
+
+    Its values go to the page's view store (``callbacks.common.register_view``); the
+    queue's total, pages and map follow them."""
+    streets = [{"label": name, "value": code} for code, name in sorted(scenario.streets.items())]
+    categories = [{"label": f"{c.code} {c.name_en if lang == 'en' else c.name_zh}", "value": c.code}
+                  for c in scenario.categories.values()]
+    return html.Div([
+        _filter(page, "street", t("work.filter.street", lang), streets, searchable=True),
+        _filter(page, "category", t("work.filter.category", lang), categories, searchable=True),
+        _filter(page, "urgency", t("work.filter.urgency", lang),
+                [{"label": t(f"dispatch.{u}", lang), "value": u} for u in ("urgent", "normal")], searchable=False),
+        _filter(page, "source", t("work.filter.source", lang),
+                [{"label": t(f"source.{s}", lang), "value": s} for s in QUEUE_SOURCES], searchable=False),
+        _filter(page, "sort", t("work.filter.sort", lang),
+                [{"label": t(f"work.sort.{s}", lang), "value": s} for s in QUEUE_SORTS], value=sort,
+                clearable=False, searchable=False),
+        dcc.Checklist(id={"type": FILTER, "page": page, "field": "overdue"}, value=[],
+                      options=[{"label": t("work.filter.overdue", lang), "value": "1"}],
+                      className="queue-filter-overdue", inputClassName="overdue-box"),
+    ], className="queue-filters", id=f"{page}-filters")
+
+
+def pager(page: str, box: str, answer: dict, lang: str) -> html.Div | None:
+    """"‹ 2/17 ›" under a queue page (None when everything fits on one page)."""
+    if answer["pages"] <= 1:
+        return None
+    now = answer["page"]
+    first = (now - 1) * answer["per_page"] + 1
+    last = min(answer["total"], now * answer["per_page"])
+    return html.Div([
+        html.Button("‹", id={"type": PAGER, "page": page, "box": box, "to": now - 1}, className="ghost pager-prev",
+                    disabled=now <= 1, title=t("work.pager.prev", lang)),
+        html.Span(t("work.pager", lang, page=now, pages=answer["pages"]), className="pager-label",
+                  title=t("work.pager.shown", lang, first=first, last=last, total=answer["total"])),
+        html.Button("›", id={"type": PAGER, "page": page, "box": box, "to": now + 1}, className="ghost pager-next",
+                    disabled=now >= answer["pages"], title=t("work.pager.next", lang)),
+    ], className="pager", **{"data-box": box})
+
+
+def geo_urls(services) -> dict | None:
+    """The cached map layers' URLs (None when the app has no geo assets, as in some tests)."""
+    geo = getattr(services, "geo", None)
+    return geo.urls() if geo is not None else None
+
+
+def road_layers(urls: dict | None = None) -> list:
+    """Main roads and street names over the base map (the wall's cached layers, ``/geo/…``),
+    in a pane above the street polygons and below every case marker, deaf to the mouse."""
+    urls = urls or {}
+    return [dl.Pane([
+        dl.GeoJSON(url=urls.get("roads", "/geo/roads.geojson"), options={"interactive": False},
+                   style={"color": "#6f86b3", "weight": 1.6, "opacity": 0.75}),
+        dl.GeoJSON(url=urls.get("labels", "/geo/labels.geojson"), options={"interactive": False},
+                   pointToLayer={"variable": f"{JS}.labelToLayer"}),
+    ], name="citygrid-roads", style={"zIndex": 380})]

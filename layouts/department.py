@@ -9,13 +9,15 @@ from dash import dcc, html
 
 from dashboard.i18n import t
 from layouts import evidence
-from layouts.common import cases_layer, page_state, work_map
+from layouts.common import JS, cases_layer, geo_urls, page_state, queue_filters, work_map
 from dashboard.domain.permissions import PAGE_ROLES
 
 PATH = "/department"
 TITLE = "nav.department"
 ROLES = PAGE_ROLES[PATH]
 TICK_MS = 3000
+#: a department works newest first: the case dispatched a minute ago is on top, urgent ones above all
+DEFAULT_SORT = "newest"
 
 
 class Ids(str, Enum):
@@ -25,6 +27,8 @@ class Ids(str, Enum):
     SIGNATURE = "department-signature"
     SELECTED = "department-selected"
     SHOWN = "department-shown"
+    VIEW = "department-view"
+    PAGER = "department-pager"
     MAP = "department-map"
     CASES_LAYER = "department-cases-layer"
     QUEUE = "department-queue"
@@ -57,14 +61,20 @@ def layout(lang: str, query: dict, services) -> html.Div:
     department = getattr(current_user, "department_code", None)
     title = queries.department_name(department, lang) if department else t("department.queue", lang)
     return html.Div([
-        *page_state(Ids, lang, query, TICK_MS, dcc.Store(id=Ids.SHOWN.value)),
+        *page_state(Ids, lang, query, TICK_MS, dcc.Store(id=Ids.SHOWN.value),
+                    dcc.Store(id=Ids.VIEW.value, data={"sort": DEFAULT_SORT})),
         html.Aside([
             html.Div([html.H2(title), html.Span("0", id=Ids.QUEUE_COUNT.value, className="count")],
                      className="section-head"),
             html.P(t("department.queue", lang), className="muted small"),
+            queue_filters("department", lang, services.scenario, sort=DEFAULT_SORT),
             html.Div(id=Ids.QUEUE.value, className="queue"),
+            html.Div(id=Ids.PAGER.value),
         ], className="console-queue"),
-        html.Section(work_map(Ids.MAP.value, services.maps, [cases_layer(Ids.CASES_LAYER.value)]), className="console-map"),
+        html.Section(work_map(Ids.MAP.value, services.maps, [
+            cases_layer(Ids.CASES_LAYER.value, cluster=True, superClusterOptions={"radius": 50, "maxZoom": 16},
+                        clusterToLayer={"variable": f"{JS}.clusterToLayer"}, zoomToBoundsOnClick=True)],
+            urls=geo_urls(services)), className="console-map"),
         html.Aside([
             html.Div(html.P(t("dispatch.pick", lang), className="muted"), id=Ids.PANEL_BODY.value),
             html.Div([

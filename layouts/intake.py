@@ -10,7 +10,7 @@ from dash import dcc, html
 
 from dashboard.i18n import t
 from layouts import evidence
-from layouts.common import JS, cases_layer, page_state, work_map
+from layouts.common import JS, cases_layer, geo_urls, page_state, queue_filters, work_map
 from layouts.components_map import components_layer
 from dashboard.domain.permissions import PAGE_ROLES
 
@@ -31,6 +31,7 @@ class Ids(str, Enum):
     SIGNATURE = "intake-signature"
     SELECTED = "intake-selected"
     SHOWN = "intake-shown"
+    VIEW = "intake-view"
     MAP = "intake-map"
     CASES_LAYER = "intake-cases-layer"
     PICKED_LAYER = "intake-picked-layer"
@@ -84,14 +85,18 @@ def layout(lang: str, query: dict, services) -> html.Div:
     categories = [{"label": f"{c.code} {c.name_en if lang == 'en' else c.name_zh}", "value": c.code}
                   for c in services.scenario.categories.values()]
     return html.Div([
-        *page_state(Ids, lang, query, TICK_MS, dcc.Store(id=Ids.SHOWN.value), dcc.Store(id=Ids.PICKED.value)),
+        *page_state(Ids, lang, query, TICK_MS, dcc.Store(id=Ids.SHOWN.value), dcc.Store(id=Ids.PICKED.value),
+                    dcc.Store(id=Ids.VIEW.value, data={"sort": "urgent"})),
         html.Div([
             html.Div(work_map(Ids.MAP.value, services.maps, [
                 components_layer("intake", services.component_layer.legend(lang)),   # issue 16
-                cases_layer(Ids.CASES_LAYER.value),
+                # clustered: a thousand open cases are a handful of numbered circles, not a sea of dots
+                cases_layer(Ids.CASES_LAYER.value, cluster=True, superClusterOptions={"radius": 60, "maxZoom": 16},
+                            clusterToLayer={"variable": f"{JS}.clusterToLayer"}, zoomToBoundsOnClick=True),
                 dl.GeoJSON(id=Ids.PICKED_LAYER.value, data={"type": "FeatureCollection", "features": []},
                            pointToLayer={"variable": f"{JS}.pickedToLayer"}, interactive=False),
-            ], cursor="crosshair"), className="work-map"),
+            ], urls=geo_urls(services), cursor="crosshair"), className="work-map"),
+            queue_filters("intake", lang, services.scenario),
             html.Div(id=Ids.QUEUES.value, className="work-queues"),
         ], className="work-left"),
         html.Aside([

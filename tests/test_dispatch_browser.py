@@ -264,8 +264,18 @@ def test_dispatch_a_selection_drawn_on_the_map_in_english(live_app, tabs, artifa
     selected = page.locator("#dispatch-batch-list .case-id").all_inner_texts()
     inside = [c for c in ids if page.locator(f"path.case-{c}").is_visible()]
     assert selected and set(selected) <= set(ids) and set(selected) == set(inside)
+    assert page.locator("path.case-chosen").count() == len(selected)     # highlighted on the map
     page.screenshot(path=str(artifacts / "dispatch-selection.png"))
-    page.click("#dispatch-batch-submit")
+    assert dispatched_events(live_app, selected[0]) == 0
+    page.click("#dispatch-batch-submit")          # nothing goes before the confirmation
+    page.wait_for_selector("#dispatch-confirm:not(.hidden)")
+    text = page.inner_text("#dispatch-confirm-text")
+    names = {live_app.services.cases.department_name(
+        live_app.services.recommendation.recommend(live_app.services.cases.row(c))["department"], "en") for c in selected}
+    assert f"Dispatch {len(selected)} cases" in text and all(name in text for name in names), text
+    page.screenshot(path=str(artifacts / "dispatch-selection-confirm.png"))
+    assert all(dispatched_events(live_app, c) == 0 for c in selected)
+    page.click("#dispatch-confirm-go")
     page.wait_for_selector("#dispatch-batch-result .msg-ok")
     assert page.locator("#dispatch-batch-result .msg-ok").count() == len(selected)
     wait_until(lambda: all(live_app.system.stream.case_state(c)["stage"] == "dispatched" for c in selected))
@@ -275,4 +285,36 @@ def test_dispatch_a_selection_drawn_on_the_map_in_english(live_app, tabs, artifa
         assert dispatched_events(live_app, case_id) == 1
     page.wait_for_function(f"document.querySelectorAll('.queue-row').length === {len(ids) - len(selected)}")
     page.screenshot(path=str(artifacts / "dispatch-selection-done.png"))
+    assert tab.problems() == []
+
+
+def test_waiting_markers_lie_above_in_progress_clusters_and_take_the_click(live_app, tabs, artifacts):
+    commands, sup, op = live_app.services.commands, live_app.actor("sup"), live_app.actor("op")
+    lon, lat = spread_positions(live_app, 3)[1]
+    busy = []
+    for _ in range(12):   # in progress on the very spot: a cluster icon (marker pane, z 600) right over it
+        case_id = commands.report(sup, "E0102", lon, lat, "在办", "phone").case_id
+        commands.file(sup, case_id)
+        commands.dispatch(op, case_id, "sanitation")
+        busy.append(case_id)
+    waiting = commands.report(sup, "C0118", lon, lat, "路灯不亮", "phone").case_id
+    commands.file(sup, waiting)
+    wait_until(lambda: (live_app.services.cases.row(waiting) or {}).get("stage") == "filed"
+               and all((live_app.services.cases.row(c) or {}).get("stage") == "dispatched" for c in busy))
+    tab = tabs().login("op", "/dispatch")
+    page = tab.page
+    marker = page.locator(f"path.case-{waiting}")
+    marker.wait_for()
+    page.wait_for_selector(".case-cluster")
+    assert page.locator(f".leaflet-citygrid-filed-pane path.case-{waiting}").count() == 1   # its own pane …
+    box = marker.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    on_top = page.evaluate(f"document.elementFromPoint({x}, {y})?.getAttribute('class') || ''")
+    assert f"case-{waiting}" in on_top, on_top                                               # … above the cluster
+    page.screenshot(path=str(artifacts / "dispatch-waiting-above-clusters.png"))
+    page.mouse.click(x, y)
+    page.wait_for_function(f"document.querySelector('#case-panel-id')?.textContent === '{waiting}'")
+    page.wait_for_selector("#dispatch-form:not(.hidden)")
+    assert page.locator("#dispatch-map .leaflet-citygrid-roads-pane path").count() > 10       # main roads drawn
+    assert "东华门街道" in page.inner_text("#dispatch-map .leaflet-citygrid-roads-pane")    # street names
     assert tab.problems() == []

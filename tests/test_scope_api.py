@@ -135,7 +135,9 @@ def test_the_dispatch_pages_queue_and_map_hold_the_street_only(system, client, p
                           {"id": "dispatch-refresh", "property": "data", "value": 0},
                           {"id": "dispatch-selected", "property": "data", "value": None}],
                "state": [{"id": "dispatch-lang", "property": "data", "value": "en"},
-                         {"id": "dispatch-signature", "property": "data", "value": None}],
+                         {"id": "dispatch-signature", "property": "data", "value": None},
+                         {"id": "dispatch-view", "property": "data", "value": {"sort": "urgent"}},
+                         {"id": "dispatch-selection", "property": "data", "value": []}],
                "changedPropIds": ["dispatch-tick.n_intervals"]}
 
     def shown(headers):

@@ -185,6 +185,11 @@ def list_cases():
     query = _query(CaseListQuery)
     department = user.department_code if user.role == "department" else query.department
     limit = max(1, min(query.limit, 2000))
+    if query.q is not None:
+        found = app_services().search.search(query.q, user.role, user.department_code, getattr(user, "scope", None),
+                                             page=query.page, per_page=min(limit, 100), lang=request_lang())
+        return jsonify({"cases": jsonable(found["rows"]), "count": len(found["rows"]), "total": found["total"],
+                        "page": found["page"], "pages": found["pages"]})
     rows = app_services().cases.queue(tuple(query.stage), department=department, limit=limit,
                                       scope=getattr(user, "scope", None))
     return jsonify({"cases": jsonable(rows), "count": len(rows)})

@@ -191,7 +191,10 @@ class Query(BaseModel):
 class CaseListQuery(Query):
     stage: list[Literal[STAGES]] = Field(["filed"], description="repeat for several stages")
     department: Code | None = Field(None, description="department code (a department user sees only its own)")
-    limit: int = Field(200, description="at most this many rows (1 … 2000)")
+    limit: int = Field(200, description="at most this many rows (1 … 2000; with q: per page, 1 … 100)")
+    q: str | None = Field(None, max_length=100, description="search every stage by case id, address, description "
+                          "words, reporter (each word must match; stage is then ignored)")
+    page: int = Field(1, description="with q: the page of the results (1 …)")
 
 
 class AuditQuery(Query):
@@ -308,6 +311,9 @@ class Case(Answer):
 class CaseList(Answer):
     cases: list[CaseRow]
     count: int
+    total: int | None = Field(None, description="with q: every case that matches")
+    page: int | None = None
+    pages: int | None = None
 
 
 class Candidate(Answer):

@@ -35,6 +35,18 @@ class Services:
         return CaseQueries(self.system)
 
     @cached_property
+    def queues(self):
+        """The work queues counted, filtered, sorted and paged in SQL (true totals)."""
+        from datasource.services.queues import QueueService
+        return QueueService(self.system, self.cases)
+
+    @cached_property
+    def search(self):
+        """Case search by id, address, description words and reporter (role and scope aware)."""
+        from datasource.services.search import CaseSearch
+        return CaseSearch(self.system, self.cases)
+
+    @cached_property
     def health(self):
         """Redis, database and backlog probes (the same rules for the API and the wall)."""
         from datasource.services.health import Health

@@ -196,7 +196,7 @@ class CaseQueries:
             row["light"] = traffic_light(now, row["warn_at"], row["deadline_at"])
             row["waiting_min"] = max(0, int((now - row["stage_entered_at"]).total_seconds() // 60))
         if overlay and rows:
-            rows = self._overlay(rows, stages)
+            rows = self.overlay(rows, stages)
         rows.sort(key=lambda r: (r["urgency"] != "urgent", LIGHT_ORDER.get(r["light"], 3), -r["waiting_min"]))
         return rows
 
@@ -222,7 +222,7 @@ class CaseQueries:
         self._points[key] = (time.monotonic(), rows)
         return rows
 
-    def _overlay(self, rows: list[dict], stages) -> list[dict]:
+    def overlay(self, rows: list[dict], stages) -> list[dict]:
         """Replace stage/version by the command side's (newer) ones; drop rows that left ``stages``."""
         stream = self.system.stream
         pipe = stream.client.pipeline(transaction=False)
