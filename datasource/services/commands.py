@@ -268,7 +268,8 @@ class CommandService:
         def work():
             self._permit(actor, "report")
             if not isinstance(category, str) or category not in self.scenario.categories:
-                raise CommandRefused(400, Msg("cmd.unknown_category", category=str(category)[:40]))
+                raise CommandRefused(400, Msg("cmd.unknown_category", category=str(category)[:40]) if category
+                                     else Msg("cmd.no_category"))
             for name, value in (("lon", lon), ("lat", lat)):
                 if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                     raise CommandRefused(400, Msg("cmd.not_number", field=name))
