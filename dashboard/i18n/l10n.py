@@ -48,6 +48,8 @@ STRINGS: dict[str, tuple[str, ...]] = {
     "admin.next": ("下一页", "Next"),
     "admin.bad_dates": ("日期无效：开始日期不能晚于结束日期", "Bad dates: the start is after the end"),
     "admin.none": ("没有符合条件的记录", "No rows match"),
+    "admin.date_from": ("开始日期", "From"),
+    "admin.date_to": ("结束日期", "To"),
     "admin.csv.at": ("时间（北京时间）", "Time (Beijing)"),
     "admin.csv.id": ("序号", "No."),
     "admin.csv.before": ("原阶段", "Stage before"),
