@@ -54,6 +54,8 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
                     suppress_callback_exceptions=True, update_title=None, compress=False)
     app.layout = layout
     register_all(app, services)
+    from dashboard.web import not_found  # unknown paths: a real 404 (Dash's catch-all would say 200)
+    not_found.init_app(server, settings)
     return app
 
 
