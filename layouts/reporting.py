@@ -86,7 +86,8 @@ def report_grid(grid_id: str, table: str, lang: str, height: str = "420px", row_
                        "wrapHeaderText": True, "autoHeaderHeight": True},
         dashGridOptions={"theme": {"function": GRID_THEME}, "animateRows": False,
                          "rowSelection": {"mode": "singleRow", "checkboxes": False, "enableClickSelection": True},
-                         "tooltipShowDelay": 300},
+                         "tooltipShowDelay": 300,
+                         "localeText": {"noRowsToShow": t("eval.no_rows", lang), "loadingOoo": t("grid.loading", lang)}},
         getRowId=f"params.data.{row_id}", style={"height": height, "width": "100%"}, className="report-grid")
 
 

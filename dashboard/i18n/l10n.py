@@ -55,6 +55,7 @@ STRINGS: dict[str, tuple[str, ...]] = {
     "admin.csv.before": ("原阶段", "Stage before"),
     "admin.csv.after": ("新阶段", "Stage after"),
     "admin.csv.action_code": ("操作代码", "Action code"),
+    "grid.loading": ("加载中…", "Loading…"),
     # ---- the 404 page (Flask, outside Dash)
     "notfound.title": ("页面不存在", "Page not found"),
     "notfound.text": ("地址 {path} 没有对应的页面。", "There is no page at {path}."),
