@@ -35,7 +35,8 @@ from datasource.store import schema
 from datasource.redis.stream import Conflict
 from datasource.simulation.inspectors import inspector_by_grid, inspectors_for
 from datasource.simulation.places import PlaceSampler
-from datasource.simulation.story import SUSPEND_SHARE, Case, StoryModel, uuid4_hex
+from datasource.simulation.story import (EXTEND_SHARE, RETURN_SHARE, REWORK_SHARE, SUSPEND_SHARE, Case,
+                                         StoryModel, uuid4_hex)
 
 OPEN_STAGES = ("reported", "filed", "dispatched", "handled", "verified", "suspended")
 ARRIVAL_SHARE = 1 / 6.2          # one report per ~6.2 events: a case's average number of events
@@ -45,8 +46,14 @@ MIN_BACKLOG = 200                # what an empty system grows to
 EMPTY_MIX = {"reported": 0.04, "filed": 0.04, "dispatched": 0.72, "handled": 0.10, "verified": 0.08,
              "suspended": 0.02}
 MIN_STAGE = 5                    # no stage's target below this: an empty stage still moves
-#: steps drawn in a stage per case reported, where far from one: few cases are ever suspended
-STEP_SHARE = {"suspended": SUSPEND_SHARE}
+_KEPT = 1 - 0.04                 # ≈4% are rejected at filing and never go further
+#: steps taken in each stage per case reported, from the story's shares: returns and rework
+#: send cases round again, extensions are steps that stay, and few cases are ever suspended.
+#: A stage is drawn in proportion to this × its fill, so that at its target it is left
+#: exactly as often as it is entered.
+STEP_SHARE = {"reported": 1.0, "filed": _KEPT * (1 + RETURN_SHARE),
+              "dispatched": _KEPT * (1 + RETURN_SHARE + REWORK_SHARE) * (1 + EXTEND_SHARE + SUSPEND_SHARE),
+              "handled": _KEPT * (1 + REWORK_SHARE), "verified": _KEPT, "suspended": _KEPT * SUSPEND_SHARE}
 LOAD_CHUNK = 5000
 
 
@@ -194,7 +201,7 @@ class LiveSimulator:
 
     def stage_weights(self) -> dict[str, float]:
         """How likely the next step is taken in each stage: its fill against its target."""
-        return {stage: self.open.count(stage) / target * STEP_SHARE.get(stage, 1.0)
+        return {stage: self.open.count(stage) / target * STEP_SHARE[stage]
                 for stage, target in self.targets.items()}
 
     def tick(self) -> str:
