@@ -7,7 +7,8 @@
  *    window.dateFns.locale by navigator.languages, else its first entry: we offer exactly the
  *    page's locale (zh-CN, vendored in datefns_zh_cn.js; none = date-fns' own en-US);
  *  - leaflet-draw (the dispatch map's box/polygon selection) reads L.drawLocal when it draws
- *    its toolbar and tooltips: we fill it in, and retitle a toolbar already drawn.
+ *    its toolbar and tooltips: we fill it in, and retitle a toolbar already drawn;
+ *  - Leaflet's zoom buttons are titled "Zoom in" / "Zoom out": we retitle them.
  */
 (function () {
     "use strict";
@@ -42,10 +43,10 @@
 
     function localiseDraw() {
         var s = drawTexts();
-        if (!s || !window.L || !window.L.drawLocal) { return; }
+        if (!s) { return; }
         var key = JSON.stringify(s);
-        var d = window.L.drawLocal.draw, e = window.L.drawLocal.edit;
-        if (applied !== key) {
+        if (applied !== key && window.L && window.L.drawLocal) {
+            var d = window.L.drawLocal.draw, e = window.L.drawLocal.edit;
             d.toolbar.actions = {title: s["draw.cancel"], text: s["draw.cancel"]};
             d.toolbar.finish = {title: s["draw.finish"], text: s["draw.finish"]};
             d.toolbar.undo = {title: s["draw.undo"], text: s["draw.undo"]};
@@ -67,12 +68,16 @@
             applied = key;
         }
         var titles = {".leaflet-draw-draw-polygon": s["draw.polygon"], ".leaflet-draw-draw-rectangle": s["draw.rectangle"],
-                      ".leaflet-draw-edit-remove": s["draw.delete"]};
+                      ".leaflet-draw-edit-remove": s["draw.delete"], ".leaflet-control-zoom-in": s["map.zoom_in"],
+                      ".leaflet-control-zoom-out": s["map.zoom_out"]};
         Object.keys(titles).forEach(function (selector) {
             document.querySelectorAll(selector).forEach(function (a) {
                 var title = a.classList.contains("leaflet-disabled") && selector === ".leaflet-draw-edit-remove"
                     ? s["draw.no_delete"] : titles[selector];
                 if (a.title !== title) { a.title = title; }
+                if (a.hasAttribute("aria-label") && a.getAttribute("aria-label") !== title) {
+                    a.setAttribute("aria-label", title);
+                }
                 var span = a.querySelector(".sr-only");
                 if (span && span.textContent !== title) { span.textContent = title; }
             });

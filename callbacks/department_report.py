@@ -104,7 +104,8 @@ def _trend(rows: list[dict], lang: str) -> dict:
          "name": t("eval.chart.on_time", lang), "line": {"color": "#2ecc71"}, "connectgaps": False},
         {"type": "scatter", "mode": "lines", "x": days, "y": [100 * TARGETS["on_time_rate"]] * len(days), "yaxis": "y2",
          "name": t("eval.chart.target", lang), "line": {"color": "#f1c40f", "dash": "dot"}},
-    ], "layout": {**CHART_LAYOUT, "yaxis": {**CHART_LAYOUT["yaxis"], "title": t("eval.chart.due", lang)},
+    ], "layout": {**CHART_LAYOUT, "xaxis": {**CHART_LAYOUT["xaxis"], "tickformat": "%m-%d"},  # not "Nov 17"
+                  "yaxis": {**CHART_LAYOUT["yaxis"], "title": t("eval.chart.due", lang)},
                   "yaxis2": {"overlaying": "y", "side": "right", "range": [0, 105], "showgrid": False,
                              "tickmode": "linear", "dtick": 20, "ticksuffix": "%",
                              "title": t("eval.chart.on_time", lang)}}}

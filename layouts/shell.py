@@ -39,10 +39,12 @@ def header(lang: str, path: str, user_name: str | None, role: str | None, nav: l
     ], className="topbar", **{"data-lang": lang, "data-draw": draw_texts(lang)})
 
 
-#: the leaflet-draw texts the dispatch map's selection tools need (assets/l10n.js sets them)
+#: the texts Leaflet's own controls need: the dispatch map's selection tools (leaflet-draw)
+#: and every map's zoom buttons (assets/l10n.js sets them)
 DRAW_KEYS = ("draw.polygon", "draw.rectangle", "draw.finish", "draw.undo", "draw.cancel", "draw.delete",
              "draw.clear_all", "draw.save", "draw.polygon_start", "draw.polygon_cont", "draw.polygon_end",
-             "draw.rect_start", "draw.release", "draw.delete_hint", "draw.no_delete", "draw.error")
+             "draw.rect_start", "draw.release", "draw.delete_hint", "draw.no_delete", "draw.error", "map.zoom_in",
+             "map.zoom_out")
 
 
 def draw_texts(lang: str) -> str:

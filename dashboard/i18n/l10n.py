@@ -41,7 +41,7 @@ STRINGS: dict[str, tuple[str, ...]] = {
     # ---- the admin page
     "admin.filter_dates": ("日期", "Dates"),
     "admin.filter_action": ("操作", "Action"),
-    "admin.case_hint": ("如 DC2026…", "e.g. DC2026…"),
+    "admin.case_hint": ("如 DC2026…", "like DC2026…"),
     "admin.user_hint": ("用户名", "user name"),
     "admin.page": ("第 {page} / {pages} 页，共 {n} 条", "page {page} of {pages}, {n} rows", "page {page} of {pages}, {n} row"),
     "admin.prev": ("上一页", "Previous"),
@@ -56,6 +56,12 @@ STRINGS: dict[str, tuple[str, ...]] = {
     "admin.csv.after": ("新阶段", "Stage after"),
     "admin.csv.action_code": ("操作代码", "Action code"),
     "grid.loading": ("加载中…", "Loading…"),
+    "date.pick": ("选择日期", "Pick a date"),
+    "date.start": ("开始日期", "From"),
+    "date.end": ("结束日期", "To"),
+    "map.zoom_in": ("放大", "Zoom in"),
+    "map.zoom_out": ("缩小", "Zoom out"),
+    "map.fullscreen": ("全屏", "Full screen"),
     # ---- the 404 page (Flask, outside Dash)
     "notfound.title": ("页面不存在", "Page not found"),
     "notfound.text": ("地址 {path} 没有对应的页面。", "There is no page at {path}."),
