@@ -36,11 +36,13 @@ def register(app, services) -> None:
         if period is None or not code:
             raise PreventUpdate
         report = evaluation.department(code, period, scope=user_scope())
+        people = services.cases.people
         tables = []
         for table in GRIDS:
             rows = report[table]
             if table == "events":
-                rows = [{**r, "row_key": f"{r['case_id']}|{i}"} for i, r in enumerate(rows)]
+                rows = [{**r, "row_key": f"{r['case_id']}|{i}", "actor": people.name(r.get("actor"), lang)}
+                        for i, r in enumerate(rows)]   # names, not inspector ids or department codes
             if table == "open":
                 rows = [{**r, "light_code": r["light"]} for r in rows]
             tables.append(grid_rows(table, rows, lang, tz, keep=("row_key", "light_code")))
