@@ -53,31 +53,37 @@ def register(app, services) -> None:
     filter_inputs = [Input(i.value, "value") for i in FILTERS] + [Input(Ids.DATES.value, "start_date"),
                                                                     Input(Ids.DATES.value, "end_date")]
 
+    @app.callback(Output(Ids.PAGE.value, "data"), Input(Ids.PREV.value, "n_clicks"),
+                  Input(Ids.NEXT.value, "n_clicks"), *filter_inputs, State(Ids.PAGE.value, "data"),
+                  prevent_initial_call=True)
+    def turn(_prev, _next, *values):
+        """The page asked for: one back or on, or page 1 when a filter changes.  (The refresh
+        tick never writes it, so a tick in flight cannot undo a click.)"""
+        if not allowed(ROLES):
+            raise PreventUpdate
+        number = int(values[-1] or 1)
+        trigger = ctx.triggered_id
+        if trigger == Ids.PREV.value:
+            return max(1, number - 1)
+        if trigger == Ids.NEXT.value:
+            return number + 1
+        return 1
+
     @app.callback(Output(Ids.TABLE.value, "children"), Output(Ids.EXPORT.value, "href"),
-                  Output(Ids.PAGE_LABEL.value, "children"), Output(Ids.PAGE.value, "data"),
-                  Output(Ids.PREV.value, "disabled"), Output(Ids.NEXT.value, "disabled"),
-                  Output(Ids.ERROR.value, "children"),
-                  Input(Ids.TICK.value, "n_intervals"), Input(Ids.PREV.value, "n_clicks"),
-                  Input(Ids.NEXT.value, "n_clicks"), *filter_inputs,
-                  State(Ids.PAGE.value, "data"), State(Ids.LANG.value, "data"))
-    def show(_tick, _prev, _next, case_id, user, action, outcome, start, end, number, lang):
-        """The asked-for page of the filtered log (back to page 1 when a filter changes)."""
+                  Output(Ids.PAGE_LABEL.value, "children"), Output(Ids.PREV.value, "disabled"),
+                  Output(Ids.NEXT.value, "disabled"), Output(Ids.ERROR.value, "children"),
+                  Input(Ids.TICK.value, "n_intervals"), Input(Ids.PAGE.value, "data"), *filter_inputs,
+                  State(Ids.LANG.value, "data"))
+    def show(_tick, number, case_id, user, action, outcome, start, end, lang):
+        """One page of the filtered log (the database pages it; a page past the end shows the last)."""
         if not allowed(ROLES):
             raise PreventUpdate
         chosen, params, error = read_filters(case_id, user, action, outcome, start, end)
         href = "/admin/audit.csv?" + urlencode({**params, "lang": lang})
         if error:
-            return None, href, "", 1, True, True, t(error, lang)
-        trigger = ctx.triggered_id
-        number = int(number or 1)
-        if trigger == Ids.PREV.value:
-            number -= 1
-        elif trigger == Ids.NEXT.value:
-            number += 1
-        elif trigger != Ids.TICK.value:
-            number = 1
+            return None, href, "", True, True, t(error, lang)
         bounds = audit_view.day_bounds(_day(start), _day(end), tz)
-        shown = audit_view.page(services.system.engine, lang, tz, departments, number, **chosen, **bounds)
+        shown = audit_view.page(services.system.engine, lang, tz, departments, number or 1, **chosen, **bounds)
         label = t("admin.page", lang, page=shown["page"], pages=shown["pages"], n=shown["total"])
         content = table(shown["rows"], lang) if shown["rows"] else html.P(t("admin.none", lang), className="muted")
-        return (content, href, label, shown["page"], shown["page"] <= 1, shown["page"] >= shown["pages"], None)
+        return content, href, label, shown["page"] <= 1, shown["page"] >= shown["pages"], None

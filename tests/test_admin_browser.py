@@ -16,17 +16,18 @@ pytestmark = pytest.mark.browser
 
 
 def seed(live, n: int = 120) -> None:
-    """``n`` audit rows, one a minute up to the system's now (every third one refused)."""
+    """An audit row of 20 days ago, then ``n`` rows one a minute up to the system's now
+    (every third one refused)."""
     now = live.system.now()
+    audit.record(live.system.engine, user="sup", role="supervision", action="file", outcome="ok",
+                 case_id="DC20261101000001", before="reported", after="filed", message="filed",
+                 at=now - timedelta(days=20))
     for i in range(n):
         audit.record(live.system.engine, user="op", role="operator", action="dispatch",
                      outcome="refused" if i % 3 == 0 else "ok", case_id=f"DC20261118{i:06d}", remote_addr="10.1.1.1",
                      before="filed", after="filed" if i % 3 == 0 else "dispatched",
                      message="role operator may not verify" if i % 3 == 0 else "dispatched department=sanitation",
                      at=now - timedelta(minutes=n - i))
-    audit.record(live.system.engine, user="sup", role="supervision", action="file", outcome="ok",
-                 case_id="DC20261101000001", before="reported", after="filed", message="filed",
-                 at=now - timedelta(days=20))
 
 
 def label(page) -> str:
@@ -37,8 +38,8 @@ def test_admin_page_filters_pages_and_export(live_app, tabs, artifacts):  # noqa
     seed(live_app)
     tab: Tab = tabs().login("adm", "/admin")
     page = tab.page
-    assert page.locator("nav a[href^='/admin']").count() == 1                 # in the navigation
     wait_until(lambda: label(page).startswith("第 1 / 3 页"), message="the first page of the log")
+    assert page.locator("nav a[href^='/admin']").count() == 1                 # in the navigation
     assert "共 121 条" in label(page) and page.locator("#admin-audit-table tbody tr").count() == 50
     for control in ("#admin-case", "#admin-user", "#admin-action", "#admin-outcome"):
         assert page.locator(control).bounding_box()["width"] >= 150, control   # not 16–30 px any more
@@ -64,8 +65,10 @@ def test_admin_page_filters_pages_and_export(live_app, tabs, artifacts):  # noqa
     start = today - timedelta(days=1)
     page.fill("#admin-dates", start.isoformat())
     page.keyboard.press("Enter")
+    wait_until(lambda: "from=" in page.get_attribute("#admin-export", "href"), message="the start date")
     page.fill("#admin-dates-end-date", today.isoformat())
     page.keyboard.press("Enter")
+    wait_until(lambda: "to=" in page.get_attribute("#admin-export", "href"), message="the end date")
     wait_until(lambda: "共 120 条" in label(page), message="the date range")
     href = page.get_attribute("#admin-export", "href")
     assert re.search(rf"from={start}&to={today}", href) and "lang=zh" in href
