@@ -36,11 +36,13 @@ def register(app, services) -> None:
         if period is None or not code:
             raise PreventUpdate
         report = evaluation.department(code, period, scope=user_scope())
+        people = services.cases.people
         tables = []
         for table in GRIDS:
             rows = report[table]
             if table == "events":
-                rows = [{**r, "row_key": f"{r['case_id']}|{i}"} for i, r in enumerate(rows)]
+                rows = [{**r, "row_key": f"{r['case_id']}|{i}", "actor": people.name(r.get("actor"), lang)}
+                        for i, r in enumerate(rows)]   # names, not inspector ids or department codes
             if table == "open":
                 rows = [{**r, "light_code": r["light"]} for r in rows]
             tables.append(grid_rows(table, rows, lang, tz, keep=("row_key", "light_code")))
@@ -104,7 +106,8 @@ def _trend(rows: list[dict], lang: str) -> dict:
          "name": t("eval.chart.on_time", lang), "line": {"color": "#2ecc71"}, "connectgaps": False},
         {"type": "scatter", "mode": "lines", "x": days, "y": [100 * TARGETS["on_time_rate"]] * len(days), "yaxis": "y2",
          "name": t("eval.chart.target", lang), "line": {"color": "#f1c40f", "dash": "dot"}},
-    ], "layout": {**CHART_LAYOUT, "yaxis": {**CHART_LAYOUT["yaxis"], "title": t("eval.chart.due", lang)},
+    ], "layout": {**CHART_LAYOUT, "xaxis": {**CHART_LAYOUT["xaxis"], "tickformat": "%m-%d"},  # not "Nov 17"
+                  "yaxis": {**CHART_LAYOUT["yaxis"], "title": t("eval.chart.due", lang)},
                   "yaxis2": {"overlaying": "y", "side": "right", "range": [0, 105], "showgrid": False,
                              "tickmode": "linear", "dtick": 20, "ticksuffix": "%",
                              "title": t("eval.chart.on_time", lang)}}}

@@ -31,7 +31,9 @@ def register(app, services) -> None:
         kiosk = query.get("kiosk") == "1"
         role = user.role if user else None
         nav = [(href, registry[href].TITLE) for href in nav_pages(role, registry)]
-        top = None if kiosk else header(lang, path, user.name if user else None, role, nav)
+        unit = services.cases.department_name(user.department_code, lang) \
+            if user is not None and role == "department" and user.department_code else None
+        top = None if kiosk else header(lang, path, user.name if user else None, role, nav, unit)
         if page is None:
             return html.Div(t("page.not_found", lang), className="notice"), top
         if page.ROLES is not None and not allowed(page.ROLES):

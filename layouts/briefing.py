@@ -52,7 +52,8 @@ def layout(lang: str, query: dict, services) -> html.Div:
             html.Div([
                 html.Label(t("briefing.date", lang), htmlFor=Ids.DATE.value, className="briefing-label"),
                 dcc.DatePickerSingle(id=Ids.DATE.value, date=day, max_date_allowed=today, display_format="YYYY-MM-DD",
-                                     first_day_of_week=1, clearable=False, className="briefing-picker"),
+                                     first_day_of_week=1, clearable=False, className="briefing-picker",
+                                     placeholder=t("date.pick", lang)),
                 html.A(t("briefing.pdf", lang), id=Ids.PDF.value, href=pdf_href(day or "", lang),
                        className="button-link briefing-download", target="_blank"),
             ], className="briefing-controls"),

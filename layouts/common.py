@@ -103,7 +103,7 @@ def case_details(case: dict, lang: str, queries, tz) -> html.Div:
                    or "—"),
             _field(t("case.grid", lang), case.get("grid_code") or "—"),
             component_field(case, lang, queries),   # issue 16: the component the case names
-            _field(t("case.reporter", lang), [case.get("reporter") or "—", html.Span(
+            _field(t("case.reporter", lang), [names.get("reporter") or case.get("reporter") or "—", html.Span(
                 f" · {t(f'source.{source}', lang)}" if source else "", className="muted")]),
             _field(t("case.reported_at", lang), fmt_time(case.get("reported_at"), tz)),
             _field(t("case.deadline", lang), [light_dot(case.get("light", "none"), lang),
@@ -137,7 +137,7 @@ def timeline(case: dict, lang: str, queries, tz) -> html.Div:
     items = [html.Li([
         html.Span(fmt_time(e["at"], tz, seconds=True), className="tl-time"),
         html.Span(t(f"verb.{e['type']}", lang), className=f"tl-type tl-{e['type']}"),
-        html.Span(e.get("actor") or "", className="tl-actor"),
+        html.Span(e.get("actor_name") or e.get("actor") or "", className="tl-actor"),
         *[html.Div(text, className="tl-text") for text in _event_text(e, lang, queries, tz)],
     ], className="tl-item") for e in events]
     return html.Div([html.H4(t("case.timeline", lang)),

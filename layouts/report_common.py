@@ -81,7 +81,8 @@ def grid(grid_id: str, column_defs: list, lang: str, height: int | None = 360, r
                       defaultColDef={"sortable": True, "resizable": True, "wrapHeaderText": True,
                                      "autoHeaderHeight": True},
                       dashGridOptions={"theme": GRID_THEME, "animateRows": False, "tooltipShowDelay": 300,
-                                       "localeText": {"noRowsToShow": t("eval.no_rows", lang)},
+                                       "localeText": {"noRowsToShow": t("eval.no_rows", lang),
+                                                      "loadingOoo": t("grid.loading", lang)},
                                        "enableCellTextSelection": True, "suppressDragLeaveHidesColumns": True,
                                        "suppressColumnVirtualisation": True, **options},
                       style={"width": "100%"} if height is None else {"height": f"{height}px", "width": "100%"})

@@ -86,7 +86,8 @@ def report_grid(grid_id: str, table: str, lang: str, height: str = "420px", row_
                        "wrapHeaderText": True, "autoHeaderHeight": True},
         dashGridOptions={"theme": {"function": GRID_THEME}, "animateRows": False,
                          "rowSelection": {"mode": "singleRow", "checkboxes": False, "enableClickSelection": True},
-                         "tooltipShowDelay": 300},
+                         "tooltipShowDelay": 300,
+                         "localeText": {"noRowsToShow": t("eval.no_rows", lang), "loadingOoo": t("grid.loading", lang)}},
         getRowId=f"params.data.{row_id}", style={"height": height, "width": "100%"}, className="report-grid")
 
 
@@ -98,7 +99,8 @@ def period_bar(ids, lang: str, first: date, last: date, exports: list[tuple[str,
         html.Label([html.Span(t("report.period", lang), className="muted"),
                     dcc.DatePickerRange(id=ids.PERIOD.value, start_date=first.isoformat(), end_date=last.isoformat(),
                                         display_format="YYYY-MM-DD", first_day_of_week=1, minimum_nights=0,
-                                        className="period-picker")], className="period"),
+                                        className="period-picker", start_date_placeholder_text=t("date.start", lang),
+                                        end_date_placeholder_text=t("date.end", lang))], className="period"),
         html.Span(t("report.period_note", lang), className="muted small"),
         html.Div([html.A(t(key, lang), id=element, className="button-link", href="#", target="_blank")
                   for element, key in exports], className="exports"),

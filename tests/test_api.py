@@ -441,8 +441,8 @@ def test_audit_log_api_and_csv_export(system, client, tokens):
     assert client.get("/admin/audit.csv", headers=tokens["operator"]).status_code == 403
     answer = client.get(f"/admin/audit.csv?case_id={case_id}", headers=tokens["admin"])
     assert answer.status_code == 200 and answer.mimetype == "text/csv"
-    table = list(csv.DictReader(io.StringIO(answer.get_data(as_text=True))))
-    assert [r["action"] for r in table] == ["close", "file", "report"] and table[0]["outcome"] == "refused"
+    table = list(csv.DictReader(io.StringIO(answer.get_data().decode("utf-8-sig"))))   # the admin's spreadsheet
+    assert [r["操作"] for r in table] == ["结案", "立案", "上报"] and table[0]["结果"] == "被拒绝"
 
 
 def test_csv_cells_cannot_become_formulas():

@@ -20,7 +20,51 @@ def _system(ctx, redis=True, database=True):
     return System(ctx.obj).start(redis=redis, database=database)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+BAD_DAY_LOAD = 2.0   # ``demo --bad-day``: twice the reports the simulated centre keeps up with
+GLOBAL_VALUE_OPTIONS = ("--data-dir", "--database-url", "--redis-url")
+GLOBAL_FLAGS = ("-v", "--verbose")
+
+
+class GlobalOptionsGroup(click.Group):
+    """A group whose own options may also come after the subcommand (``citygrid demo
+    --data-dir X``, as the README writes it), unless the subcommand has an option of the
+    same name (``rebuild --database-url`` is its target)."""
+
+    def parse_args(self, ctx, args):
+        return super().parse_args(ctx, self.hoist(ctx, list(args)))
+
+    def hoist(self, ctx, args: list[str]) -> list[str]:
+        """``args`` with the group's options found after the subcommand moved before it."""
+        i = 0
+        while i < len(args) and args[i].startswith("-"):   # the group's own options, as usual
+            i += 2 if args[i] in GLOBAL_VALUE_OPTIONS else 1
+        if i >= len(args):
+            return args
+        command = self.get_command(ctx, args[i])
+        if command is None:
+            return args
+        own = {name for param in command.params for name in getattr(param, "opts", ())}
+        front, rest, j = args[:i], [args[i]], i + 1
+        while j < len(args):
+            token = args[j]
+            name = token.split("=", 1)[0]
+            if token == "--":
+                rest += args[j:]
+                break
+            if name in GLOBAL_VALUE_OPTIONS and name not in own:
+                takes_next = "=" not in token and j + 1 < len(args)
+                front += args[j:j + 2] if takes_next else [token]
+                j += 2 if takes_next else 1
+                continue
+            if token in GLOBAL_FLAGS and token not in own:
+                front.append(token)
+            else:
+                rest.append(token)
+            j += 1
+        return front + rest
+
+
+@click.group(cls=GlobalOptionsGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None,
               help="Folder of the embedded Redis and SQLite files [env CITYGRID_DATA_DIR, default ./var].")
 @click.option("--database-url", default=None, help="SQLAlchemy URL [env CITYGRID_DATABASE_URL].")
@@ -114,16 +158,18 @@ def backfill(ctx, days, seed):
 @click.option("--rate", default=5.0, show_default=True, type=click.FloatRange(0.01, 10000), help="Events per second.")
 @click.option("--duration", default=0.0, show_default=True, help="Seconds (0 = until Ctrl-C).")
 @click.option("--seed", default=None, type=int, help="Random seed.")
+@click.option("--load", default=1.0, show_default=True, type=click.FloatRange(0.1, 20),
+              help="Reports per what the centre keeps up with: 1 a steady day, 1.5–2 a bad day.")
 @click.pass_context
 @_fail_cleanly
-def simulate(ctx, rate, duration, seed):
+def simulate(ctx, rate, duration, seed, load):
     """Publish live, realistic case traffic for the scenario."""
     from datasource.simulation.traffic import simulate as run_simulate
     system = _system(ctx)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        figures = run_simulate(system, rate, duration or None, seed=seed, stop=stop)
+        figures = run_simulate(system, rate, duration or None, seed=seed, stop=stop, load=load)
     except KeyboardInterrupt:
         stop.set()
         return
@@ -149,12 +195,13 @@ def serve(ctx, host, port, debug):
 @click.option("--port", default=8050, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--days", default=14, show_default=True, type=click.IntRange(0, 730), help="History to backfill on a fresh data folder.")
 @click.option("--rate", default=3.0, show_default=True, help="Simulated events per second.")
+@click.option("--bad-day", is_flag=True, help="Reports come twice as fast as the centre keeps up with: backlogs grow.")
 @click.pass_context
 @_fail_cleanly
-def demo(ctx, host, port, days, rate):
+def demo(ctx, host, port, days, rate, bad_day):
     """Everything at once: embedded Redis, backfill, worker, simulator and web server."""
     from dashboard.cli.demo import run_demo
-    run_demo(ctx.obj, host=host, port=port, days=days, rate=rate)
+    run_demo(ctx.obj, host=host, port=port, days=days, rate=rate, load=BAD_DAY_LOAD if bad_day else 1.0)
 
 
 @cli.command()

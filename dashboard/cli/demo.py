@@ -44,7 +44,7 @@ def seed_users(system: System) -> dict:
     return credentials
 
 
-def run_demo(settings: Settings, host: str, port: int, days: int, rate: float) -> None:
+def run_demo(settings: Settings, host: str, port: int, days: int, rate: float, load: float = 1.0) -> None:
     from waitress import serve
     from datasource.simulation.backfill import backfill
     from datasource.simulation.traffic import simulate
@@ -66,7 +66,7 @@ def run_demo(settings: Settings, host: str, port: int, days: int, rate: float) -
     threading.Thread(target=worker.run, name="worker", daemon=True).start()
     gateway = Gateway(System(settings).start())  # other systems' door: STREAM:inbox → checked appends
     threading.Thread(target=gateway.run, name="gateway", daemon=True).start()
-    threading.Thread(target=lambda: simulate(System(settings).start(), rate, None, stop=stop),
+    threading.Thread(target=lambda: simulate(System(settings).start(), rate, None, stop=stop, load=load),
                      name="simulator", daemon=True).start()
     app = start(create_app(settings, system))
     base = f"http://{host}:{port}"

@@ -1,8 +1,10 @@
 """The one i18n layer: every string a page shows comes through :func:`t`.
 
 Catalogues live beside this file, one module per page (``common``, ``wall``, ``dispatch`` …),
-each a dict ``key → (中文, English)``.  Chinese is the default; a missing key shows the
-key itself (and ``tests/test_i18n.py`` fails on it), never an empty label.
+each a dict ``key → (中文, English)`` — or ``(中文, English, English singular)`` for a text
+with a count ``n`` that English says differently when ``n`` is 1 ("1 working hour").
+Chinese is the default; a missing key shows the key itself (and ``tests/test_i18n.py``
+fails on it), never an empty label.
 """
 from __future__ import annotations
 
@@ -13,8 +15,8 @@ LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
 
 
-def _load() -> dict[str, tuple[str, str]]:
-    catalogue: dict[str, tuple[str, str]] = {}
+def _load() -> dict[str, tuple[str, ...]]:
+    catalogue: dict[str, tuple[str, ...]] = {}
     for module in pkgutil.iter_modules(__path__):
         strings = importlib.import_module(f"{__name__}.{module.name}").STRINGS
         duplicate = set(strings) & set(catalogue)
@@ -33,6 +35,8 @@ def t(key: str, lang: str = DEFAULT_LANG, **values) -> str:
     if pair is None:
         return key
     text = pair[1] if lang == "en" else pair[0]
+    if lang == "en" and len(pair) > 2 and str(values.get("n")) in ("1", "1.0"):
+        text = pair[2]
     return text.format(**values) if values else text
 
 

@@ -262,9 +262,10 @@ def init_app(server, services) -> None:
 
     @server.get("/admin/audit.csv")
     def audit_csv():
+        from dashboard.web.audit_export import audit_csv as spreadsheet  # BOM, Beijing time, ?lang= headers
         try:
             reader("getAudit")
-            return _audit_answer("csv")
+            return spreadsheet()
         except ApiError as exc:
             return error_response(exc.status, exc.msg, exc.error)
 

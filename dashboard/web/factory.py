@@ -59,6 +59,8 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     app.layout = layout
     register_all(app, services)
     security.finish(app)                 # the CSP needs Dash's inline scripts, the limit its views
+    from dashboard.web import not_found  # unknown paths: a real 404 (Dash's catch-all would say 200)
+    not_found.init_app(server, settings)
     return app
 
 

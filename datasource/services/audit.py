@@ -96,28 +96,40 @@ def audited(engine, work, *, user: str, role: str | None, action: str, case_id: 
     return result
 
 
-def query(engine, limit: int = 500, case_id: str | None = None, user: str | None = None,
-          outcome: str | None = None, action: str | None = None, before_id: int | None = None) -> list[dict]:
-    """Audit rows, newest first, optionally filtered; plain dicts."""
+def _filtered(statement, case_id=None, user=None, outcome=None, action=None, before_id=None, since=None, until=None):
+    """``statement`` narrowed by the filters (``since`` inclusive, ``until`` exclusive: aware times)."""
     table = schema.audit_log
-    statement = select(table).order_by(table.c.id.desc()).limit(max(1, min(int(limit), 100_000)))
-    if case_id:
-        statement = statement.where(table.c.case_id == case_id)
-    if user:
-        statement = statement.where(table.c.user_name == user)
-    if outcome:
-        statement = statement.where(table.c.outcome == outcome)
-    if action:
-        statement = statement.where(table.c.action == action)
+    for column, value in (("case_id", case_id), ("user_name", user), ("outcome", outcome), ("action", action)):
+        if value:
+            statement = statement.where(table.c[column] == value)
     if before_id:
         statement = statement.where(table.c.id < before_id)
+    if since is not None:
+        statement = statement.where(table.c.at >= since)
+    if until is not None:
+        statement = statement.where(table.c.at < until)
+    return statement
+
+
+def query(engine, limit: int = 500, case_id: str | None = None, user: str | None = None,
+          outcome: str | None = None, action: str | None = None, before_id: int | None = None,
+          since: datetime | None = None, until: datetime | None = None, offset: int = 0) -> list[dict]:
+    """Audit rows, newest first, optionally filtered (``since`` ≤ at < ``until``) and paged
+    (``offset`` rows skipped); plain dicts."""
+    table = schema.audit_log
+    statement = select(table).order_by(table.c.id.desc()).limit(max(1, min(int(limit), 100_000)))
+    statement = _filtered(statement, case_id, user, outcome, action, before_id, since, until)
+    if offset:
+        statement = statement.offset(max(0, int(offset)))
     with engine.connect() as c:
         return [dict(r) for r in c.execute(statement).mappings()]
 
 
-def count(engine) -> int:
+def count(engine, **filters) -> int:
+    """How many audit rows (matching the :func:`query` filters, if any)."""
+    statement = _filtered(select(func.count()).select_from(schema.audit_log), **filters)
     with engine.connect() as c:
-        return c.execute(select(func.count()).select_from(schema.audit_log)).scalar()
+        return c.execute(statement).scalar()
 
 
 def _cell(value) -> str:

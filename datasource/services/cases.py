@@ -65,6 +65,12 @@ class CaseQueries:
         return {f["properties"]["code"]: f["properties"].get("name", f["properties"]["code"])
                 for f in self.scenario.communities_geojson["features"]}
 
+    @cached_property
+    def people(self):
+        """Names of the actors and reporters (:class:`datasource.services.people.People`)."""
+        from datasource.services.people import People
+        return People(self.scenario)
+
     def category_name(self, code: str | None, lang: str = "zh") -> str:
         category = self.scenario.categories.get(code or "")
         if category is None:
@@ -119,6 +125,8 @@ class CaseQueries:
         out["projected"] = row is not None
         out["timeline"] = self.timeline(case_id) if row is not None else []
         out["photos"] = listed_photos(case_id, out["timeline"])   # evidence (issue 11)
+        for event in out["timeline"]:   # names, not codes (issue 11: raw inspector ids)
+            event["actor_name"] = self.people.name(event.get("actor"), lang)
         out["command"] = {"stage": command.get("stage"), "version": int(command.get("version") or 0),
                           "last_actor": command.get("actor"), "last_at": command.get("at"),
                           "last_type": command.get("type")}
@@ -129,7 +137,8 @@ class CaseQueries:
                             "department": self.department_name(row["department_code"], lang)
                             if row["department_code"] else None,
                             "street": self.street_name(row["street_code"]),
-                            "community": self.community_name(row["community_code"])}
+                            "community": self.community_name(row["community_code"]),
+                            "reporter": self.people.name(row.get("reporter"), lang)}
         return out
 
     # ------------------------------------------------------------------ queues

@@ -269,7 +269,8 @@ class CommandService:
             self._permit(actor, "report")
             # every check before the day's serial is taken: a refused report leaves no gap in the numbers
             if not isinstance(category, str) or category not in self.scenario.categories:
-                raise CommandRefused(400, Msg("cmd.unknown_category", category=quote(category)))
+                raise CommandRefused(400, Msg("cmd.unknown_category", category=quote(category)) if category
+                                     else Msg("cmd.no_category"))
             named = named_component(self.system, component)      # issue 16; 400 for an unknown code
             if named and lon is None and lat is None:
                 lon, lat = named["lon"], named["lat"]

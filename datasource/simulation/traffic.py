@@ -7,7 +7,18 @@ reports a new case or moves a random open case one natural step on (the same
 append, like an operator's click: if someone else moved the case meanwhile (an operator in
 the UI), the append is refused with a ``Conflict`` and the simulator simply forgets that case.
 
-The share of new reports is steered so that the open backlog stays near where it started.
+A healthy district is in a steady state: what is reported gets filed, dispatched, handled,
+verified and closed at the same pace, so every stage's backlog stays level.  Two controls
+keep it so.  The share of new reports is steered so that the open backlog as a whole stays
+near where it started; and the case to move is drawn stage by stage, each stage weighted
+by how full it is against its own starting level (``n / target``).  A stage that fills up
+is then worked faster and one that empties slower — per case, a stage's pace is 1/target,
+so by Little's law its level settles at its target.  (Drawing a case uniformly instead
+would give every stage the same pace, so a few hundred cases waiting minutes to be filed
+would pile up like the thousands waiting days to be handled: the old demo's 发现 68 → 310.)
+
+``load`` simulates a bad day: reports then come ``load`` times as often as the centre can
+take them (the steering is off), and every stage's backlog grows in proportion.
 """
 from __future__ import annotations
 
@@ -24,40 +35,96 @@ from datasource.store import schema
 from datasource.redis.stream import Conflict
 from datasource.simulation.inspectors import inspector_by_grid, inspectors_for
 from datasource.simulation.places import PlaceSampler
-from datasource.simulation.story import Case, StoryModel, uuid4_hex
+from datasource.simulation.story import (EXTEND_SHARE, RETURN_SHARE, REWORK_SHARE, SUSPEND_SHARE, Case,
+                                         StoryModel, uuid4_hex)
 
 OPEN_STAGES = ("reported", "filed", "dispatched", "handled", "verified", "suspended")
 ARRIVAL_SHARE = 1 / 6.2          # one report per ~6.2 events: a case's average number of events
 ARRIVAL_BOUNDS = (0.02, 0.9)
 MIN_BACKLOG = 200                # what an empty system grows to
+#: how an empty system's backlog splits over the stages (a working day's afternoon)
+EMPTY_MIX = {"reported": 0.04, "filed": 0.04, "dispatched": 0.72, "handled": 0.10, "verified": 0.08,
+             "suspended": 0.02}
+MIN_STAGE = 5                    # no stage's target below this: an empty stage still moves
+_KEPT = 1 - 0.04                 # ≈4% are rejected at filing and never go further
+#: steps taken in each stage per case reported, from the story's shares: returns and rework
+#: send cases round again, extensions are steps that stay, and few cases are ever suspended.
+#: A stage is drawn in proportion to this × its fill, so that at its target it is left
+#: exactly as often as it is entered.
+STEP_SHARE = {"reported": 1.0, "filed": _KEPT * (1 + RETURN_SHARE),
+              "dispatched": _KEPT * (1 + RETURN_SHARE + REWORK_SHARE) * (1 + EXTEND_SHARE + SUSPEND_SHARE),
+              "handled": _KEPT * (1 + REWORK_SHARE), "verified": _KEPT, "suspended": _KEPT * SUSPEND_SHARE}
 LOAD_CHUNK = 5000
 
 
 class OpenCases:
-    """The open cases in memory, with O(1) random pick and removal."""
+    """The open cases in memory, by stage, with O(1) random pick, move and removal."""
 
     def __init__(self):
-        self._items: list[Case] = []
-        self._index: dict[str, int] = {}
+        self._stages: dict[str, list[Case]] = {stage: [] for stage in OPEN_STAGES}
+        self._index: dict[str, tuple[str, int]] = {}   # case id → (stage, position)
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._index)
+
+    @property
+    def _items(self) -> list[Case]:
+        return [case for cases in self._stages.values() for case in cases]
+
+    def count(self, stage: str) -> int:
+        return len(self._stages.get(stage, ()))
+
+    def counts(self) -> dict[str, int]:
+        return {stage: len(cases) for stage, cases in self._stages.items()}
 
     def add(self, case: Case) -> None:
-        self._index[case.case_id] = len(self._items)
-        self._items.append(case)
+        pool = self._stages.setdefault(case.stage, [])
+        self._index[case.case_id] = (case.stage, len(pool))
+        pool.append(case)
 
     def remove(self, case: Case) -> None:
-        i = self._index.pop(case.case_id, None)
-        if i is None:
+        where = self._index.pop(case.case_id, None)
+        if where is None:
             return
-        last = self._items.pop()
+        stage, i = where
+        pool = self._stages[stage]
+        last = pool.pop()
         if last is not case:
-            self._items[i] = last
-            self._index[last.case_id] = i
+            pool[i] = last
+            self._index[last.case_id] = (stage, i)
 
-    def pick(self, rng: random.Random) -> Case:
-        return self._items[int(rng.random() * len(self._items))]
+    def moved(self, case: Case) -> None:
+        """``case`` changed stage: file it under its new one."""
+        where = self._index.get(case.case_id)
+        if where is not None and where[0] != case.stage:
+            self.remove(case)
+            self.add(case)
+
+    def pick(self, rng: random.Random, weights: dict[str, float] | None = None) -> Case:
+        """A random case; with ``weights``, first a stage in proportion to its weight."""
+        if weights is None:
+            i = int(rng.random() * len(self))
+            for cases in self._stages.values():
+                if i < len(cases):
+                    return cases[i]
+                i -= len(cases)
+        stages = [s for s, w in weights.items() if w > 0 and self._stages.get(s)]
+        total = sum(weights[s] for s in stages)
+        u = rng.random() * total
+        for stage in stages:
+            u -= weights[stage]
+            if u < 0:
+                break
+        cases = self._stages[stage]
+        return cases[int(rng.random() * len(cases))]
+
+
+def stage_targets(pool: OpenCases) -> dict[str, int]:
+    """Each open stage's level to hold: where it started (an empty system: MIN_BACKLOG split)."""
+    counts = pool.counts()
+    if len(pool) < MIN_BACKLOG:
+        counts = {stage: max(n, round(MIN_BACKLOG * EMPTY_MIX[stage])) for stage, n in counts.items()}
+    return {stage: max(n, MIN_STAGE) for stage, n in counts.items()}
 
 
 def _text(value) -> str | None:
@@ -113,20 +180,31 @@ def restore_case(model: StoryModel, row, version: int) -> Case:
 class LiveSimulator:
     """One live producer: decides, appends (checked) and remembers, one event at a time."""
 
-    def __init__(self, system, seed: int | None = None):
-        self.system, self.stream = system, system.stream
+    def __init__(self, system, seed: int | None = None, load: float = 1.0):
+        if load <= 0:
+            raise ValueError(f"load must be positive, not {load}")
+        self.system, self.stream, self.load = system, system.stream, load
         self.rng = random.Random(seed)
         self.ids = random.Random(None if seed is None else f"live-ids-{seed}")
         self.model = StoryModel(system.scenario, inspector_by_grid(inspectors_for(system.scenario)))
         self.places = PlaceSampler(system.scenario, system.locator)
         self.open = load_open_cases(system, self.model)
-        self.target = max(len(self.open), MIN_BACKLOG)
+        self.targets = stage_targets(self.open)
+        self.target = sum(self.targets.values())
         self.counts: Counter = Counter()
 
     def arrival_share(self) -> float:
-        """Report more when the backlog shrank, less when it grew."""
+        """Report more when the backlog shrank, less when it grew; on a bad day, ``load`` times
+        what the centre keeps up with, whatever the backlog."""
         low, high = ARRIVAL_BOUNDS
+        if self.load != 1.0:
+            return min(high, max(low, ARRIVAL_SHARE * self.load))
         return min(high, max(low, ARRIVAL_SHARE * self.target / max(len(self.open), 1)))
+
+    def stage_weights(self) -> dict[str, float]:
+        """How likely the next step is taken in each stage: its fill against its target."""
+        return {stage: self.open.count(stage) / target * STEP_SHARE[stage]
+                for stage, target in self.targets.items()}
 
     def tick(self) -> str:
         """Produce one event now; what happened (an event type or 'conflict')."""
@@ -134,7 +212,7 @@ class LiveSimulator:
         if not len(self.open) or self.rng.random() < self.arrival_share():
             case, step = self._new_case(now)
         else:
-            case = self.open.pick(self.rng)
+            case = self.open.pick(self.rng, self.stage_weights())
             step = self.model.next_step(self.rng, case, now=now)
             if step is None:
                 self.open.remove(case)
@@ -163,21 +241,24 @@ class LiveSimulator:
             self.open.add(case)
         elif not case.is_open:
             self.open.remove(case)
+        else:
+            self.open.moved(case)
         return kind
 
 
 def simulate(system, rate: float, duration: float | None, seed: int | None = None, stop=None,
-             progress=None) -> dict:
+             progress=None, load: float = 1.0) -> dict:
     """Publish live events at ``rate`` per second for ``duration`` seconds (None/0: until ``stop``).
 
-    ``stop`` is a ``threading.Event``; ``progress(1)`` is called per event.  Returns the
+    ``stop`` is a ``threading.Event``; ``progress(1)`` is called per event; ``load`` above 1
+    is a bad day (reports ``load`` times as often as the centre keeps up with).  Returns the
     counts per event type, conflicts, the open cases at the end and the seconds taken.
     """
     if rate <= 0:
         raise ValueError(f"rate must be positive, not {rate}")
     if not duration and stop is None:
         raise ValueError("simulate without a duration needs a stop event")
-    simulator = LiveSimulator(system, seed)
+    simulator = LiveSimulator(system, seed, load)
     started = time.monotonic()
     total = int(round(rate * duration)) if duration else None
     n = 0
@@ -204,4 +285,4 @@ def _wait(seconds: float, stop) -> bool:
     return False
 
 
-__all__ = ["simulate", "LiveSimulator", "load_open_cases", "OpenCases"]
+__all__ = ["simulate", "LiveSimulator", "load_open_cases", "OpenCases", "stage_targets"]
