@@ -240,6 +240,50 @@
     },
   } });
 
+  // ---- push: the server's event stream (/wall/stream, dashboard/web/wall_push.py) -----------
+  // Each event is one payload (the same JSON the polling wall got); it goes into the
+  // wall-payload store, whose change runs `apply` below.  The browser's EventSource reconnects
+  // by itself and sends the id of the last event (resume); when the server refused it for good
+  // (a 503 while full, a restart answering 401 for a moment) the watchdog in `clock` opens a
+  // new one with ?last= so the server can still send only what was missed.
+  function streamUrl(cfg) {
+    var q = [];
+    if (W.scope) q.push("scope=" + encodeURIComponent(W.scope));
+    if (W.lastId) q.push("last=" + encodeURIComponent(W.lastId));
+    return cfg.streamUrl + (q.length ? "?" + q.join("&") : "");
+  }
+
+  function connect(cfg) {
+    if (W.source) W.source.close();
+    W.opened = Date.now();
+    var source = W.source = new EventSource(streamUrl(cfg));
+    source.onopen = function () { W.down = 0; };
+    source.onerror = function () { if (!W.down) W.down = Date.now(); };
+    source.onmessage = function (e) {
+      if (source !== W.source) return;   // an old stream still delivering after a switch
+      W.down = 0;
+      W.lastId = e.lastEventId || W.lastId;
+      var payload = JSON.parse(e.data);
+      payload.at = Date.now();             // makes every event a change of the store
+      window.dash_clientside.set_props("wall-payload", { data: payload });
+    };
+  }
+
+  function watchStream(cfg) {
+    // Called every second by `clock`: start, restart a stream the browser gave up on, and
+    // stop when the page is left (Dash keeps this script alive across pages).
+    if (!document.getElementById("wall-root")) { if (W.source) { W.source.close(); W.source = null; } return; }
+    if (cfg.transport !== "push") return;
+    var wanted = W.scopeWanted === undefined ? (cfg.scope || "") : W.scopeWanted;
+    if (!W.source || (W.scope || "") !== wanted) {
+      if ((W.scope || "") !== wanted) W.lastId = null;  // another area: its whole state
+      W.scope = wanted;
+      connect(cfg);
+    } else if (W.source.readyState === 2 && Date.now() - W.opened > 3000) {
+      connect(cfg);
+    }
+  }
+
   // ---- clientside callbacks --------------------------------------------------------------
   function inSlotOrder(output, values) {
     // Pattern-matched outputs come in page order, not slot order (the closed-stage card shows
@@ -308,6 +352,7 @@
 
   function clock(_, cfg) {
     if (!cfg) return [NO(), NO(), NO(), NO(), NO(), NO()];
+    watchStream(cfg);
     var t = Date.now(), server = t + W.offset;
     var time = timeOf(server, cfg, true);
     var date = new Date(server).toLocaleDateString(cfg.locale, { timeZone: cfg.tz, year: "numeric", month: "long",
@@ -319,7 +364,7 @@
       var age = Math.max(0, h[0] + (server - W.serverT) / 1000);
       var rounded = Math.round(age);
       fresh = fmt(cfg.text["fresh.ok"], rounded);
-      if (t - W.received > cfg.staleMs) {
+      if (t - W.received > cfg.staleMs || (W.down && t - W.down > 4000)) {
         banner = cfg.text["banner.offline"];
         fresh = fmt(cfg.text["fresh.ok"], Math.round(rounded + (t - W.received) / 1000));
       }

@@ -101,6 +101,9 @@ def config(lang: str, query: dict, services) -> dict:
         "bounds": layers.district_bounds,
         "streetBounds": [layers.street_bounds.get(code) for code in scenario.streets],
         "boardRows": BOARD_ROWS, "tickerRows": min(TICKER_ROWS, services.live.ticker_size),
+        # issue 13: pushed by the server (/wall/stream) unless ?transport=poll (the old way, kept
+        # for the benchmark's side-by-side figures)
+        "transport": "poll" if query.get("transport") == "poll" else "push", "streamUrl": "/wall/stream",
     }
 
 
@@ -239,7 +242,7 @@ def layout(lang: str, query: dict, services) -> html.Div:
         dcc.Store(id=WallId.CONFIG.value, data=cfg),
         dcc.Store(id=WallId.PAYLOAD.value),
         dcc.Store(id=WallId.CURSOR.value),
-        dcc.Interval(id=WallId.TICK.value, interval=settings.tick_ms),
+        dcc.Interval(id=WallId.TICK.value, interval=settings.tick_ms, disabled=cfg["transport"] != "poll"),
         dcc.Interval(id=WallId.CLOCK.value, interval=1000),
         dcc.Interval(id=WallId.ROTATE.value, interval=cfg["rotateMs"] or 60_000, disabled=not cfg["rotateMs"]),
     ], id=WallId.ROOT.value, className="wall" + (" kiosk" if kiosk else ""), lang="en" if lang == "en" else "zh-CN")
