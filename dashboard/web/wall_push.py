@@ -99,3 +99,24 @@ def _events(hub: WallHub, live, scope: str | None, since: int | None, epoch: str
                 break
     finally:
         hub.close()
+
+
+def serve(app, host: str, port: int, threads: int = 16, wall_streams: int = 64, **options) -> None:
+    """Serve ``app`` with waitress, sized for the walls' long-lived streams.
+
+    Each open stream holds one waitress thread for as long as the wall is on; a pool of
+    ``threads`` alone would let 50 walls take every thread and starve the work pages.  So the
+    pool is ``threads`` (pages, API, Dash callbacks) **plus** ``wall_streams``, and the hub
+    refuses a stream beyond ``wall_streams`` (503: the browser retries) — the work pages always
+    keep their ``threads``.  Connections are allowed for both, with room for keep-alives."""
+    from waitress import serve as waitress_serve
+
+    hub = app.server.extensions.get("citygrid.wall_hub")
+    if hub is not None:
+        hub.max_streams = wall_streams
+    try:
+        waitress_serve(app.server, host=host, port=port, threads=threads + wall_streams,
+                       connection_limit=threads + wall_streams + 100, ident="citygrid", **options)
+    finally:
+        if hub is not None:
+            hub.stop()
