@@ -5,6 +5,8 @@ STRINGS = {
     "wall.title": ("东城区城市网格化管理指挥中心", "Dongcheng Grid Management Command Centre"),
     "wall.subtitle": ("实时运行大屏", "Live operations wall"),
     "wall.view.district": ("全区", "Whole district"),
+    "wall.view.departments": ("部门绩效", "Departments"),
+    "wall.title.sub": ("分中心指挥大屏", " sub-centre wall"),
     # Stage strip
     "wall.strip.now": ("在办", "now"),
     "wall.strip.closed_today": ("今日结案", "closed today"),
@@ -24,7 +26,10 @@ STRINGS = {
     "wall.map.cluster": ("聚合（红色含超期）", "cluster (red: holds overdue)"),
     "wall.map.newest": ("最新上报", "Newest report"),
     # Department board
-    "wall.board.title": ("专业部门绩效 · 近30天", "Departments · rolling 30 days"),
+    "wall.board.title": ("部门绩效 · 近30天", "Departments · rolling 30 days"),
+    "wall.board.professional": ("专业部门", "Professional departments"),
+    "wall.board.street": ("街道办事处", "Street offices"),
+    "wall.board.ratio": ("达标比", "vs target"),
     "wall.board.dept": ("部门", "Department"),
     "wall.board.open": ("在办", "Open"),
     "wall.board.overdue": ("超期", "Overdue"),
@@ -34,6 +39,18 @@ STRINGS = {
     "wall.board.grade": ("等级", "Grade"),
     "wall.board.more": ("另有 {n} 个部门", "{n} more departments"),
     "wall.board.empty": ("暂无在办案件", "No open cases"),
+    # 4K: the street breakdown
+    "wall.streets.title": ("各街道在办 · 超期", "Open · overdue by street"),
+    # Alarm takeover (issue 13)
+    "wall.alarm.title": ("突发警情", "ALARM"),
+    "wall.alarm.queue": ("另有 {n} 起警情排队", "{n} more alarms queued"),
+    "wall.alarm.elapsed": ("已持续", "for"),
+    "wall.alarm.ack": ("确认警情", "Acknowledge"),
+    "wall.alarm.acked": ("已确认警情 {case}", "Alarm {case} acknowledged"),
+    "wall.alarm.none": ("当前没有需要确认的警情", "No alarm to acknowledge"),
+    "action.acknowledge": ("确认警情", "acknowledge an alarm"),
+    "cmd.not_alarm": ("案件 {case} 不是待处置的突发警情", "case {case} is not an alarm waiting for dispatch"),
+    "cmd.already_acked": ("警情 {case} 已由 {who} 确认", "alarm {case} was already acknowledged by {who}"),
     # Ticker
     "wall.ticker.title": ("实时动态", "Live events"),
     "wall.ticker.empty": ("等待事件…", "Waiting for events…"),

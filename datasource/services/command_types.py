@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from dashboard.i18n import t
 
 DESCRIPTION_MAX = 2000
+ALARM_ACKS = "alarm_acks"   # <stream>:alarm_acks — acknowledged wall alarms (datasource.services.wall_alarms)
 TEXT_MAX = 1000
 
 

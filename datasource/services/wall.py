@@ -38,6 +38,7 @@ from datasource.redis.backlog import stream_ms
 from datasource.services import wall_queries as q
 from datasource.services.health import Health
 from datasource.tools.map_layers import DATA_CRS, grid_codes
+from datasource.services.wall_alarms import ALARM_STAGES, acks_key
 from datasource.services.wall_scope import Scopes, cut
 from datasource.services.wall_state import OpenCases
 
@@ -45,7 +46,6 @@ log = logging.getLogger("citygrid.live")
 
 SIDE_EVENTS = ("rejected", "returned", "rework")
 RECENT = 400            # ticker rows kept (a street wall's ticker is taken from them)
-ALARM_STAGES = ("reported", "filed")   # an alarm stands until its case is dispatched (or acknowledged)
 
 
 @dataclass
@@ -109,7 +109,7 @@ class LiveSnapshot:
         self._health_probe: Health | None = None
         codes = grid_codes(self.scenario)
         self.scopes = Scopes(system, codes, self.window, clock=clock)
-        self.acks_key = system.stream.prefix + "alarm_acks"
+        self.acks_key = acks_key(system.stream)
         self._acks: set = set()
         street_index = {code: i for i, code in enumerate(self.scenario.streets)}
         self.grids = len(codes)
@@ -371,7 +371,7 @@ class LiveSnapshot:
     def _read_acks(self) -> set:
         """Acknowledged alarms (``…alarm_acks``, written by the acknowledge command)."""
         try:
-            return set(self.system.stream.client.hkeys(self.acks_key))
+            return {k.decode() if isinstance(k, bytes) else k for k in self.system.stream.client.hkeys(self.acks_key)}
         except Exception as exc:  # noqa: BLE001 - Redis down: keep the last set (the banner says so)
             log.debug("alarm acknowledgements not read: %s", exc)
             return self._acks
