@@ -10,7 +10,7 @@ STRINGS = {
     # Stage strip
     "wall.strip.now": ("在办", "now"),
     "wall.strip.closed_today": ("今日结案", "closed today"),
-    "wall.strip.today": ("今日流入", "today"),
+    "wall.strip.today": ("今日", "today"),
     "wall.strip.total": ("累计", "total"),
     "wall.strip.overdue": ("超期", "overdue"),
     "wall.side.title": ("其他流转", "Side paths"),
