@@ -126,7 +126,7 @@
       if (!id) set("wall-alarm-msg", { children: "" });
     }
     if (!head) return;
-    var now = Date.now() + W.offset;
+    var now = Date.now() + W.offset + (cfg.sysOffsetMs || 0);
     var lines = head[8].map(function (e) {
       return H("Li", { children: [H("B", { children: timeOf(e[1], cfg) }), " ", cfg.events[e[0]] || e[0]] });
     });

@@ -20,6 +20,7 @@ map geometry is loaded once from ``/geo/*.geojson`` (served by :mod:`dashboard.w
 """
 from __future__ import annotations
 
+import time
 from enum import Enum
 
 import dash_leaflet as dl
@@ -155,6 +156,9 @@ def config(lang: str, query: dict, services) -> dict:
         "transport": "poll" if query.get("transport") == "poll" else "push", "streamUrl": "/wall/stream",
         "scope": scope or "", "scopeName": scenario.streets.get(street, "") if street else "",
         "playlist": playlist(query.get("playlist"), scenario.streets), "canAck": may_acknowledge(role),
+        # the system's clock minus the real one (0 in production; the tests' fixed clock): an
+        # alarm's elapsed time is counted on the system's clock, which its report time is on
+        "sysOffsetMs": int((services.system.time() - time.time()) * 1000),
     }
 
 

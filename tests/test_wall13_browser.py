@@ -14,12 +14,14 @@ from __future__ import annotations
 import pytest
 
 from datasource.services import accounts, audit
+from datasource.services.command_types import Actor
 from tests.browser import LiveServer, wait_until
 from tests.helpers import event, publish
 from tests.test_wall_browser import Wall, assert_clean, no_scrollbars, ticker, wait_for_map
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct-horse-9"
+SUPERVISION = Actor("intake", "supervision")
 STREET = "110101001"
 
 
@@ -38,6 +40,8 @@ def wall(tmp_path, stream_key, redis_server_url):
         publish(running.system.stream, [e for k, code in enumerate(codes) for e in loop_events(
             running.case(600 + k), now - timedelta(minutes=90 - k), department=code, stages=3 + k % 2,
             lon=running.places[k % len(running.places)][0], lat=running.places[k % len(running.places)][1])])
+        # Case numbers the command service gives start above the seeded ones.
+        running.system.stream.client.set(f"{running.system.stream.prefix}seq:{running.today}", 5000)
         engine, streets = running.system.engine, running.system.scenario.streets
         accounts.add_user(engine, "op", "operator", PASSWORD)
         accounts.add_user(engine, "east", "supervisor", PASSWORD, scope=STREET, streets=streets)
@@ -53,12 +57,14 @@ def login(page, wall, name: str, then: str) -> None:
     page.goto(f"{wall.server.url}{then}")
 
 
-def alarm(wall, n: int, category: str = "E0402", text: str = "自来水管爆裂，路面大量积水", place: int = 5) -> str:
-    case = wall.case(n)
+def alarm(wall, category: str = "E0402", text: str = "自来水管爆裂，路面大量积水", place: int = 5) -> str:
+    """An urgent report through the command service (as the intake page makes it); its case id."""
     lon, lat = wall.places[place]
-    publish(wall.system.stream, [event(case, "reported", wall.system.now(), category=category, lon=lon, lat=lat,
-                                       description=text, source="phone", urgency="urgent")])
-    return case
+    return commands(wall).report(SUPERVISION, category, lon, lat, text, "phone", "urgent").case_id
+
+
+def commands(wall):
+    return wall.flask.extensions["citygrid.services"].commands
 
 
 def street_of_markers(page) -> set:
@@ -79,14 +85,14 @@ def test_alarm_takes_over_until_acknowledged(wall, browser_page, artifacts):
     wait_until(lambda: wall.case(8000) in ticker(page), timeout=30, message="the ordinary case in the ticker")
     assert panel.is_hidden()
 
-    first = alarm(wall, 8001)
+    first = alarm(wall)
     panel.wait_for(state="visible", timeout=30_000)
     text = panel.inner_text()
     assert "突发警情" in text and "自来水管破裂" in text and first in text and "自来水管爆裂" in text
     assert page.locator(f'.wall-alarm-pin[data-case="{first}"]').count() == 1
     wait_until(lambda: page.evaluate("window.citygridWall.map.getZoom()") >= 15.9, timeout=20,
                message="the map flies to the alarm")
-    second = alarm(wall, 8002, category="E0401", text="路面塌陷约两平方米", place=9)
+    second = alarm(wall, category="E0401", text="路面塌陷约两平方米", place=9)
     wait_until(lambda: "另有 1 起警情排队" in panel.inner_text(), timeout=30, message="the second alarm queued")
     # The elapsed time runs live.
     before = page.inner_text(".wall-alarm-elapsed")
@@ -101,8 +107,8 @@ def test_alarm_takes_over_until_acknowledged(wall, browser_page, artifacts):
     rows = audit.query(wall.system.engine, action="acknowledge")
     assert [(r["case_id"], r["user_name"], r["outcome"]) for r in rows] == [(first, "op", "ok")]
     # Dispatching the second ends its alarm too: the wall is the wall again.
-    publish(wall.system.stream, [event(second, "filed", wall.system.now()),
-                                 event(second, "dispatched", wall.system.now(), department="water")])
+    commands(wall).file(SUPERVISION, second)
+    commands(wall).dispatch(Actor("op", "operator"), second, "roads")
     panel.wait_for(state="hidden", timeout=30_000)
     assert page.locator(".wall-alarm-pin").count() == 0
     assert_clean(page)
@@ -112,7 +118,7 @@ def test_a_wall_display_sees_the_alarm_without_the_button(wall, browser_page):
     page = browser_page
     page.goto(wall.url())
     wait_for_map(page)
-    case = alarm(wall, 8101)
+    case = alarm(wall)
     page.locator("#wall-alarm-panel").wait_for(state="visible", timeout=30_000)
     assert case in page.inner_text("#wall-alarm-panel")
     assert page.locator("#wall-alarm-ack").is_hidden()   # a display acknowledges nothing
@@ -135,7 +141,7 @@ def test_playlist_rotates_views_with_their_durations(wall, browser_page):
     wait_until(lambda: page.inner_text("#wall-view") == "全区", timeout=25, message="back to the district")
     wait_until(lambda: len(street_of_markers(page)) > 1, timeout=20, message="the district's markers again")
     # An alarm holds the rotation while it stands.
-    alarm(wall, 8201)
+    alarm(wall)
     page.locator("#wall-alarm-panel").wait_for(state="visible", timeout=30_000)
     held = page.inner_text("#wall-view")
     page.wait_for_timeout(12_000)   # longer than the view's 10 s: the rotation must not move
