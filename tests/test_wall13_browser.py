@@ -149,31 +149,44 @@ def test_playlist_rotates_views_with_their_durations(wall, browser_page):
     assert_clean(page)
 
 
+def serve_on(app, port: int) -> LiveServer:
+    """``app`` served by waitress on ``port`` (the port a wall had)."""
+    import threading
+
+    from waitress.server import create_server
+    server = LiveServer.__new__(LiveServer)
+    server.port, server.url = port, f"http://127.0.0.1:{port}"
+    server.server = create_server(app, host="127.0.0.1", port=port, threads=16, ident="citygrid-test")
+    server.thread = threading.Thread(target=server.server.run, name=f"waitress-{port}", daemon=True)
+    return server.__enter__()
+
+
 def test_wall_reconnects_after_the_server_restarts(wall, browser_page):
+    from dashboard.web.factory import create_app, start
     page = browser_page
     page.goto(wall.url())
     wait_for_map(page)
     wait_until(lambda: page.inner_text("#wall-fresh").startswith("数据更新于"), message="fresh data")
     connects = page.evaluate("window.citygridWall.connects")
-    port, app = wall.server.port, wall.server.server.application
-    wall.server.__exit__(None, None, None)                 # the web server goes away …
+    # The web server process goes away: its streams end, its sockets close, nothing listens.
+    wall.flask.extensions["citygrid.wall_hub"].stop()
+    socket_map = dict(wall.server.server._map)
+    wall.server.__exit__(None, None, None)
+    for channel in socket_map.values():
+        channel.close()
     page.locator("#wall-banner").wait_for(state="visible", timeout=30_000)
     assert "连接中断" in page.inner_text("#wall-banner")
-    case = wall.case(8301)                                   # … events keep coming meanwhile …
+    case = wall.case(8301)                                   # events keep coming meanwhile
     lon, lat = wall.places[4]
     publish(wall.system.stream, [event(case, "reported", wall.system.now(), category="E0102", lon=lon, lat=lat,
                                        description="重启期间上报", source="inspector")])
-    restarted = LiveServer(app)                              # … and comes back on the same port
-    restarted.port, restarted.url = port, f"http://127.0.0.1:{port}"
-    from waitress.server import create_server
-    restarted.server = create_server(app, host="127.0.0.1", port=port, threads=16, ident="citygrid-test")
-    import threading
-    restarted.thread = threading.Thread(target=restarted.server.run, daemon=True)
-    wall.server = restarted.__enter__()
+    # A new server process (a new app: new versions) on the same port; same secret, same session.
+    wall.flask = start(create_app(wall.system.settings, wall.system)).server
+    wall.server = serve_on(wall.flask, wall.server.port)
     wait_until(lambda: case in ticker(page), timeout=40, message="the event sent during the restart")
     page.locator("#wall-banner").wait_for(state="hidden", timeout=30_000)
     assert page.evaluate("window.citygridWall.connects") > connects
-    assert page.locator(f'.wall-pulse[data-case="{case}"]').count() == 1 or case in ticker(page)
+    assert page.evaluate(f"window.citygridWall.markers.has('{case}')")
 
 
 def test_street_wall_shows_only_its_street(wall, browser_page, artifacts):
