@@ -30,6 +30,7 @@ from flask_login import current_user
 from dashboard.i18n import t
 from dashboard.domain.lifecycle import LOOP_STAGE_NAMES, OPEN_STAGE_NAMES
 from dashboard.domain.permissions import PAGE_ROLES, may_acknowledge
+from dashboard.domain.scope import covers_code
 
 PATH = "/wall"
 TITLE = "nav.wall"
@@ -105,13 +106,15 @@ def user_scope() -> str | None:
     return getattr(current_user, "scope", None) if getattr(current_user, "is_authenticated", False) else None
 
 
-def playlist(text: str | None, streets) -> list:
+def playlist(text: str | None, streets, scope: str | None = None) -> list:
     """``district:60,street-110101001:20,departments:30`` → [[view, seconds]…]; unknown views
-    are dropped, durations held to 10–3600 s (a wall nobody touches must not flicker)."""
+    and streets outside the viewer's ``scope`` are dropped (the server would refuse their data),
+    durations held to 10–3600 s (a wall nobody touches must not flicker)."""
     out = []
     for item in (text or "").split(",")[:20]:
         view, _, seconds = item.strip().partition(":")
-        if view not in PLAYLIST_VIEWS and not (view.startswith("street-") and view[7:] in streets):
+        street = view[7:] if view.startswith("street-") else None
+        if view not in PLAYLIST_VIEWS and not (street in streets and covers_code(scope, street)):
             continue
         try:
             duration = min(3600, max(10, int(seconds or 60)))
@@ -155,7 +158,7 @@ def config(lang: str, query: dict, services) -> dict:
         # for the benchmark's side-by-side figures)
         "transport": "poll" if query.get("transport") == "poll" else "push", "streamUrl": "/wall/stream",
         "scope": scope or "", "scopeName": scenario.streets.get(street, "") if street else "",
-        "playlist": playlist(query.get("playlist"), scenario.streets), "canAck": may_acknowledge(role),
+        "playlist": playlist(query.get("playlist"), scenario.streets, scope), "canAck": may_acknowledge(role),
         # the system's clock minus the real one (0 in production; the tests' fixed clock): an
         # alarm's elapsed time is counted on the system's clock, which its report time is on
         "sysOffsetMs": int((services.system.time() - time.time()) * 1000),

@@ -155,3 +155,15 @@ def test_one_computation_per_version_whatever_the_number_of_streams(push_app):
     versions = max(g[-1][1]["v"] for g in got) - min(g[0][1]["v"] for g in got) + 1
     assert live.computations - before <= versions + 2   # not six per version
     assert hub.streams == 0                             # every closed stream counted out
+
+
+def test_playlist_views_durations_and_scope():
+    from layouts.wall import playlist
+    streets = {STREET: "东华门街道", OTHER: "前门街道"}
+    text = f"district:60,street-{STREET}:20,departments:5,street-110101999:30,bogus:9,street-{OTHER}:x,district:99999"
+    assert playlist(text, streets) == [["district", 60], [f"street-{STREET}", 20], ["departments", 10],
+                                       ["district", 3600]]
+    # A street sub-centre's playlist keeps its own street only (the server would refuse others).
+    assert playlist(f"district:30,street-{STREET}:20,street-{OTHER}:20", streets, STREET) == [
+        ["district", 30], [f"street-{STREET}", 20]]
+    assert playlist(None, streets) == [] and playlist("", streets) == []

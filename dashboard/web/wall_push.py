@@ -19,7 +19,6 @@ scope; ``?scope=`` (a playlist's street view) may narrow it, never widen it — 
 """
 from __future__ import annotations
 
-import json
 import secrets
 import time
 
@@ -87,11 +86,10 @@ def _events(hub: WallHub, live, scope: str | None, since: int | None, epoch: str
         cursor, flags, last_sent = since, None, 0.0
         end = time.monotonic() + LIFETIME
         while time.monotonic() < end:
-            payload = live.payload(cursor, scope)
+            payload, data = live.encoded(cursor, scope)
             now = time.monotonic()
             health = payload["h"][1:4]
             if len(payload) > 3 or health != flags or now - last_sent >= HEARTBEAT:
-                data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
                 yield f"id: {epoch}:{payload['v']}\ndata: {data}\n\n"
                 flags, last_sent = health, now
             cursor = payload["v"]

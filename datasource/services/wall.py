@@ -23,6 +23,7 @@ wake every stream once per change.
 """
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -193,6 +194,21 @@ class LiveSnapshot:
             if body is None:
                 body = memo[key] = self._body(tick, since, scope)
         return {**header, **body}
+
+    def encoded(self, since: int | None = None, scope: str | None = None) -> tuple[dict, str]:
+        """:meth:`payload` and its JSON text, the text memoised per version, scope and cursor
+        like the body: fifty streams at the same cursor encode it once (the push route)."""
+        payload = self.payload(since, scope)
+        cursor = "header" if since == payload["v"] else "full" if payload.get("full") else since
+        key = ("json", scope or None, cursor)
+        with self._memo_lock:
+            memo = self._memo
+            text = memo.get(key) if memo.get("v") == payload["v"] else None
+            if text is None:
+                text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+                if memo.get("v") == payload["v"]:
+                    memo[key] = text
+        return payload, text
 
     def _body(self, tick: Tick, since: int | None, scope: str | None = None) -> dict:
         # tuple() copies the deque in one C call, atomic under the GIL while _compute appends.
