@@ -211,9 +211,16 @@
 
   W.live = {
     second: function (cfg) {
-      if (!document.getElementById("wall-root")) {   // the page was left: stop streaming
+      var root = document.getElementById("wall-root");
+      if (!root) {                                  // the page was left: stop streaming
         if (W.source) { W.source.close(); W.source = null; }
         return;
+      }
+      if (root !== W.root) {                        // a new page (first, or back again): fresh view state
+        W.root = root;
+        W.alarmShown = W.viewIndex = W.newestShown = W.rootClass = W.scopeWanted = undefined;
+        if (W.alarmPin) { W.alarmPin.remove(); W.alarmPin = null; }
+        if (W.map && !document.body.contains(W.map.getContainer())) { W.map = null; W.mapHooked = false; }
       }
       if (W.map && !W.mapHooked) { W.mapHooked = true; W.map.on("zoomend moveend", scheduleDeclutter); }
       watchStream(cfg);
