@@ -128,27 +128,44 @@
 
   function H(type, props) { return { type: type, namespace: "dash_html_components", props: props }; }
 
+  function boardLine(r, cfg) {
+    var onTime = r[3], rework = r[4], ratio = r[8];
+    var level = function (bad, warn) { return bad ? " bad" : warn ? " warn" : ""; };
+    // A row opens the department's evaluation page (/departments/<code>).  The ratio is the
+    // on-time rate against its target (CityScore: ≥ 1 meets it) — green, amber or red at a glance.
+    return H("A", { className: "wall-board-row grade-" + r[7], href: "/departments/" + encodeURIComponent(r[0]), children: [
+      H("Span", { className: "dept", children: cfg.departments[r[0]] || r[0] }),
+      H("Span", { className: "n", children: String(r[1]) }),
+      H("Span", { className: "n" + (r[2] ? " bad" : ""), children: String(r[2]) }),
+      H("Span", { className: "n" + level(onTime !== null && onTime < 80, onTime !== null && onTime < 90), children: pct(onTime) }),
+      H("Span", { className: "ratio" + (ratio === null || ratio === undefined ? "" : ratio >= 1 ? " good" : ratio >= 0.9 ? " warn" : " bad"),
+                  children: ratio === null || ratio === undefined ? num(null) : ratio.toFixed(2) }),
+      H("Span", { className: "n k4" + level(rework !== null && rework > 10, rework !== null && rework > 5), children: pct(rework) }),
+      H("Span", { className: "n k4 score", children: r[6].toFixed(1) }),
+      H("Span", { className: "grade", children: r[7] }),
+    ] });
+  }
+
   function boardRows(rows, cfg) {
     if (!rows.length) return [H("Div", { className: "wall-empty", children: cfg.text["board.empty"] })];
-    // Worst first; what does not fit is counted on the last line rather than cut in half.
-    var fit = cfg.boardRows, more = rows.length > fit ? rows.length - (fit - 1) : 0;
-    var shown = more ? rows.slice(0, fit - 1) : rows;
-    var out = shown.map(function (r) {
-      var onTime = r[3], rework = r[4];
-      // A row opens the department's evaluation page (/departments/<code>).
-      return H("A", { className: "wall-board-row grade-" + r[7], href: "/departments/" + encodeURIComponent(r[0]), children: [
-        H("Span", { className: "dept", children: cfg.departments[r[0]] || r[0] }),
-        H("Span", { className: "n", children: String(r[1]) }),
-        H("Span", { className: "n" + (r[2] ? " bad" : ""), children: String(r[2]) }),
-        H("Span", { className: "n" + (onTime !== null && onTime < 80 ? " bad" : onTime !== null && onTime < 90 ? " warn" : ""),
-                    children: pct(onTime) }),
-        H("Span", { className: "n" + (rework !== null && rework > 10 ? " bad" : rework !== null && rework > 5 ? " warn" : ""),
-                    children: pct(rework) }),
-        H("Span", { className: "n score", children: r[6].toFixed(1) }),
-        H("Span", { className: "grade", children: r[7] }),
-      ] });
+    // Two groups, professional departments then street offices, each worst first; the lines
+    // that fit (more at 4K) are shared between them, and what does not fit is counted.
+    var fit = window.innerHeight >= 1800 ? cfg.boardRows4k : cfg.boardRows;
+    var streets = {}; (cfg.streetDepartments || []).forEach(function (c) { streets[c] = 1; });
+    var groups = [["board.professional", rows.filter(function (r) { return !streets[r[0]]; })],
+                  ["board.street", rows.filter(function (r) { return streets[r[0]]; })]]
+      .filter(function (g) { return g[1].length; });
+    var budget = fit - groups.length, out = [];
+    groups.forEach(function (g, k) {
+      var left = groups.length - k - 1;
+      var room = left ? Math.max(2, Math.min(g[1].length, Math.ceil(budget / 2))) : budget;
+      var more = g[1].length > room ? g[1].length - (room - 1) : 0;
+      var shown = more ? g[1].slice(0, room - 1) : g[1];
+      budget -= more ? room : shown.length;
+      out.push(H("Div", { className: "wall-board-group", children: cfg.text[g[0]] }));
+      shown.forEach(function (r) { out.push(boardLine(r, cfg)); });
+      if (more) out.push(H("Div", { className: "wall-board-more", children: fmt(cfg.text["board.more"], more) }));
     });
-    if (more) out.push(H("Div", { className: "wall-board-more", children: fmt(cfg.text["board.more"], more) }));
     return out;
   }
 
@@ -223,15 +240,6 @@
       ring.dataset.case = p.id;  // lets tests and the benchmark see when a case reached the screen
       var marker = L.marker(latlng, { icon: L.divIcon({ html: ring, className: "wall-pulse-icon", iconSize: L.point(size, size) }),
         interactive: false, keyboard: false, zIndexOffset: 1000 });
-      if (p.newest) {
-        var cfg = W.cfg || { categories: {}, text: {} };
-        var tip = el("div", "wall-callout");
-        tip.appendChild(el("div", "wall-callout-head", (cfg.text["map.newest"] || "") + " · " + p.id));
-        tip.appendChild(el("div", "wall-callout-cat", cfg.categories[p.c] || p.c));
-        if (p.t) tip.appendChild(el("div", "wall-callout-text", p.t));
-        marker.bindTooltip(tip, { permanent: true, direction: "top", className: "wall-tooltip callout",
-          offset: L.point(0, -size / 2) });
-      }
       return marker;
     },
     label: function (feature, latlng) {
@@ -303,11 +311,13 @@
       pulses = pulsesData(t);
       W.pulseUntil = pulses.features.length ? 1 : 0;  // one more redraw after the last pulse ends
     }
+    if (W.live) W.live.received(payload, cfg, markersChanged);
     return [payload.v, stages, side, board, ticker, markers, pulses];
   }
 
   function clock(_, cfg) {
     if (!cfg) return [NO(), NO(), NO(), NO(), NO(), NO()];
+    if (W.live) W.live.second(cfg);  // push, playlist, alarm clock (assets/wall_live.js)
     var t = Date.now(), server = t + W.offset;
     var time = timeOf(server, cfg, true);
     var date = new Date(server).toLocaleDateString(cfg.locale, { timeZone: cfg.tz, year: "numeric", month: "long",
@@ -319,7 +329,7 @@
       var age = Math.max(0, h[0] + (server - W.serverT) / 1000);
       var rounded = Math.round(age);
       fresh = fmt(cfg.text["fresh.ok"], rounded);
-      if (t - W.received > cfg.staleMs) {
+      if (t - W.received > cfg.staleMs || (W.down && t - W.down > 4000)) {
         banner = cfg.text["banner.offline"];
         fresh = fmt(cfg.text["fresh.ok"], Math.round(rounded + (t - W.received) / 1000));
       }

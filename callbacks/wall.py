@@ -6,6 +6,11 @@ its own, so fifty walls cost one snapshot computation per tick.  The page's ROLE
 here too: the router protects the layout, but ``/_dash-update-component`` is reachable
 without it, and a tick carries case data.
 
+Since issue 13 the data are pushed (``/wall/stream``, :mod:`dashboard.web.wall_push`); the tick
+callback serves only ``?transport=poll`` walls (the benchmark's comparison).  A user scoped to a
+street or community gets that area's payload (cut on the server).  The one other server
+callback runs the acknowledge command of an alarm (audited, :mod:`datasource.services.wall_alarms`).
+
 Three clientside callbacks (``assets/wall.js``, namespace ``wall``) merge the delta into the
 page, run the clock and the freshness watchdog, and switch/rotate views.
 """
@@ -17,7 +22,9 @@ import threading
 from dash import ALL, ClientsideFunction, Input, Output, State
 from dash.exceptions import PreventUpdate
 
-from callbacks.common import allowed, user_scope
+from callbacks.common import actor, allowed, user_scope
+from dashboard.i18n import t
+from datasource.services.command_types import CommandRefused
 from layouts.wall import ROLES, WallId
 
 
@@ -39,9 +46,24 @@ def register(app, services) -> None:
                   State(WallId.CURSOR.value, "data"))
     def tick(_n, cursor):
         """The delta since the viewer's version (the whole state for a new viewer)."""
-        if not allowed(ROLES) or user_scope():  # the wall is the district's (sub-centre walls: not yet)
+        if not allowed(ROLES):
             raise PreventUpdate
-        return services.live.payload(cursor if isinstance(cursor, int) else None)
+        return services.live.payload(cursor if isinstance(cursor, int) else None, user_scope())
+
+    @app.callback(Output(WallId.ALARM_MSG.value, "children"), Input(WallId.ALARM_ACK.value, "n_clicks"),
+                  State(WallId.ALARM_CASE.value, "data"), State(WallId.CONFIG.value, "data"), prevent_initial_call=True)
+    def acknowledge(_n, case_id, cfg):
+        """Acknowledge the alarm the takeover shows: the command checks role, scope and case."""
+        lang = (cfg or {}).get("lang", "zh")
+        if not allowed(ROLES):
+            raise PreventUpdate
+        if not case_id:
+            return t("wall.alarm.none", lang)
+        try:
+            services.commands.acknowledge(actor(), case_id)
+        except CommandRefused as exc:
+            return exc.message(lang)
+        return t("wall.alarm.acked", lang, case=case_id)
 
     app.clientside_callback(
         ClientsideFunction("wall", "apply"),

@@ -5,6 +5,14 @@ fills 1920×1080 and 3840×2160 without scrolling, Chinese by default (``?lang=e
 ``?kiosk=1`` without chrome, ``?rotate=60`` to fly between the whole district and one
 street (and between open and overdue colouring) every 60 s.
 
+Issue 13 made it readable from the back row and live: stage cards named as ``/intake`` names the
+work waiting for each step (待立案 · 待派遣 · 处置中 · 待核查 · 待结案, plus 今日结案), a department
+board in two groups with full short names and the on-time ratio to its target, a larger map
+whose street labels stay clear of clusters, a 4K arrangement that shows more rows and the street
+breakdown, the alarm takeover (``WallId.ALARM``) and playlists (``?playlist=district:60,
+street-110101001:20,departments:30``).  The data arrive pushed by the server (``/wall/stream``).
+A user scoped to a street or community gets that area's wall (the server cuts the data).
+
 The layout is a static skeleton: every label comes from :func:`dashboard.i18n.t` here, and
 the numbers are slots the browser fills from each tick's delta (``assets/wall.js``).  The
 map geometry is loaded once from ``/geo/*.geojson`` (served by :mod:`dashboard.web.geo`);
@@ -12,14 +20,17 @@ map geometry is loaded once from ``/geo/*.geojson`` (served by :mod:`dashboard.w
 """
 from __future__ import annotations
 
+import time
 from enum import Enum
 
 import dash_leaflet as dl
 from dash import dcc, html
+from flask_login import current_user
 
 from dashboard.i18n import t
 from dashboard.domain.lifecycle import LOOP_STAGE_NAMES, OPEN_STAGE_NAMES
-from dashboard.domain.permissions import PAGE_ROLES
+from dashboard.domain.permissions import PAGE_ROLES, may_acknowledge
+from dashboard.domain.scope import covers_code
 
 PATH = "/wall"
 TITLE = "nav.wall"
@@ -51,6 +62,12 @@ class WallId(str, Enum):
     MODE_OVERDUE = "wall-mode-overdue"
     LEGEND_OPEN = "wall-legend-open"
     LEGEND_OVERDUE = "wall-legend-overdue"
+    NEWEST = "wall-newest"             # the newest report, in a corner of the map (hides nothing)
+    STREETS = "wall-streets"           # 4K: open and overdue cases per street
+    ALARM = "wall-alarm"               # the alarm takeover panel (filled by assets/wall.js)
+    ALARM_CASE = "wall-alarm-case"     # dcc.Store: the case the takeover shows (set by the browser)
+    ALARM_ACK = "wall-alarm-ack"       # the acknowledge button (operators and supervision)
+    ALARM_MSG = "wall-alarm-msg"       # the acknowledge command's answer
 
 
 #: Choropleth classes: a grid with at least ``threshold`` cases takes that colour.
@@ -58,11 +75,16 @@ OPEN_CLASSES = ((1, "#1f4f80"), (2, "#2a74b0"), (3, "#38a3d1"), (5, "#48c9a0"), 
 OVERDUE_CLASSES = ((1, "#8a2a36"), (2, "#b8323f"), (3, "#e0404a"), (5, "#ff6b5e"), (8, "#ffb199"))
 STAGE_COLOURS = ("#60a5fa", "#a78bfa", "#22d3ee", "#f472b6", "#e2e8f0", "#94a3b8")  # OPEN_STAGE_NAMES order
 LIGHT_COLOURS = {"green": "#2ecc71", "yellow": "#f1c40f", "red": "#ff4d4f"}
-BOARD_ROWS, TICKER_ROWS = 16, 8    # rows that fit their panel at any 16:9 size (the CSS grids match)
+BOARD_ROWS, BOARD_ROWS_4K, TICKER_ROWS = 15, 32, 8   # board lines at 1080p and at 4K (the CSS grids match)
+#: The stage cards: the work waiting for each step, named as /intake and /dispatch name it.
+STAGE_CARDS = (("reported", "intake.reported"), ("filed", "dispatch.queue"), ("dispatched", "dispatch.in_progress"),
+               ("handled", "intake.handled"), ("verified", "intake.verified"), ("closed", "wall.strip.closed_today"))
+PLAYLIST_VIEWS = ("district", "departments")   # and street-<code>
 SIDE_KEYS = ("wall.side.rejected", "wall.side.returned", "wall.side.rework", "wall.side.suspended")
 TEMPLATES = ("wall.fresh.ok", "wall.fresh.waiting", "wall.fresh.unknown", "wall.banner.stale", "wall.banner.redis",
              "wall.banner.db", "wall.banner.offline", "wall.none", "wall.board.empty", "wall.ticker.empty", "wall.view.district",
-             "wall.map.newest", "wall.board.more")
+             "wall.map.newest", "wall.board.more", "wall.alarm.title", "wall.alarm.queue", "wall.alarm.elapsed",
+             "wall.view.departments", "wall.streets.title", "wall.board.professional", "wall.board.street")
 EVENT_KEYS = {"rejected": "stage.rejected", "returned": "event.returned", "rework": "event.rework",
               "extended": "event.extended", "suspended": "stage.suspended", "resumed": "event.resumed"}
 LINE_STYLES = {
@@ -78,6 +100,30 @@ def _fn(name: str) -> dict:
     return {"variable": f"dashExtensions.wall.{name}"}
 
 
+def user_scope() -> str | None:
+    """The viewer's sub-centre (street or community code), None for the district.  Only for
+    titles and the map's frame: the server cuts the data itself (``/wall/stream``)."""
+    return getattr(current_user, "scope", None) if getattr(current_user, "is_authenticated", False) else None
+
+
+def playlist(text: str | None, streets, scope: str | None = None) -> list:
+    """``district:60,street-110101001:20,departments:30`` → [[view, seconds]…]; unknown views
+    and streets outside the viewer's ``scope`` are dropped (the server would refuse their data),
+    durations held to 10–3600 s (a wall nobody touches must not flicker)."""
+    out = []
+    for item in (text or "").split(",")[:20]:
+        view, _, seconds = item.strip().partition(":")
+        street = view[7:] if view.startswith("street-") else None
+        if view not in PLAYLIST_VIEWS and not (street in streets and covers_code(scope, street)):
+            continue
+        try:
+            duration = min(3600, max(10, int(seconds or 60)))
+        except ValueError:
+            continue
+        out.append([view, duration])
+    return out
+
+
 def config(lang: str, query: dict, services) -> dict:
     """Everything the browser needs to render a tick without asking again (static per page)."""
     scenario, settings = services.scenario, services.settings
@@ -87,20 +133,35 @@ def config(lang: str, query: dict, services) -> dict:
         rotate = max(10, int(query.get("rotate", 0))) if query.get("rotate") else 0
     except ValueError:
         rotate = 0
+    scope = user_scope()
+    street = scope[:9] if scope else None
+    name = lambda d: d.short(lang)  # noqa: E731 - full short names on the board
+    role = getattr(current_user, "role", None) if getattr(current_user, "is_authenticated", False) else None
     return {
         "lang": lang, "locale": "en-GB" if en else "zh-CN", "tz": str(scenario.calendar.tz),
         "tickMs": settings.tick_ms, "staleMs": int(settings.stale_seconds * 1000), "rotateMs": rotate * 1000,
         "text": {key.split(".", 1)[1]: t(key, lang) for key in TEMPLATES},
-        "stages": [t(f"stage.{s}", lang) for s in LOOP_STAGE_NAMES],
+        "stages": [t(key, lang) for _, key in STAGE_CARDS],
         "markerStages": [t(f"stage.{s}", lang) for s in OPEN_STAGE_NAMES],
         "events": {**{s: t(f"stage.{s}", lang) for s in LOOP_STAGE_NAMES}, **{k: t(v, lang) for k, v in EVENT_KEYS.items()}},
         "lights": {k: t(f"light.{k}", lang) for k in LIGHT_COLOURS},
         "categories": {c.code: (c.name_en if en else c.name_zh) for c in scenario.categories.values()},
-        "departments": {d.code: (d.name_en if en else d.name_zh) for d in scenario.departments.values()},
+        "departments": {d.code: name(d) for d in scenario.departments.values()},
+        "streetDepartments": [d.code for d in scenario.departments.values() if d.kind == "street"],
         "streets": list(scenario.streets.values()),
-        "bounds": layers.district_bounds,
+        "streetCodes": list(scenario.streets),
+        "bounds": layers.street_bounds.get(street) if street else layers.district_bounds,
+        "districtBounds": layers.district_bounds,
         "streetBounds": [layers.street_bounds.get(code) for code in scenario.streets],
-        "boardRows": BOARD_ROWS, "tickerRows": min(TICKER_ROWS, services.live.ticker_size),
+        "boardRows": BOARD_ROWS, "boardRows4k": BOARD_ROWS_4K, "tickerRows": min(TICKER_ROWS, services.live.ticker_size),
+        # issue 13: pushed by the server (/wall/stream) unless ?transport=poll (the old way, kept
+        # for the benchmark's side-by-side figures)
+        "transport": "poll" if query.get("transport") == "poll" else "push", "streamUrl": "/wall/stream",
+        "scope": scope or "", "scopeName": scenario.streets.get(street, "") if street else "",
+        "playlist": playlist(query.get("playlist"), scenario.streets, scope), "canAck": may_acknowledge(role),
+        # the system's clock minus the real one (0 in production; the tests' fixed clock): an
+        # alarm's elapsed time is counted on the system's clock, which its report time is on
+        "sysOffsetMs": int((services.system.time() - time.time()) * 1000),
     }
 
 
@@ -121,7 +182,7 @@ def _legend(classes, key: str, lang: str, element_id: WallId, hidden: bool) -> h
     ], id=element_id.value, className="wall-legend" + (" hidden" if hidden else ""))
 
 
-def _map(lang: str, settings, urls: dict, bounds) -> html.Div:
+def _map(lang: str, settings, urls: dict, bounds, view: str) -> html.Div:
     # Own vector layers on a plain dark background; tiles only if an intranet server is set.
     # Each group sits in its own pane so the drawing order holds whatever loads first
     # (with preferCanvas, one canvas per pane).
@@ -139,8 +200,10 @@ def _map(lang: str, settings, urls: dict, bounds) -> html.Div:
             dl.Pane([dl.GeoJSON(url=urls["roads"], style=LINE_STYLES["roads"], interactive=False),
                      dl.GeoJSON(url=urls["streets"], style=LINE_STYLES["streets"], interactive=False)],
                     name="wall-lines", style={"zIndex": 395}),
+            # Street labels above the case clusters (Leaflet's marker pane is 600), and moved
+            # clear of any cluster they would touch (assets/wall.js declutter): never under one.
             dl.Pane(dl.GeoJSON(url=urls["labels"], pointToLayer=_fn("label"), interactive=False),
-                    name="wall-labels", style={"zIndex": 450}),
+                    name="wall-labels", style={"zIndex": 650, "pointerEvents": "none"}),
             # Open cases: the browser keeps them and hands the whole set to supercluster only
             # when something changed; the server sends marker deltas (see assets/wall.js).
             dl.GeoJSON(id=WallId.MARKERS.value, data={"type": "FeatureCollection", "features": []}, cluster=True,
@@ -149,11 +212,13 @@ def _map(lang: str, settings, urls: dict, bounds) -> html.Div:
                        zoomToBoundsOnClick=True),
             dl.GeoJSON(id=WallId.PULSES.value, data={"type": "FeatureCollection", "features": []},
                        pointToLayer=_fn("pulse"), interactive=False),
-        ], id=WallId.MAP.value, bounds=bounds, boundsOptions={"padding": [12, 12]}, zoomSnap=0.1, zoomControl=False,
+        ], id=WallId.MAP.value, bounds=bounds, boundsOptions={"padding": [6, 6]}, zoomSnap=0.1, zoomControl=False,
             attributionControl=False, preferCanvas=True, scrollWheelZoom=True, trackViewport=False,
             className="wall-leaflet"),
         _legends(lang),
-        html.Div(t("wall.view.district", lang), id=WallId.VIEW.value, className="wall-view"),
+        html.Div(view, id=WallId.VIEW.value, className="wall-view"),
+        # The newest report sits in a corner of the map, not over it (it hid the district centre).
+        html.Div(id=WallId.NEWEST.value, className="wall-callout wall-newest hidden"),
     ], className="wall-map")
 
 
@@ -178,14 +243,12 @@ def _legends(lang: str) -> html.Div:
 
 def _strip(lang: str) -> html.Section:
     cards = []
-    for i, stage in enumerate(LOOP_STAGE_NAMES):
+    for i, (stage, key) in enumerate(STAGE_CARDS):
         closed = stage == "closed"
         slot = lambda k: {"type": WallId.STAGE.value, "slot": 3 * i + k}  # noqa: E731 - the slot of a number
         cards.append(html.Div([
-            html.Div([html.Span(str(i + 1), className="wall-stage-no"), t(f"stage.{stage}", lang)],
-                     className="wall-stage-name"),
+            html.Div(t(key, lang), className="wall-stage-name"),
             html.Div(t("wall.none", lang), id=slot(1 if closed else 0), className="wall-stage-big"),
-            html.Div(t("wall.strip.closed_today" if closed else "wall.strip.now", lang), className="wall-stage-unit"),
             html.Div([
                 html.Span([t("wall.strip.total" if closed else "wall.strip.today", lang), " ",
                            html.B(t("wall.none", lang), id=slot(0 if closed else 1))], className="wall-stage-today"),
@@ -202,14 +265,26 @@ def _strip(lang: str) -> html.Section:
     return html.Section([*cards, side], className="wall-strip")
 
 
-def _panel(title_key: str, lang: str, body) -> html.Section:
-    return html.Section([html.H2(t(title_key, lang)), body], className="wall-panel")
+def _panel(title_key: str, lang: str, body, extra: str = "") -> html.Section:
+    return html.Section([html.H2(t(title_key, lang)), body], className="wall-panel" + extra)
 
 
 def _board_head(lang: str) -> html.Div:
-    keys = ("wall.board.dept", "wall.board.open", "wall.board.overdue", "wall.board.on_time", "wall.board.rework",
-            "wall.board.score", "wall.board.grade")
-    return html.Div([html.Span(t(k, lang)) for k in keys], className="wall-board-row head")
+    keys = ("wall.board.dept", "wall.board.open", "wall.board.overdue", "wall.board.on_time", "wall.board.ratio",
+            "wall.board.rework", "wall.board.score", "wall.board.grade")
+    return html.Div([html.Span(t(k, lang), className="k4" if k in ("wall.board.rework", "wall.board.score") else None)
+                     for k in keys], className="wall-board-row head")
+
+
+def _alarm(lang: str, can_ack: bool) -> html.Div:
+    """The takeover panel: filled by the browser from the payload's alarm queue; the button
+    runs the acknowledge command (audited) through the page's callback."""
+    return html.Div([
+        html.Div(id=WallId.ALARM.value, className="wall-alarm-body"),
+        html.Button(t("wall.alarm.ack", lang), id=WallId.ALARM_ACK.value, className="wall-alarm-ack",
+                    hidden=not can_ack),
+        html.Div(id=WallId.ALARM_MSG.value, className="wall-alarm-msg", role="status"),
+    ], className="wall-alarm hidden", id=WallId.ALARM.value + "-panel", role="alert")
 
 
 def layout(lang: str, query: dict, services) -> html.Div:
@@ -218,9 +293,10 @@ def layout(lang: str, query: dict, services) -> html.Div:
     urls = geo.urls()
     cfg = config(lang, query, services)
     kiosk = query.get("kiosk") == "1"
+    title = (cfg["scopeName"] + t("wall.title.sub", lang)) if cfg["scope"] else t("wall.title", lang)
     return html.Div([
         html.Header([
-            html.Div([html.H1(t("wall.title", lang)), html.Span(t("wall.subtitle", lang), className="wall-subtitle")],
+            html.Div([html.H1(title), html.Span(t("wall.subtitle", lang), className="wall-subtitle")],
                      className="wall-title"),
             html.Div(t("wall.fresh.waiting", lang), id=WallId.FRESH.value, className="wall-fresh"),
             html.Div([html.Div("--:--:--", id=WallId.TIME.value, className="wall-time"),
@@ -231,15 +307,21 @@ def layout(lang: str, query: dict, services) -> html.Div:
         html.Div([
             _panel("wall.board.title", lang, html.Div([_board_head(lang), html.Div(id=WallId.BOARD.value,
                                                                                    className="wall-board-body")],
-                                                      className="wall-board")),
-            _map(lang, settings, urls, cfg["bounds"]),
-            _panel("wall.ticker.title", lang, html.Div(t("wall.ticker.empty", lang), id=WallId.TICKER.value,
-                                                       className="wall-ticker")),
+                                                      className="wall-board"), " wall-board-panel"),
+            _map(lang, settings, urls, cfg["bounds"], cfg["scopeName"] or t("wall.view.district", lang)),
+            html.Div([
+                _panel("wall.ticker.title", lang, html.Div(t("wall.ticker.empty", lang), id=WallId.TICKER.value,
+                                                           className="wall-ticker")),
+                _panel("wall.streets.title", lang, html.Div(id=WallId.STREETS.value, className="wall-streets"),
+                       " wall-streets-panel"),
+            ], className="wall-right"),
+            _alarm(lang, cfg["canAck"]),
         ], className="wall-body"),
         dcc.Store(id=WallId.CONFIG.value, data=cfg),
         dcc.Store(id=WallId.PAYLOAD.value),
         dcc.Store(id=WallId.CURSOR.value),
-        dcc.Interval(id=WallId.TICK.value, interval=settings.tick_ms),
+        dcc.Store(id=WallId.ALARM_CASE.value),
+        dcc.Interval(id=WallId.TICK.value, interval=settings.tick_ms, disabled=cfg["transport"] != "poll"),
         dcc.Interval(id=WallId.CLOCK.value, interval=1000),
         dcc.Interval(id=WallId.ROTATE.value, interval=cfg["rotateMs"] or 60_000, disabled=not cfg["rotateMs"]),
     ], id=WallId.ROOT.value, className="wall" + (" kiosk" if kiosk else ""), lang="en" if lang == "en" else "zh-CN")

@@ -36,7 +36,8 @@ class Wall:
         self.token = accounts.create_token(self.system.engine, "wall1")
         self.worker = self.system.worker(consumer="wall-test")
         self.thread = threading.Thread(target=self.worker.run, kwargs={"block_ms": 200}, daemon=True)
-        self.server = LiveServer(start(create_app(settings, self.system)).server)
+        self.flask = start(create_app(settings, self.system)).server
+        self.server = LiveServer(self.flask)
         points = [p.representative_point() for p in self.system.locator.polygons]
         self.places = [(round(p.x, 6), round(p.y, 6)) for p in points[::max(1, len(points) // 150)]]
 
@@ -62,6 +63,7 @@ class Wall:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.flask.extensions["citygrid.wall_hub"].stop()   # end the pushed streams before the server
         self.server.__exit__(*exc)
         self.worker.stop()
         self.thread.join(timeout=10)

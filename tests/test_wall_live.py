@@ -100,13 +100,14 @@ def test_department_board_follows_the_evaluation_formula(system):
     tick = LiveSnapshot(system, interval=0).get()
     rows = {r[0]: r for r in tick.board}
     assert set(rows) == {"sanitation"}           # the only department with open cases
-    dept, open_n, overdue, on_time, rework, closure, score, grade = rows["sanitation"]
+    dept, open_n, overdue, on_time, rework, closure, score, grade, ratio = rows["sanitation"]
     assert open_n == 3
     # Two cases closed in the window, both handled on time, one rework; the three open ones
     # are not yet due (their handling deadline lies hours ahead).
     expected = department_score(due=2, closed=2, handled=2, handled_on_time=2, reworks=1)
     assert (on_time, rework, closure) == (100.0, 50.0, 100.0)
     assert (score, grade) == (expected.composite, expected.grade) == (85.0, "B")
+    assert ratio == round(1.0 / 0.9, 3)          # on-time 100 % against its 90 % target (CityScore ratio)
 
 
 def test_deltas_carry_only_what_changed(system):

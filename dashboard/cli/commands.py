@@ -179,15 +179,23 @@ def simulate(ctx, rate, duration, seed, load):
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8050, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--debug", is_flag=True)
+@click.option("--threads", default=16, show_default=True, type=click.IntRange(1, 512),
+              help="Threads for pages, API and callbacks.")
+@click.option("--wall-streams", default=64, show_default=True, type=click.IntRange(0, 1024),
+              help="Wall displays that may be open at once (each holds one more thread).")
+@click.option("--debug", is_flag=True, help="Werkzeug's development server with the debugger instead of waitress.")
 @click.pass_context
 @_fail_cleanly
-def serve(ctx, host, port, debug):
-    """Run the web server (pages and API)."""
+def serve(ctx, host, port, threads, wall_streams, debug):
+    """Run the web server (pages, API and the walls' live streams) on waitress."""
     from dashboard.web.factory import create_app, start
+    from dashboard.web.wall_push import serve as serve_app
     app = start(create_app(ctx.obj))
     click.echo(f"CityGrid Command Centre on http://{host}:{port}/")
-    app.run(host=host, port=port, debug=debug)
+    if debug:
+        app.run(host=host, port=port, debug=True, threaded=True)
+    else:
+        serve_app(app, host, port, threads=threads, wall_streams=wall_streams)
 
 
 @cli.command()

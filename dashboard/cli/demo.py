@@ -45,7 +45,7 @@ def seed_users(system: System) -> dict:
 
 
 def run_demo(settings: Settings, host: str, port: int, days: int, rate: float, load: float = 1.0) -> None:
-    from waitress import serve
+    from dashboard.web.wall_push import serve
     from datasource.simulation.backfill import backfill
     from datasource.simulation.traffic import simulate
     from datasource.services.inbox import Gateway
@@ -77,7 +77,7 @@ def run_demo(settings: Settings, host: str, port: int, days: int, rate: float, l
     click.echo(f"CityGrid Command Centre on {base}/   (Ctrl-C to stop)")
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)   # so that the clean-up below runs on SIGTERM too
     try:
-        serve(app.server, host=host, port=port, threads=16, ident="citygrid")
+        serve(app, host, port, threads=16, wall_streams=64)   # waitress, sized for the walls' streams
     except KeyboardInterrupt:
         pass
     finally:

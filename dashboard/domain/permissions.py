@@ -23,6 +23,14 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "decline": ("supervision",),
 }
 ACTIONS = tuple(PERMISSIONS)
+#: Who may acknowledge an alarm on the wall (issue 13) — admin too.  Not a step of the case
+#: loop (no event, no API body), so kept apart from PERMISSIONS/ACTIONS.
+ACKNOWLEDGE_ROLES = ("operator", "supervision")
+
+
+def may_acknowledge(role: str | None) -> bool:
+    return role == "admin" or role in ACKNOWLEDGE_ROLES
+
 
 #: Acts on a case with routes and pages of their own (issue 11), outside the command table
 #: above (and so outside ``POST /api/v1/cases/{id}/{action}``): attaching evidence photos

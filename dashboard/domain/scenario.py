@@ -32,6 +32,7 @@ class Category:
     name_en: str
     weight: float      # relative frequency, used by the simulator
     facility_kinds: tuple[str, ...] = ()
+    alarm: bool = False  # an urgent case of it takes over the wall (categories.json ``alarm``; issue 13)
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,11 @@ class Department:
     name_en: str
     kind: str          # "professional" or "street"
     speed: float = 1.0  # simulator: >1 slower than the time limit on average
+    short_name: str = ""  # the name a wall can show in full (departments.json ``short_name``; issue 13)
+
+    def short(self, lang: str = "zh") -> str:
+        """The short name in ``lang`` (English names are short already)."""
+        return self.name_en if lang == "en" else (self.short_name or self.name_zh)
 
 
 class Scenario:
@@ -58,10 +64,11 @@ class Scenario:
             raise ScenarioError(f"scenario folder {self.root} does not exist")
         self.name = self.root.name
         self.categories = {c["code"]: Category(c["code"], c["kind"], c["name_zh"], c["name_en"],
-                                               float(c.get("weight", 1)), tuple(c.get("facility_kinds", ())))
+                                               float(c.get("weight", 1)), tuple(c.get("facility_kinds", ())),
+                                               bool(c.get("alarm", False)))
                            for c in self._json("categories.json")}
         self.departments = {d["code"]: Department(d["code"], d["name_zh"], d["name_en"], d["kind"],
-                                                  float(d.get("speed", 1)))
+                                                  float(d.get("speed", 1)), str(d.get("short_name") or ""))
                             for d in self._json("departments.json")}
         self.routing: dict[str, str] = self._json("routing.json")
         try:
@@ -90,6 +97,12 @@ class Scenario:
                 raise ScenarioError(f"routing.json names unknown category {category}")
             if department not in self.departments and department != "street":
                 raise ScenarioError(f"routing.json sends {category} to unknown department {department}")
+
+    def raises_alarm(self, category_code: str | None, urgency: str | None) -> bool:
+        """Whether a case takes over the wall: an *urgent* case of a category marked ``alarm``
+        (the scenario marks class 04, 突发事件); never an ordinary case (issue 13)."""
+        category = self.categories.get(category_code or "")
+        return bool(category and category.alarm and urgency == "urgent")
 
     def department_for(self, category: str, street_code: str | None) -> str:
         """The default department of a category ("street" routes to the case's street office)."""

@@ -54,6 +54,8 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     api_components.init_app(server)
     api_evidence.init_app(server)   # evidence photos and return visits (issue 11)
     briefing.init_app(server)
+    from dashboard.web import wall_push  # the wall's server-sent events (issue 13)
+    wall_push.init_app(server, services)
     app = dash.Dash("citygrid", server=server, assets_folder=str(ROOT / "assets"), title="城市网格化管理指挥中心",
                     suppress_callback_exceptions=True, update_title=None, compress=False)
     app.layout = layout

@@ -13,6 +13,7 @@ from dashboard.domain.inputs import DESCRIPTION_MAX, TEXT_MAX, InputRefused
 from dashboard.i18n import t
 
 __all__ = ["DESCRIPTION_MAX", "TEXT_MAX", "Actor", "Msg", "CommandRefused", "CommandResult"]
+ALARM_ACKS = "alarm_acks"   # <stream>:alarm_acks — acknowledged wall alarms (datasource.services.wall_alarms)
 
 
 @dataclass(frozen=True)

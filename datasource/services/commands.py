@@ -436,6 +436,11 @@ class CommandService:
             return {"case_id": case_id, "declined": True, "_message": text or None}
         return self._run(actor, "decline", case_id, work)
 
+    def acknowledge(self, actor: Actor, case_id) -> dict:
+        """Acknowledge a wall alarm (issue 13; rules in :mod:`datasource.services.wall_alarms`)."""
+        from datasource.services.wall_alarms import acknowledge
+        return self._run(actor, "acknowledge", case_id, lambda: acknowledge(self, actor, case_id))
+
     def _drop_request(self, case_id: str) -> None:
         self.stream.client.hdel(self.requests_key, case_id)
 

@@ -14,9 +14,16 @@ since version N" with only the changed markers, the grids whose numbers moved, t
 ticker rows and the counts when they changed — or the whole state for a new viewer.  The
 last ``history`` deltas are kept, and each answer is memoised per (from, to) version.
 The payload is plain JSON-able data; its keys are documented in :func:`LiveSnapshot.payload`.
+
+Issue 13 added three things: a payload can be cut to a street or community (``scope``, see
+:mod:`datasource.services.wall_scope`), it carries the alarm queue (``a``: urgent cases of an
+``alarm`` category not yet dispatched nor acknowledged), and :meth:`LiveSnapshot.refresh` lets
+the push hub (:mod:`datasource.services.wall_hub`) compute a version on its own cadence and
+wake every stream once per change.
 """
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -32,11 +39,14 @@ from datasource.redis.backlog import stream_ms
 from datasource.services import wall_queries as q
 from datasource.services.health import Health
 from datasource.tools.map_layers import DATA_CRS, grid_codes
+from datasource.services.wall_alarms import ALARM_STAGES, acks_key
+from datasource.services.wall_scope import Scopes, cut
 from datasource.services.wall_state import OpenCases
 
 log = logging.getLogger("citygrid.live")
 
 SIDE_EVENTS = ("rejected", "returned", "rework")
+RECENT = 400            # ticker rows kept (a street wall's ticker is taken from them)
 
 
 @dataclass
@@ -49,6 +59,9 @@ class Delta:
     counts: bool = False
     board: bool = False
     ticker_before: int = 0                         # newest ticker event id before this tick
+    gone: dict = field(default_factory=dict)        # removed case id → its grid index (to cut by scope)
+    alarms: bool = False
+    scoped: set = field(default_factory=set)       # scopes whose counts or board changed
 
 
 @dataclass
@@ -64,7 +77,11 @@ class Tick:
     grid_overdue: list
     markers: dict                                  # case id → encoded marker
     ticker: list                                   # newest first: [event id, at ms, case, type, cat, street, text]
-    board: list                                    # worst first: [dept, open, overdue, on-time, rework, closure, score, grade]
+    board: list                                    # worst first: [dept, open, overdue, on-time, rework, closure, score, grade, ratio]
+    recent: list = field(default_factory=list)     # the last RECENT ticker rows, newest first
+    alarms: list = field(default_factory=list)     # the alarm queue, oldest first (see payload)
+    scoped: dict = field(default_factory=dict)     # scope → (stages, side, board)
+    cases: dict = field(default_factory=dict)      # case id → OpenCase (a copy: the scopes' board)
 
 
 class LiveSnapshot:
@@ -76,7 +93,7 @@ class LiveSnapshot:
     number of computations per second is bounded and independent of the number of viewers.
     """
 
-    def __init__(self, system, interval: float | None = None, history: int = 120, ticker_size: int = 12,
+    def __init__(self, system, interval: float | None = None, history: int = 240, ticker_size: int = 12,
                  board_seconds: float = 15.0, resync_seconds: float = 300.0, window_days: int = 30,
                  event_cap: int = 20_000, clock=time.time):
         self.system, self.settings, self.scenario = system, system.settings, system.scenario
@@ -92,6 +109,9 @@ class LiveSnapshot:
         self._memo: dict = {}
         self._health_probe: Health | None = None
         codes = grid_codes(self.scenario)
+        self.scopes = Scopes(system, codes, self.window, clock=clock)
+        self.acks_key = acks_key(system.stream)
+        self._acks: set = set()
         street_index = {code: i for i, code in enumerate(self.scenario.streets)}
         self.grids = len(codes)
         self.street_index = street_index
@@ -105,7 +125,8 @@ class LiveSnapshot:
         self._closed_at = float("-inf")
         self._board_thread: threading.Thread | None = None
         self._counts: tuple = ()
-        self._ticker: list = []
+        self._ticker: list = []                    # RECENT rows, newest first
+        self._alarm_events: dict = {}
         self._newest_stream_ms: int | None = None
 
     # -- reading ---------------------------------------------------------------------------
@@ -125,7 +146,17 @@ class LiveSnapshot:
                 self._lock.release()
         return self._tick
 
-    def payload(self, since: int | None = None) -> dict:
+    def refresh(self) -> Tick:
+        """Compute a new version now unless another thread is computing one (the push hub's
+        cadence); the current snapshot either way."""
+        if self._lock.acquire(blocking=self._tick is None):
+            try:
+                self._compute()
+            finally:
+                self._lock.release()
+        return self._tick
+
+    def payload(self, since: int | None = None, scope: str | None = None) -> dict:
         """What a viewer at version ``since`` needs to reach the current version.
 
         Keys: ``v`` version; ``t`` server time (ms, for the client's clock); ``h`` health
@@ -135,7 +166,15 @@ class LiveSnapshot:
         ``g`` grids — full: {"o": [open…], "d": [overdue…]} by grid index, delta:
         [[index, open, overdue]…]; ``m`` markers — full: [marker…], delta: {"u": [marker…],
         "r": [case id…]}.  A marker is [case id, lon, lat, stage index, warn s, deadline s,
-        category, street index, description]."""
+        category, street index, description, grid index]; ``a`` the alarm queue, oldest
+        first: [[case id, lon, lat, category, street index, description, grid index, stage
+        index, [[event type, at ms]…], reported at ms]…].
+
+        ``scope`` (a street or community code, already checked by the caller) cuts everything to
+        that area, counts and board included."""
+        if scope and self.scopes.watch(scope):  # a new scope: compute it before answering
+            with self._lock:
+                self._compute()
         tick = self.get()
         header = {"v": tick.version, "t": int(tick.at * 1000), "h": tick.health}
         if since == tick.version:
@@ -144,30 +183,50 @@ class LiveSnapshot:
         oldest = history[0].version - 1 if history else tick.version
         if not isinstance(since, int) or isinstance(since, bool) or not oldest <= since < tick.version:
             since = None  # new, too far behind or nonsense: the whole state (one memo entry for all)
+        key = (scope or None, since)
         with self._memo_lock:
             memo = self._memo
             if memo.get("v") != tick.version:
                 if memo.get("v", 0) > tick.version:  # a reader still holding an older tick: no memo
-                    return {**header, **self._body(tick, since)}
+                    return {**header, **self._body(tick, since, scope)}
                 memo = self._memo = {"v": tick.version}
-            body = memo.get(since)
+            body = memo.get(key)
             if body is None:
-                body = memo[since] = self._body(tick, since)
+                body = memo[key] = self._body(tick, since, scope)
         return {**header, **body}
 
-    def _body(self, tick: Tick, since: int | None) -> dict:
+    def encoded(self, since: int | None = None, scope: str | None = None) -> tuple[dict, str]:
+        """:meth:`payload` and its JSON text, the text memoised per version, scope and cursor
+        like the body: fifty streams at the same cursor encode it once (the push route)."""
+        payload = self.payload(since, scope)
+        cursor = "header" if since == payload["v"] else "full" if payload.get("full") else since
+        key = ("json", scope or None, cursor)
+        with self._memo_lock:
+            memo = self._memo
+            text = memo.get(key) if memo.get("v") == payload["v"] else None
+            if text is None:
+                text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+                if memo.get("v") == payload["v"]:
+                    memo[key] = text
+        return payload, text
+
+    def _body(self, tick: Tick, since: int | None, scope: str | None = None) -> dict:
         # tuple() copies the deque in one C call, atomic under the GIL while _compute appends.
         deltas = [d for d in tuple(self._history)
                   if isinstance(since, int) and since < d.version <= tick.version]
         complete = bool(deltas) and deltas[0].version == since + 1 and deltas[-1].version == tick.version
         if not complete:
-            return {"full": 1, "s": tick.stages, "x": tick.side, "b": tick.board, "k": tick.ticker,
-                    "g": {"o": tick.grid_open, "d": tick.grid_overdue}, "m": list(tick.markers.values())}
+            body = {"full": 1, "s": tick.stages, "x": tick.side, "b": tick.board, "k": tick.ticker,
+                    "g": {"o": tick.grid_open, "d": tick.grid_overdue}, "m": list(tick.markers.values()),
+                    "a": tick.alarms}
+            return self._cut(tick, body, True, {}, 0, scope) if scope else body
         markers: dict = {}
         grids: dict = {}
+        gone: dict = {}
         for d in deltas:
             markers.update(d.markers)
             grids.update(d.grids)
+            gone.update(d.gone)
         body: dict = {}
         if any(d.counts for d in deltas):
             body["s"], body["x"] = tick.stages, tick.side
@@ -181,7 +240,23 @@ class LiveSnapshot:
         if markers:
             body["m"] = {"u": [m for m in markers.values() if m is not None],
                          "r": [case for case, m in markers.items() if m is None]}
-        return body
+        if any(d.alarms for d in deltas):
+            body["a"] = tick.alarms
+        if not scope:
+            return body
+        out = self._cut(tick, body, False, gone, deltas[0].ticker_before, scope)
+        if not any(scope in d.scoped for d in deltas):
+            out.pop("s", None), out.pop("x", None), out.pop("b", None)
+        return out
+
+    def _cut(self, tick: Tick, body: dict, full: bool, gone: dict, ticker_before: int, scope: str) -> dict:
+        """``body`` cut to ``scope``, with the scope's own counts and board."""
+        out = cut(body, full, self.scopes.grids(scope), gone, tick.recent, self.ticker_size, ticker_before)
+        numbers = tick.scoped.get(scope)
+        if numbers is None:  # not watched when this tick was computed (a rare race): count now
+            numbers = self.scopes.numbers(scope, tick.cases, self.system.time())
+        out["s"], out["x"], out["b"] = numbers
+        return out
 
     # -- computing -------------------------------------------------------------------------
     def _health_probe_of(self) -> Health:
@@ -230,9 +305,43 @@ class LiveSnapshot:
                                                                            previous.grid_overdue)) if o != po or d != pd}
         board = self._open.board(self._closed, at) if self._closed is not None else []
         delta.board = previous is None or board != previous.board
+        alarms = self._alarms(db_ok)
+        delta.alarms = previous is None or alarms != previous.alarms
+        cases = dict(self._open.cases)
+        scoped = {}
+        for scope in self.scopes.watched():
+            scoped[scope] = self.scopes.numbers(scope, cases, at)
+            if previous is None or previous.scoped.get(scope) != scoped[scope]:
+                delta.scoped.add(scope)
+        self.scopes.refresh_aside()
+        ring = self._ticker
         self._tick = Tick(delta.version, now, self._health(now, db_ok), stages, side, grid_open, grid_overdue,
-                          dict(self._open.markers), list(self._ticker), board)
+                          dict(self._open.markers), ring[:self.ticker_size], board, ring, alarms, scoped, cases)
         self._history.append(delta)
+
+    def _alarms(self, db_ok: bool) -> list:
+        """The alarm queue, oldest report first: open urgent cases of an ``alarm`` category
+        (the scenario's rule) not yet dispatched nor acknowledged, with their timelines."""
+        previous = self._tick.alarms if self._tick is not None else []
+        if not db_ok:
+            return previous
+        raises = self.scenario.raises_alarm
+        ids = [case for case, c in self._open.cases.items()
+               if c.stage in ALARM_STAGES and case not in self._acks and raises(c.category, c.urgency)]
+        if not ids:
+            return []
+        try:
+            with self.system.engine.connect() as c:
+                lines = q.timelines(c, ids)
+        except SQLAlchemyError:
+            return previous
+        out = []
+        for case in ids:
+            m = self._open.markers[case]
+            events = [[kind, int(at.timestamp() * 1000)] for kind, at in lines.get(case, [])]
+            out.append([case, m[1], m[2], m[6], m[7], m[8], m[9], m[3], events, events[0][1] if events else 0])
+        out.sort(key=lambda a: (a[9], a[0]))
+        return out
 
     def _refresh(self, now: float, delta: Delta) -> tuple[dict, dict]:
         """Read what changed since the last tick (all reads first, then update the state)."""
@@ -253,7 +362,9 @@ class LiveSnapshot:
                 rows, last = q.open_cases(c), newest[0] if newest else 0
             ticker = self._ticker
             if newest is not None and (not ticker or ticker[0][0] != newest[0]):
-                ticker = [self._ticker_row(r) for r in q.latest_events(c, self.ticker_size)]
+                after = 0 if reseed or not ticker or newest[0] < ticker[0][0] else ticker[0][0]
+                fresh = [self._ticker_row(r) for r in q.latest_events(c, RECENT, after)]
+                ticker = (fresh + ticker)[:RECENT] if after else fresh
             counts = q.stage_counts(c)
             flow = q.flow_of_day(c, self.system.now().astimezone(self.scenario.calendar.tz).date())
             if self._closed is None:  # the first tick waits for the board; later ones refresh it aside
@@ -264,12 +375,22 @@ class LiveSnapshot:
             self._seeded_at = now
         else:
             delta.markers = self._open.update(rows, q.OPEN)
+        delta.gone = dict(self._open.gone)
+        self._acks = self._read_acks()
         self._last_event = last
         self._ticker = ticker
         if newest is not None:
             self._newest_stream_ms = stream_ms(newest[1]) or self._newest_stream_ms
         self._refresh_board_aside(now)
         return counts, flow
+
+    def _read_acks(self) -> set:
+        """Acknowledged alarms (``…alarm_acks``, written by the acknowledge command)."""
+        try:
+            return {k.decode() if isinstance(k, bytes) else k for k in self.system.stream.client.hkeys(self.acks_key)}
+        except Exception as exc:  # noqa: BLE001 - Redis down: keep the last set (the banner says so)
+            log.debug("alarm acknowledgements not read: %s", exc)
+            return self._acks
 
     def _load_closed(self, now: float, connection) -> None:
         self._closed = q.closed_since(connection, self.system.now() - self.window)
@@ -296,7 +417,8 @@ class LiveSnapshot:
 
     def _ticker_row(self, r: dict) -> list:
         return [r["id"], int(r["at"].timestamp() * 1000), r["case_id"], r["type"], r["category_code"] or "",
-                self.street_index.get(r["street_code"], -1), (r["description"] or "")[:60]]
+                self.street_index.get(r["street_code"], -1), (r["description"] or "")[:60],
+                self._open.grid_index.get(r["grid_code"], -1)]
 
     def close(self) -> None:
         if self._health_probe is not None:

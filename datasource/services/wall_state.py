@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from dashboard.domain.evaluation import target_ratio
 from dashboard.domain.indicators import department_score
 from dashboard.domain.lifecycle import OPEN_STAGE_NAMES
 
@@ -34,6 +35,8 @@ class OpenCase:
     handle_deadline: int         # deadline of the last dispatch, epoch s (0: none)
     handled_on_time: bool | None
     rework_count: int
+    category: str | None = None
+    urgency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,24 +56,26 @@ class OpenCases:
         self.grid_index, self.street_index, self.convert = grid_index, street_index, convert
         self.cases: dict[str, OpenCase] = {}
         self.markers: dict[str, list] = {}
+        self.gone: dict[str, int] = {}      # cases removed by the last update/reseed → their grid index
 
     def __len__(self) -> int:
         return len(self.cases)
 
     def marker(self, row: dict) -> list:
-        """[case id, lon, lat, stage index, warn s, deadline s, category, street index, text]."""
+        """[case id, lon, lat, stage index, warn s, deadline s, category, street index, text, grid index]."""
         lon, lat = row["lon"], row["lat"]
         if self.convert is not None:
             lon, lat = self.convert(lon, lat)
         stage = row["stage"]
         return [row["case_id"], round(lon, 5), round(lat, 5), OPEN_STAGE_NAMES.index(stage) if stage in OPEN_STAGE_NAMES else 0,
                 epoch(row["warn_at"]), epoch(row["deadline_at"]), row["category_code"],
-                self.street_index.get(row["street_code"], -1), (row["description"] or "")[:DESCRIPTION_CHARS]]
+                self.street_index.get(row["street_code"], -1), (row["description"] or "")[:DESCRIPTION_CHARS],
+                self.grid_index.get(row["grid_code"], -1)]
 
     def _record(self, row: dict) -> OpenCase:
         return OpenCase(self.grid_index.get(row["grid_code"], -1), row["stage"], epoch(row["deadline_at"]),
                         row["department_code"], epoch(row["handle_deadline_at"]), row["handled_on_time"],
-                        row["rework_count"] or 0)
+                        row["rework_count"] or 0, row["category_code"], row.get("urgency"))
 
     def reseed(self, rows: list[dict]) -> dict:
         """Replace everything by ``rows`` (all open cases); the marker changes (None = removed)."""
@@ -78,12 +83,14 @@ class OpenCases:
         self.cases = {r["case_id"]: self._record(r) for r in rows}
         self.markers = {r["case_id"]: self.marker(r) for r in rows}
         changes = {case: m for case, m in self.markers.items() if before.get(case) != m}
-        changes.update({case: None for case in before if case not in self.markers})
+        self.gone = {case: m[9] for case, m in before.items() if case not in self.markers}
+        changes.update({case: None for case in self.gone})
         return changes
 
     def update(self, rows: list[dict], open_stages) -> dict:
         """Apply the current rows of changed cases; the marker changes (None = removed)."""
         changes: dict = {}
+        self.gone = {}
         for row in rows:
             case = row["case_id"]
             if row["stage"] in open_stages:
@@ -92,6 +99,7 @@ class OpenCases:
                 if self.markers.get(case) != marker:
                     self.markers[case] = changes[case] = marker
             elif case in self.cases:
+                self.gone[case] = self.markers[case][9]
                 del self.cases[case], self.markers[case]
                 changes[case] = None
         return changes
@@ -111,39 +119,46 @@ class OpenCases:
         return open_, overdue, by_stage
 
     def board(self, closed: dict[str | None, ClosedWindow], now: float) -> list:
-        """DOMAIN §4 department composite over the rolling window, worst first.
+        """The department board over every open case (see :func:`board`)."""
+        return board(self.cases.values(), closed, now)
 
-        due = cases closed in the window + open cases whose handling deadline has passed;
-        on-time = handled by the deadline / handled; rework = reworks / due.  Rows:
-        [department, open, overdue now, on-time %, rework %, closure %, score, grade]."""
-        acc: dict[str, list] = {}  # department → [open, overdue, due open, handled, on time, reworks]
-        for c in self.cases.values():
-            dept = c.department
-            if not dept or c.stage not in DEPARTMENT_STAGES:
-                continue
-            a = acc.get(dept)
-            if a is None:
-                a = acc[dept] = [0, 0, 0, 0, 0, 0]
-            a[0] += 1
-            if 0 < c.deadline <= now:
-                a[1] += 1
-            if 0 < c.handle_deadline <= now:
-                a[2] += 1
-                a[5] += c.rework_count
-            if c.handled_on_time is not None:
-                a[3] += 1
-                a[4] += c.handled_on_time
-        rows = []
-        empty = ClosedWindow(0, 0, 0, 0)
-        for dept, (open_n, overdue_n, due_open, handled, on_time, reworks) in acc.items():
-            window = closed.get(dept, empty)
-            due = window.closed + due_open
-            score = department_score(due, window.closed, window.handled + handled, window.handled_on_time + on_time,
-                                     window.reworks + reworks)
-            rows.append([dept, open_n, overdue_n, _pct(score.on_time_rate), _pct(score.rework_rate),
-                         _pct(score.closure_rate), score.composite, score.grade])
-        rows.sort(key=lambda r: (r[6], -r[2], r[0]))
-        return rows
+
+def board(cases, closed: dict[str | None, ClosedWindow], now: float) -> list:
+    """DOMAIN §4 department composite over the rolling window, worst first.
+
+    due = cases closed in the window + open cases whose handling deadline has passed;
+    on-time = handled by the deadline / handled; rework = reworks / due.  Rows:
+    [department, open, overdue now, on-time %, rework %, closure %, score, grade, on-time ratio to
+    its target (≥ 1 meets it, CityScore-style; None without handled cases)]."""
+    acc: dict[str, list] = {}  # department → [open, overdue, due open, handled, on time, reworks]
+    for c in cases:
+        dept = c.department
+        if not dept or c.stage not in DEPARTMENT_STAGES:
+            continue
+        a = acc.get(dept)
+        if a is None:
+            a = acc[dept] = [0, 0, 0, 0, 0, 0]
+        a[0] += 1
+        if 0 < c.deadline <= now:
+            a[1] += 1
+        if 0 < c.handle_deadline <= now:
+            a[2] += 1
+            a[5] += c.rework_count
+        if c.handled_on_time is not None:
+            a[3] += 1
+            a[4] += c.handled_on_time
+    rows = []
+    empty = ClosedWindow(0, 0, 0, 0)
+    for dept, (open_n, overdue_n, due_open, handled, on_time, reworks) in acc.items():
+        window = closed.get(dept, empty)
+        due = window.closed + due_open
+        score = department_score(due, window.closed, window.handled + handled, window.handled_on_time + on_time,
+                                 window.reworks + reworks)
+        rows.append([dept, open_n, overdue_n, _pct(score.on_time_rate), _pct(score.rework_rate),
+                     _pct(score.closure_rate), score.composite, score.grade,
+                     target_ratio("on_time_rate", score.on_time_rate)])
+    rows.sort(key=lambda r: (r[6], -r[2], r[0]))
+    return rows
 
 
 def _pct(rate: float | None) -> float | None:

@@ -1,0 +1,224 @@
+"""Benchmark: the wall pushed (server-sent events, issue 13) beside the same wall polling, one run.
+
+    python bench/wall_push.py [--days 30] [--rate 100] [--demo-rate 3] [--viewers 50] [--seconds 20]
+
+Set-up as :mod:`bench.wall` (its helpers are reused): a SQLite database backfilled with ``--days``
+of history, a worker process, live traffic at ``--rate`` events/s, and ONE server process — the
+real app on waitress sized as ``citygrid serve`` sizes it (16 threads + 64 wall streams) — that
+serves both transports: ``/wall`` (push) and ``/wall?transport=poll`` (the polling wall of
+before, every viewer asking its delta once per tick).
+
+Figures, polling beside push:
+- event → screen p50/p95 at ``--rate``: probe reports with unique case ids published at a known
+  wall-clock time, seen in headless Chromium's DOM by a MutationObserver (our pulse ``[data-case]``);
+- first full paint (grids drawn, markers in, stage numbers shown);
+- server CPU seconds per second with 1 and with ``--viewers`` viewers (polling: HTTP clients
+  posting the tick callback once a second; push: clients holding ``/wall/stream`` open), and the
+  ratio between them (target ≤ 2×);
+- bytes per second per wall at the demo's rate (``--demo-rate``, target ≤ 1 KB/s): polling
+  counts the tick responses (compressed, as sent), push the event-stream bytes.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlparse
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import psutil  # noqa: E402
+
+import wall as bench  # noqa: E402  (bench/wall.py: traffic, probes, polling load)
+from dashboard.settings import Settings  # noqa: E402
+
+WALL_STREAMS = 64
+
+
+def serve(port: int) -> None:
+    """The real app as ``citygrid serve`` runs it (waitress, threads for pages + wall streams)."""
+    from dashboard.web.factory import create_app, start
+    from dashboard.web.wall_push import serve as serve_app
+    serve_app(start(create_app(Settings.from_env())), "127.0.0.1", port, threads=16, wall_streams=WALL_STREAMS,
+              _quiet=True)
+
+
+def push_load(base: str, cookie: str, viewers: int, seconds: float, server_pid: int) -> dict:
+    """``viewers`` clients holding ``/wall/stream`` open: server CPU per second at steady state
+    (after every client got its whole state) and event-stream bytes per second per client."""
+    host, port = urlparse(base).hostname, urlparse(base).port
+    counted: list[int] = [0] * viewers
+    joined = threading.Barrier(viewers + 1)
+    measuring = threading.Event()
+    end = time.monotonic() + seconds + 30
+    errors: list[str] = []
+
+    def viewer(k: int):
+        conn = http.client.HTTPConnection(host, port, timeout=30)
+        try:
+            conn.request("GET", "/wall/stream", headers={"Cookie": cookie})
+            response = conn.getresponse()
+            if response.status != 200:
+                errors.append(str(response.status))
+                joined.wait()
+                return
+            first = True
+            while time.monotonic() < end:
+                line = response.fp.readline()
+                if not line:
+                    break
+                if first and line == b"\n":     # the end of the retry line or the whole state
+                    pass
+                if first and line.startswith(b"data:"):
+                    first = False
+                    joined.wait()
+                    continue
+                if measuring.is_set():
+                    counted[k] += len(line)
+        except Exception as exc:  # noqa: BLE001 - a broken stream is a figure, not a crash
+            errors.append(type(exc).__name__)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=viewer, args=(k,), daemon=True) for k in range(viewers)]
+    for thread in threads:
+        thread.start()
+    joined.wait(timeout=120)
+    time.sleep(1.0)
+    process = psutil.Process(server_pid)
+    measuring.set()
+    cpu0, wall0 = sum(process.cpu_times()[:2]), time.monotonic()
+    time.sleep(seconds)
+    cpu = (sum(process.cpu_times()[:2]) - cpu0) / (time.monotonic() - wall0)
+    measuring.clear()
+    per_viewer = [n / seconds for n in counted]
+    end = time.monotonic()   # the viewers stop at their next line
+    return {"cpu_per_s": cpu, "bytes_per_s_median": bench.pct(per_viewer, 0.5), "errors": len(errors)}
+
+
+def poll_bytes_per_s(base: str, cookie: str, template: str, seconds: float, server_pid: int) -> float:
+    """One polling viewer's compressed tick bytes per second (what it costs the network)."""
+    figures = bench.http_load(base, cookie, template, "wall", 1, seconds, 1.0, server_pid)
+    return figures["bytes_median"] * figures["requests"] / seconds
+
+
+def table(r: dict, viewers: int, rate: float, demo_rate: float) -> str:
+    def row(name, poll, push, unit="", target="", digits=0):
+        shown = lambda v: "—" if v is None or v != v else f"{v:,.{digits}f}{unit}"  # noqa: E731
+        return f"| {name} | {shown(poll)} | {shown(push)} | {target} |"
+    poll, push = r["poll"], r["push"]
+    ratio = lambda f: f["many"]["cpu_per_s"] / max(f["one"]["cpu_per_s"], 1e-9)  # noqa: E731
+    return "\n".join([
+        "| figure | polling (before) | push (issue 13) | target |", "|---|---:|---:|---|",
+        row(f"event → screen p50 at {rate:g} ev/s", bench.pct(poll["e2s_ms"], 0.5), bench.pct(push["e2s_ms"], 0.5), " ms"),
+        row(f"event → screen p95 at {rate:g} ev/s", bench.pct(poll["e2s_ms"], 0.95), bench.pct(push["e2s_ms"], 0.95),
+            " ms", "≤ 500 ms"),
+        row("first full paint", poll["paint_ms"], push["paint_ms"], " ms", "≤ 2 s"),
+        row("server CPU, 1 wall (CPU-s per s)", poll["one"]["cpu_per_s"], push["one"]["cpu_per_s"], "", "", 3),
+        row(f"server CPU, {viewers} walls (CPU-s per s)", poll["many"]["cpu_per_s"], push["many"]["cpu_per_s"], "", "", 3),
+        row(f"CPU {viewers} walls / 1 wall", ratio(poll), ratio(push), "×", "≤ 2×", 1),
+        row(f"bytes per second per wall at {demo_rate:g} ev/s", poll["demo_bytes_per_s"], push["demo_bytes_per_s"],
+            " B/s", "≤ 1 KB/s"),
+    ])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--days", type=float, default=30, help="days of history to backfill")
+    parser.add_argument("--rate", type=float, default=100, help="live events per second")
+    parser.add_argument("--demo-rate", type=float, default=3, help="the demo's events per second (bytes per wall)")
+    parser.add_argument("--viewers", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=20, help="length of each measuring phase")
+    parser.add_argument("--redis", default=os.environ.get("CITYGRID_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        return serve(args.port)
+
+    from playwright.sync_api import sync_playwright
+
+    from datasource.services import accounts
+    from datasource.simulation.backfill import backfill
+    from datasource.system import System
+    from tests.browser import free_port, launch
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-push-"))
+    env = {"CITYGRID_DATA_DIR": str(folder), "CITYGRID_DATABASE_URL": f"sqlite:///{folder / 'bench.db'}",
+           "CITYGRID_REDIS_URL": args.redis, "CITYGRID_STREAM": f"bench:{uuid.uuid4().hex[:8]}:events",
+           "CITYGRID_TICK_MS": "1000", "CITYGRID_CONSUMER": "bench-worker"}
+    settings = Settings.from_env(env)
+    system = System(settings).start()
+    processes: list[subprocess.Popen] = []
+    stop = threading.Event()
+    try:
+        print(f"backfilling {args.days:g} days …", flush=True)
+        print("  ", backfill(system, args.days), flush=True)
+        accounts.add_user(system.engine, "wall-bench", "wall")
+        token = accounts.create_token(system.engine, "wall-bench")
+        processes.append(bench.start_process(["-c", "from dashboard.cli.commands import main; main()", "worker"], env))
+        print(f"live traffic at {args.rate:g} events/s: {bench.background_traffic(settings, args.rate, stop)}", flush=True)
+        port = free_port()
+        server = bench.start_process([str(Path(__file__).resolve()), "--serve", "--port", str(port)], env)
+        processes.append(server)
+        base = f"http://127.0.0.1:{port}"
+        bench.wait_http(base + "/login")
+        time.sleep(5)
+        traffic = bench.Traffic(system, seed=11)
+        grids = len(system.scenario.grids_geojson["features"])
+        cookie = bench.login_cookie(base, token)
+        results: dict = {}
+        with sync_playwright() as playwright:
+            chromium = launch(playwright)
+            for variant, extra in (("poll", "&transport=poll"), ("push", "")):
+                print(f"browser: {variant} …", flush=True)
+                figures = results[variant] = bench.browser_figures(chromium, f"{base}/wall?token={token}&kiosk=1{extra}",
+                                                                   "wall", grids, traffic, args.seconds)
+                print(f"  paint {figures['paint_ms']} ms, event→screen p50 {bench.pct(figures['e2s_ms'], 0.5)} ms, "
+                      f"p95 {bench.pct(figures['e2s_ms'], 0.95)} ms ({len(figures['e2s_ms'])}/{figures['probes']})",
+                      flush=True)
+                bench.settle(server.pid)
+            chromium.close()
+        template = results["poll"]["template"]
+        for key, n in (("one", 1), ("many", args.viewers)):
+            print(f"{n} wall(s): polling …", flush=True)
+            results["poll"][key] = bench.http_load(base, cookie, template, "wall", n, args.seconds, 1.0, server.pid)
+            bench.settle(server.pid)
+            print(f"{n} wall(s): push …", flush=True)
+            results["push"][key] = push_load(base, cookie, n, args.seconds, server.pid)
+            bench.settle(server.pid)
+            print("  ", results["poll"][key]["cpu_per_s"], results["push"][key], flush=True)
+        stop.set()                                   # the demo's rate for the bytes per wall
+        time.sleep(3)
+        stop = threading.Event()
+        bench.background_traffic(settings, args.demo_rate, stop)
+        time.sleep(5)
+        results["poll"]["demo_bytes_per_s"] = poll_bytes_per_s(base, cookie, template, args.seconds, server.pid)
+        results["push"]["demo_bytes_per_s"] = push_load(base, cookie, 1, args.seconds, server.pid)["bytes_per_s_median"]
+        print()
+        print(f"{args.days:g} days of history, {grids} unit grids, {args.rate:g} events/s, SQLite, "
+              f"{psutil.cpu_count()} CPUs, waitress 16 + {WALL_STREAMS} threads")
+        print(table(results, args.viewers, args.rate, args.demo_rate))
+    finally:
+        stop.set()
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for key in system.redis.scan_iter(match=settings.stream + "*", count=1000):
+            system.redis.delete(key)
+        system.close()
+
+
+if __name__ == "__main__":
+    main()
