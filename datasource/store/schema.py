@@ -246,7 +246,9 @@ briefings = Table(
     Column("generated_at", TS, nullable=False),
     Column("as_of", TS, nullable=False, comment="the data's time: figures 'by now' mean by this instant"),
     Column("figures", Text, nullable=False, comment="the briefing's data as JSON (headlines, sections)"),
-    UniqueConstraint("day", "lang", name="uq_briefings_day_lang"),
+    Column("scope", String(12), nullable=False, server_default="",
+           comment="the area: '' = the whole district, else a street or community code (migration 0004_inspector_rollup)"),
+    UniqueConstraint("day", "lang", "scope", name="uq_briefings_day_lang_scope"),
 )
 Index("ix_cases_reported", cases.c.reported_at, cases.c.street_code, cases.c.grid_code, cases.c.category_code,
       cases.c.source, cases.c.urgency, cases.c.case_id)
