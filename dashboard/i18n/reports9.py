@@ -9,6 +9,10 @@ STRINGS: dict[str, tuple[str, str]] = {
                                 "its own cases only."),
     "reports9.briefing.forecast_total": ("{area}：{mean} 件（{level} 区间 {low}–{high}）",
                                          "{area}: {mean} cases ({level} interval {low}–{high})"),
+    "reports9.briefing.forecast.accuracy": (
+        "实测精度（近 {days} 天逐日回测）：{area}日总量 MAPE {mape_total}；{level} 区间覆盖率：类别组 {coverage}，{area}日总量 {coverage_total}。",
+        "Measured accuracy (re-forecast each of the last {days} days): {area}'s daily total MAPE {mape_total}; {level} "
+        "interval coverage: category groups {coverage}, {area}'s total {coverage_total}."),
     "reports9.briefing.text.forecast": (
         "预计{day}{area}新增案件 {mean} 件（{level} 预测区间 {low}–{high} 件）；近 {days} 天回测，日总量平均绝对百分比误差 {mape}，类别预测区间覆盖率 {coverage}。",
         "{day} is expected to bring {mean} new cases in {area} ({level} interval {low}–{high}); over the last {days} "
