@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 
 from dashboard.domain.evaluation import Period
 from datasource.services import accounts
-from datasource.services.report_period import parse_period
 from datasource.store import schema
 from tests.browser import wait_until
 from tests.browser_util import PASSWORD, live_app, tabs  # noqa: F401 - fixtures
@@ -71,7 +70,8 @@ def xlsx_rows(body: bytes) -> list[list]:
 def test_a_street_supervisor_sees_its_street_on_every_report_page(street_app, tabs, artifacts):  # noqa: F811
     app, base = street_app, street_app.base
     street = app.street
-    period = Period(app.first, app.last, "custom")
+    tz = app.system.scenario.calendar.tz
+    period = Period(app.first, app.last, "custom", tz)
     query = f"period=custom&from={app.first}&to={app.last}"
     services = app.services
     tab = tabs(width=1600, height=1000).login("boss-st", "/departments")
@@ -119,8 +119,7 @@ def test_a_street_supervisor_sees_its_street_on_every_report_page(street_app, ta
     assert page.request.get(f"{base}/api/v1/cases/{app.other_case}").status == 403
 
     # /regions: the street's own row with the service's numbers; its communities below.
-    figures = services_regions(app).figures("street", parse_period(str(app.first), str(app.last),
-                                                                   app.system.scenario.calendar.tz), scope=street)
+    figures = services_regions(app).figures("street", period, scope=street)
     page.goto(f"{base}/regions?from={app.first}&to={app.last}")
     page.wait_for_selector(f"#regions-table .ag-row[row-id='{street}']")
     assert page.locator("#regions-table .ag-center-cols-container .ag-row").count() == 1
@@ -137,8 +136,7 @@ def test_a_street_supervisor_sees_its_street_on_every_report_page(street_app, ta
     assert page.request.get(f"{base}/api/v1/regions/cases?grid={app.other_grid}").status == 403
 
     # /inspectors: the street's inspectors only, as the service counts them.
-    staff = services_regions(app, "staff").report(parse_period(str(app.first), str(app.last),
-                                                               app.system.scenario.calendar.tz), street)
+    staff = services_regions(app, "staff").report(period, street)
     page.goto(f"{base}/inspectors?from={app.first}&to={app.last}")
     page.wait_for_selector("#people-shifts .ag-row[row-id='day']")
     if staff["inspectors"]:
@@ -147,8 +145,7 @@ def test_a_street_supervisor_sees_its_street_on_every_report_page(street_app, ta
     assert ids <= {r["id"] for r in staff["inspectors"]}
     answer = page.evaluate(f"fetch('/api/v1/inspectors?from={app.first}&to={app.last}').then(r => r.json())")
     assert {r["id"] for r in answer["inspectors"]} == {r["id"] for r in staff["inspectors"]}
-    district = services_regions(app, "staff").report(parse_period(str(app.first), str(app.last),
-                                                                  app.system.scenario.calendar.tz))
+    district = services_regions(app, "staff").report(period)
     assert len(staff["inspectors"]) < len(district["inspectors"])
     for part in ("inspectors", "dispatchers", "shifts"):
         href = f"/api/v1/{part}?from={app.first}&to={app.last}&format=csv"
