@@ -223,6 +223,24 @@ report_acts = Table(
     comment="derived by the reports (migration 0002_report_indexes); rebuilt when limits or calendar change",
 )
 
+# The acts counted per local day (migration 0004_inspector_rollup): what /inspectors and its
+# API aggregate over a window reads ~10 times fewer rows from here than from report_acts.
+# Kept with report_acts by the same refresh (datasource/services/report_rollup.py); acts
+# without a known clock start (on_time NULL) are left out, as the reports leave them out.
+report_acts_daily = Table(
+    "report_acts_daily", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("day", Integer, nullable=False, comment="local day number (days since 1970-01-01) of the act"),
+    Column("type", String(16), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("start_day", Integer, comment="local day number its stage clock started (report_acts.start_day)"),
+    Column("shift", String(8), comment="the shift on duty when its clock started (report_acts.shift)"),
+    Column("acts", Integer, nullable=False, comment="acts of that day, type, actor, clock-start day and shift"),
+    Column("on_time", Integer, nullable=False, comment="of them, within the stage's time limit"),
+    Index("ix_report_acts_daily_day", "day", "type"),
+    comment="daily roll-up of report_acts (migration 0004_inspector_rollup)",
+)
+
 report_state = Table(
     "report_state", metadata,
     Column("key", String(32), primary_key=True),
