@@ -394,6 +394,10 @@ def test_a_streets_briefing_finds_its_own_surge_and_forecasts_its_street(world):
     street = world.surge_grid[:9]
     data = built_scoped(world, SURGE_DAY, street)
     assert world.surge_grid in data["unusual"]["flagged_grids"]
+    from datasource.services.briefing_figures import unusual_map
+    svg = unusual_map(data, world.scenario, Names(world.scenario, "zh"), "zh")   # the street alone, framed on it
+    assert f'data-grid="{world.surge_grid}" class="flagged"' in svg
+    assert re.findall(r'data-street="(\d+)"', svg) == [street]
     f = built_scoped(world, DAY, street)["forecast"]
     assert f["available"] and f["total"]["low"] <= f["total"]["mean"] <= f["total"]["high"]
     assert f["total"]["mean"] == pytest.approx(f["streets"][0]["mean"], rel=0.01)

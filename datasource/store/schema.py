@@ -268,5 +268,9 @@ briefings = Table(
            comment="the area: '' = the whole district, else a street or community code (migration 0004_inspector_rollup)"),
     UniqueConstraint("day", "lang", "scope", name="uq_briefings_day_lang_scope"),
 )
+# /inspectors' cases of a window per grid and reporter, from the index alone (migration
+# 0004_inspector_rollup): PostgreSQL reads ~7 times fewer pages than from the table.
+Index("ix_cases_reported_people", cases.c.reported_at, cases.c.grid_code, cases.c.source, cases.c.reporter,
+      cases.c.filed_at, cases.c.rejected_at)
 Index("ix_cases_reported", cases.c.reported_at, cases.c.street_code, cases.c.grid_code, cases.c.category_code,
       cases.c.source, cases.c.urgency, cases.c.case_id)

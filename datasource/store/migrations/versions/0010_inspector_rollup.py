@@ -5,6 +5,8 @@
 - ``report_acts_daily``: the recorded acts counted per local day, type, actor, clock-start
   day and shift — what ``/inspectors`` aggregates (datasource/services/report_rollup.py).
   Left empty here: the first report after the upgrade counts it from ``report_acts`` once.
+- ``ix_cases_reported_people``: the cases of a window with the columns /inspectors groups
+  them by (grid, reporter, source, filed, rejected) — read from the index alone.
 
 Revision ID: 0004_inspector_rollup
 Revises: 0003_scope
@@ -36,6 +38,8 @@ def upgrade() -> None:
     comment='daily roll-up of report_acts (migration 0004_inspector_rollup)'
     )
     op.create_index('ix_report_acts_daily_day', 'report_acts_daily', ['day', 'type'], unique=False)
+    op.create_index('ix_cases_reported_people', 'cases',
+                    ['reported_at', 'grid_code', 'source', 'reporter', 'filed_at', 'rejected_at'], unique=False)
     with op.batch_alter_table('briefings', schema=None) as batch_op:
         batch_op.add_column(sa.Column('scope', sa.String(length=12), nullable=False, server_default='',
                                       comment="the area: '' = the whole district, else a street or community code"))
@@ -44,6 +48,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index('ix_cases_reported_people', table_name='cases')
     op.drop_index('ix_report_acts_daily_day', table_name='report_acts_daily')
     op.drop_table('report_acts_daily')
     op.execute("DELETE FROM report_state WHERE key = 'acts_daily_upto'")
