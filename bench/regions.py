@@ -26,11 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select  # noqa: E402
 
+from dashboard.domain.evaluation import Period  # noqa: E402
 from dashboard.settings import Settings  # noqa: E402
 from datasource.redis.server import stop_embedded  # noqa: E402
 from datasource.services import accounts  # noqa: E402
 from datasource.services.regions import RegionReport  # noqa: E402
-from datasource.services.report_period import Period  # noqa: E402
 from datasource.services.staff import StaffReport  # noqa: E402
 from datasource.simulation.backfill import backfill  # noqa: E402
 from datasource.store import schema  # noqa: E402
@@ -153,7 +153,7 @@ def main() -> None:
             accounts.add_user(system.engine, "bench-supervisor", "supervisor", "bench-password-1", None)
         token = accounts.create_token(system.engine, "bench-supervisor")
         for days in (30, 90):
-            period = Period(today - timedelta(days=days - 1), today, tz)
+            period = Period(today - timedelta(days=days - 1), today, tz=tz)
             street = regions.figures("street", period)
             busiest = max(street, key=lambda r: r["cases"])
             communities = regions.figures("community", period, busiest["code"])

@@ -1,5 +1,6 @@
 """Callbacks of the daily briefing: a date → the service's briefing → the page, the PDF
-link and the archive.  The role is checked on the server (the briefing carries case data)."""
+link and the archive.  The role is checked on the server (the briefing carries case data);
+so is the area: a sub-centre's user sees its own street's or community's briefing."""
 from __future__ import annotations
 
 from dash import Input, Output, State
@@ -25,16 +26,15 @@ def register(app, services) -> None:
         """The briefing of the picked date (or of the date the URL asked for)."""
         if not allowed(ROLES):
             raise PreventUpdate
-        if user_scope():  # the briefing's figures are the district's: not for a sub-centre (yet)
-            return message(t("briefing.district_only", lang, scope=user_scope())), None, []
+        scope = user_scope()
         briefings = services.briefing
-        past = archive(briefings.entries(), lang, tz)
+        past = archive(briefings.entries(scope=scope), lang, tz)
         try:
             day = briefings.service.resolve(day_text or asked)
         except BriefingDateError as exc:
             reason = t(exc.key, lang, **exc.values)
             return message(t("briefing.bad_date", lang, reason=reason)), pdf_href("", lang), past
-        data = briefings.service.build(day)
+        data = briefings.service.build(day, scope=scope)
         v = view(data, scenario, lang)
         if data.get("empty"):
             return content(v, {}, None), pdf_href(day.isoformat(), lang), past

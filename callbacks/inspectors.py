@@ -9,11 +9,11 @@ from dash import Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.common import message, require, user_scope
-from callbacks.reporting import fmt_value, period_from, plot_layout
+from callbacks.reporting import fmt_value, period_from, period_message, plot_layout
 from dashboard.domain.performance import SHIFT_NAMES
 from dashboard.i18n import t
 from datasource.services.region_shapes import RegionShapes
-from datasource.services.report_period import PeriodError
+from dashboard.domain.evaluation import PeriodError
 from datasource.services.staff import StaffReport
 from datasource.tools.map_layers import grid_codes
 from layouts.inspectors import EXPORTS, MISSED_CLASSES, ROLES, Ids
@@ -56,7 +56,7 @@ def register(app, services) -> None:
         try:
             period = period_from(first, last, tz)
         except PeriodError as exc:
-            return (*[no_update] * 13, message(exc.msg.render(lang), False))
+            return (*[no_update] * 13, message(period_message(exc, lang), False))
         data = staff.report(period, user_scope())
         inspectors = data["inspectors"]
         rate_of = {row["id"]: row["missed_rate"] for row in inspectors}

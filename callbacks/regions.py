@@ -11,11 +11,12 @@ from dash.exceptions import PreventUpdate
 
 from callbacks.common import message, require, user_scope
 from callbacks.components_map import register_layer, register_offenders
-from callbacks.reporting import class_breaks, class_of, fmt_value, period_from, plot_layout, ramp_index
+from callbacks.reporting import (class_breaks, class_of, fmt_value, period_from, period_message, plot_layout,
+                                 ramp_index)
+from dashboard.domain.evaluation import PeriodError
 from dashboard.i18n import t
 from datasource.services.region_shapes import RegionShapes
 from datasource.services.regions import RegionReport, ReportError
-from datasource.services.report_period import PeriodError
 from layouts.reporting import display_rows
 from layouts.regions import METRICS, RAMP, ROLES, Ids
 
@@ -84,7 +85,7 @@ def register(app, services) -> None:
         try:
             period = period_from(first, last, tz)
         except PeriodError as exc:
-            return (*[no_update] * 11, message(exc.msg.render(lang), False))
+            return (*[no_update] * 11, message(period_message(exc, lang), False))
         level, parent = view_of(path)
         try:
             rows = report.figures(level, period, parent, scope=user_scope())

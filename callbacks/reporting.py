@@ -2,15 +2,24 @@
 for the maps, value formatting and the charts' common layout."""
 from __future__ import annotations
 
-from datasource.services.report_period import parse_period
+from datetime import datetime
+
+from dashboard.domain.evaluation import MAX_REPORT_DAYS, from_to
+
+from dashboard.i18n import t
 
 RAMP_SIZE = 6
 
 
 def period_from(first: str | None, last: str | None, tz):
     """The period of the date picker's values (``YYYY-MM-DD``, maybe with a time part);
-    PeriodError when they are wrong."""
-    return parse_period((first or "")[:10] or None, (last or "")[:10] or None, tz)
+    PeriodError when they are wrong (the one period rule, :func:`dashboard.domain.evaluation.from_to`)."""
+    return from_to((first or "")[:10], (last or "")[:10], datetime.now(tz).date(), limit=MAX_REPORT_DAYS, tz=tz)
+
+
+def period_message(exc, lang: str) -> str:
+    """A PeriodError in the page's language (one line)."""
+    return t(exc.key, lang, **{k: str(v) for k, v in exc.values.items()})
 
 
 def class_breaks(values: list[float], k: int = RAMP_SIZE) -> list[float]:

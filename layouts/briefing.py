@@ -73,6 +73,9 @@ def content(v: dict, figures: dict, map_svg: str | None) -> list:
     """The briefing's body from a view ``v`` (strings), plotly ``figures`` and the map SVG."""
     lang = v["lang"]
     head = [html.P([v["day_label"], " · ", v["as_of"]], className="briefing-sub", id="briefing-day")]
+    if v.get("scope_note"):   # a sub-centre's briefing says whose it is
+        head.insert(0, html.H2(v["title"], className="briefing-scope-title", id="briefing-scope-title"))
+        head.append(html.P(v["scope_note"], className="briefing-note", id="briefing-scope"))
     if v.get("partial"):
         head.append(html.P(v["partial"], className="briefing-partial"))
     if v["empty"]:

@@ -96,8 +96,9 @@ class World:
             self.overdue_at[instant] = _overdue(rows, instant)
         self.rows = rows
 
-    def figures(self, day: date, back: int = 0) -> dict:
-        """The headline values of ``day - back`` as the briefing of ``day`` defines them."""
+    def figures(self, day: date, back: int = 0, scope: str | None = None) -> dict:
+        """The headline values of ``day - back`` as the briefing of ``day`` defines them —
+        over the cases of ``scope`` (a street or community code; None = the district)."""
         start, end = rules.day_bounds(day, self.tz)
         elapsed = min(end, NOW) - start
         w_start = rules.day_bounds(day - timedelta(days=back), self.tz)[0]
@@ -106,9 +107,10 @@ class World:
 
         def inside(at):
             return w_start <= at < w_end
-        counts = Counter(kind for case in self.times.values() for kind, ats in case.items() for at in ats if inside(at))
-        new = [c for c, t in self.times.items() if inside(t["reported"][0])]
-        cohort = [c for c, t in self.times.items() if t.get("dispatched") and inside(min(t["dispatched"]))]
+        times = {c: t for c, t in self.times.items() if self.rows[c]["grid_code"].startswith(scope or "")}
+        counts = Counter(kind for case in times.values() for kind, ats in case.items() for at in ats if inside(at))
+        new = [c for c, t in times.items() if inside(t["reported"][0])]
+        cohort = [c for c, t in times.items() if t.get("dispatched") and inside(min(t["dispatched"]))]
         closed = [c for c in cohort if self.times[c].get("closed") and self.times[c]["closed"][0] <= cutoff]
         handled = [c for c in cohort if self.rows[c]["stage"] in rules.HANDLED_STAGES
                    and max(self.times[c]["handled"]) <= cutoff]
@@ -116,16 +118,16 @@ class World:
         public = [c for c in new if self.bodies[c].get("source") in ("hotline12345", "app", "phone")]
         return {"new": len(new), "filed": counts["filed"], "dispatched": len(cohort), "closed": counts["closed"],
                 "closure_rate": rules.ratio(len(closed), len(cohort)), "on_time_rate": rules.ratio(len(on_time), len(handled)),
-                "overdue": self._overdue(w_end), "public_share": rules.ratio(len(public), len(new)),
+                "overdue": self._overdue(w_end, scope), "public_share": rules.ratio(len(public), len(new)),
                 "_new": new, "_cohort": cohort}
 
-    def _overdue(self, at: datetime) -> int:
-        return self.overdue_at[at]
+    def _overdue(self, at: datetime, scope: str | None = None) -> int:
+        return sum(n for community, n in self.overdue_at[at].items() if community.startswith(scope or ""))
 
-    def departments(self, day: date) -> list[tuple[str, float, int]]:
+    def departments(self, day: date, scope: str | None = None) -> list[tuple[str, float, int]]:
         """(department, composite, due) of the day's cohort, best first — from the replay."""
         acc = defaultdict(lambda: [0, 0, 0, 0, 0])
-        for c in self.figures(day)["_cohort"]:
+        for c in self.figures(day, scope=scope)["_cohort"]:
             row = self.rows[c]
             a = acc[row["department_code"]]
             a[0] += 1
@@ -137,9 +139,9 @@ class World:
         return sorted(ranked, key=lambda r: (-r[1], -r[2], r[0]))
 
 
-def _overdue(rows: dict, instant: datetime) -> int:
-    """Cases open and past their stage deadline at ``instant``, in replayed rows."""
-    return sum(rules.is_overdue(r["stage"], r["deadline_at"], instant) for r in rows.values())
+def _overdue(rows: dict, instant: datetime) -> Counter:
+    """Cases open and past their stage deadline at ``instant``, in replayed rows, per community."""
+    return Counter(r["community_code"] for r in rows.values() if rules.is_overdue(r["stage"], r["deadline_at"], instant))
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -341,3 +343,74 @@ def test_headline_figures_equal_the_department_evaluation_of_the_day(world, day)
     assert headlines["dispatched"]["value"] == due
     assert headlines["closure_rate"]["value"] == pytest.approx(closed / due)
     assert headlines["on_time_rate"]["value"] == pytest.approx(on_time / handled)
+
+
+# ---------------------------------------------------------------------------- a sub-centre's briefing
+def built_scoped(world, day: date, scope: str) -> dict:
+    key = (day, scope)
+    if key not in world.built:
+        world.built[key] = world.service.build(day, now=NOW, scope=scope)
+    return world.built[key]
+
+
+@pytest.mark.parametrize("day", DAYS, ids=str)
+def test_a_streets_briefing_is_the_district_briefing_restricted_to_the_street(world, day):
+    """Every headline and comparison equals the replay restricted by hand to the street; the
+    lists equal the district briefing's rows of that street."""
+    street = world.surge_grid[:9]
+    data, district = built_scoped(world, day, street), built(world, day)
+    assert data["scope"] == street and not data["empty"]
+    for name in rules.HEADLINES:
+        assert data["headlines"][name]["value"] == pytest.approx(world.figures(day, scope=street)[name]), name
+        for comparison, back in rules.COMPARISONS:
+            assert data["headlines"][name][comparison]["base"] == pytest.approx(
+                world.figures(day, back, scope=street)[name]), (name, comparison)
+    assert data["streets"] == [r for r in district["streets"] if r["code"] == street]
+    assert data["emergencies"] == [e for e in district["emergencies"] if e["street"] == street]
+    assert sum(data["hourly"]["day"]) == data["headlines"]["new"]["value"]
+    ranked = [(d["code"], d["score"], d["due"]) for d in data["departments"]]
+    assert ranked == [(c, pytest.approx(s), n) for c, s, n in world.departments(day, scope=street)]
+
+
+@pytest.mark.parametrize("day", DAYS, ids=str)
+def test_another_streets_cases_never_appear_in_a_streets_briefing(world, day):
+    street = world.surge_grid[:9]
+    data = built_scoped(world, day, street)
+    mine = {c for c, r in world.rows.items() if r["street_code"] == street}
+    assert {r["case_id"] for r in data["overdue_cases"]} <= mine
+    assert {e["case_id"] for e in data["emergencies"]} <= mine
+    u = data["unusual"]
+    places = [p["code"] for p in u["places"]] + u["flagged_grids"] + u["flagged_streets"] + u["cluster_grids"]
+    assert all(code.startswith(street) for code in places)
+    assert all(g.startswith(street) for c in u["clusters"] for g in c["grids"] + c["hot"])
+    if data["forecast"].get("available"):
+        assert [s["code"] for s in data["forecast"]["streets"]] == [street]
+    text = " ".join(view(data, world.scenario, "zh")["narrative"])
+    others = [name for code, name in world.scenario.streets.items() if code != street]
+    assert not [name for name in others if name in text]
+
+
+def test_a_streets_briefing_finds_its_own_surge_and_forecasts_its_street(world):
+    street = world.surge_grid[:9]
+    data = built_scoped(world, SURGE_DAY, street)
+    assert world.surge_grid in data["unusual"]["flagged_grids"]
+    from datasource.services.briefing_figures import unusual_map
+    svg = unusual_map(data, world.scenario, Names(world.scenario, "zh"), "zh")   # the street alone, framed on it
+    assert f'data-grid="{world.surge_grid}" class="flagged"' in svg
+    assert re.findall(r'data-street="(\d+)"', svg) == [street]
+    f = built_scoped(world, DAY, street)["forecast"]
+    assert f["available"] and f["total"]["low"] <= f["total"]["mean"] <= f["total"]["high"]
+    assert f["total"]["mean"] == pytest.approx(f["streets"][0]["mean"], rel=0.01)
+    v = view(built_scoped(world, DAY, street), world.scenario, "zh")
+    name = world.scenario.streets[street]
+    assert name in v["title"] and name in v["scope_note"] and v["forecast"]["total"].startswith(name)
+
+
+def test_a_community_stations_briefing_covers_its_community(world):
+    community = world.surge_grid[:12]
+    data = built_scoped(world, SURGE_DAY, community)
+    for name in ("new", "filed", "dispatched", "closed", "overdue", "closure_rate"):
+        assert data["headlines"][name]["value"] == pytest.approx(world.figures(SURGE_DAY, scope=community)[name]), name
+    assert {e["case_id"] for e in data["emergencies"]} <= {c for c, r in world.rows.items()
+                                                          if r["community_code"] == community}
+    assert all(g.startswith(community) for g in data["unusual"]["flagged_grids"] + data["unusual"]["cluster_grids"])

@@ -45,6 +45,8 @@ def desk(tmp_path_factory, redis_server_url):
     town.write(system.engine)
     for name, role in (("lead", "leader"), ("boss", "supervisor"), ("op", "operator"), ("adm", "admin")):
         accounts.add_user(system.engine, name, role, PASSWORD)
+    # A street sub-centre's leader (the street of the planted surge).
+    accounts.add_user(system.engine, "lead-st", "leader", PASSWORD, scope=grid[:9], streets=system.scenario.streets)
     app = start(create_app(settings, system))
     app.yesterday = today - timedelta(days=1)
     app.grid = grid
@@ -228,3 +230,44 @@ def test_every_briefing_string_exists_in_both_languages():
     for key in (k for k in CATALOGUE if k.startswith("briefing.")):
         zh, en = CATALOGUE[key]
         assert set(re.findall(r"\{(\w+)", zh)) == set(re.findall(r"\{(\w+)", en)), key
+
+
+# ---------------------------------------------------------------------------- a sub-centre
+def test_a_street_leader_reads_its_streets_briefing_page_pdf_archive_and_cli(desk, tmp_path):
+    """The page, the PDF and the archive of a street leader hold the street's briefing (the
+    scope comes from the login, never from the URL); the district's archive is not listed."""
+    from tests.conftest import CliRunner
+    street, day = desk.grid[:9], desk.yesterday.isoformat()
+    briefings = desk.server.extensions["citygrid.services"].briefing
+    mine, district = briefings.service.build(desk.yesterday, scope=street), briefings.service.build(desk.yesterday)
+    n = mine["headlines"]["new"]["value"]
+    assert 0 < n < district["headlines"]["new"]["value"]
+    client = client_as(desk, "lead-st")
+    body = texts(client.post("/_dash-update-component", json=page_request(day)).json["response"])
+    name = desk.server.extensions["citygrid"].scenario.streets[street]
+    assert f"东城区{name}每日简报" in body and f"共受理案件 {n:,} 件" in body
+    assert f"共受理案件 {district['headlines']['new']['value']:,} 件" not in body
+    answer = client.get(f"/briefing/pdf?date={day}&lang=zh")
+    assert answer.status_code == 200 and answer.data.startswith(b"%PDF")
+    assert f"briefing-{day}-zh-{street}.pdf" in answer.headers["Content-Disposition"]
+    entry = briefings.entry(desk.yesterday, "zh", street)
+    assert entry and entry["scope"] == street and json.loads(entry["figures"])["scope"] == street
+    assert json.loads(entry["figures"])["headlines"]["new"]["value"] == n
+    if shutil.which("pdftotext"):
+        path = tmp_path / "street.pdf"
+        path.write_bytes(answer.data)
+        text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+        flat = re.sub(r"\s+", "", text)
+        assert f"共受理案件{n:,}件" in flat and name in flat
+    # The district's archive and the street's are apart; the street's page lists its own only.
+    assert all(e["path"].endswith(f"-{street}.pdf") for e in briefings.entries(scope=street))
+    assert not any(e["path"].endswith(f"-{street}.pdf") for e in briefings.entries())
+    # From cron: --scope makes the street's PDF; a wrong scope is a bad option.
+    runner = CliRunner(desk.server.extensions["citygrid"].settings)
+    other = (desk.yesterday - timedelta(days=2)).isoformat()
+    done = runner.invoke("briefing", "--date", other, "--scope", street)
+    assert done.exit_code == 0 and f"{street}: written" in done.output, done.output
+    assert briefings.entry(desk.yesterday - timedelta(days=2), "zh", street) is not None
+    assert briefings.entry(desk.yesterday - timedelta(days=2), "zh") is None
+    wrong = runner.invoke("briefing", "--date", other, "--scope", "999999999")
+    assert wrong.exit_code == 2 and "--scope" in wrong.output

@@ -11,9 +11,9 @@ from datetime import date
 import pytest
 from openpyxl import load_workbook
 
+from dashboard.domain.evaluation import Period
 from datasource.services import accounts
 from datasource.services.regions import RegionReport
-from datasource.services.report_period import Period
 from tests.test_regions_figures import publish_story
 
 USERS = (("boss", "supervisor"), ("lead", "leader"), ("adm", "admin"), ("op", "operator"), ("sup", "supervision"))
@@ -60,7 +60,7 @@ def test_json_answers_are_the_services_figures(seeded, client, tokens):
     assert body["period"] == {"from": "2026-11-02", "to": "2026-11-03", "days": 2, "timezone": "Asia/Shanghai"}
     street = next(r for r in body["regions"] if r["code"] == places["g1"]["street"])
     assert (street["cases"], street["closure_rate"], street["public_share"]) == (4, 0.75, 0.5)
-    period = Period(date(2026, 11, 2), date(2026, 11, 3), system.scenario.calendar.tz)
+    period = Period(date(2026, 11, 2), date(2026, 11, 3), tz=system.scenario.calendar.tz)
     expected = RegionReport(system).figures("grid", period, places["g1"]["community"])
     grids = client.get(f"/api/v1/regions?level=grid&parent={places['g1']['community']}&{PERIOD}", headers=headers).json
     assert [(r["code"], r["cases"]) for r in grids["regions"]] == [(r["code"], r["cases"]) for r in expected]

@@ -13,10 +13,10 @@ from datetime import datetime, timedelta, timezone
 import pandas as pd
 import pytest
 
+from dashboard.domain.evaluation import Period
 from dashboard.domain.lifecycle import Stage
 from dashboard.domain.performance import ACT_STAGE, PUBLIC_SOURCES, shift_of
 from datasource.services.regions import RegionReport
-from datasource.services.report_period import Period
 from datasource.services.staff import StaffReport
 from datasource.simulation.backfill import append_history, generate_history
 
@@ -31,7 +31,7 @@ def generated(system):
     assert system.worker().drain().dead == 0
     tz = system.scenario.calendar.tz
     today = now.astimezone(tz).date()
-    period = Period(today - timedelta(days=DAYS - 2), today - timedelta(days=1), tz)
+    period = Period(today - timedelta(days=DAYS - 2), today - timedelta(days=1), tz=tz)
     with system.engine.connect() as c:
         cases = pd.read_sql("SELECT * FROM cases", c)
         events = pd.read_sql("SELECT id, case_id, type, at AS t, actor FROM case_events", c)

@@ -109,14 +109,16 @@ def test_admin_and_wall_users_are_the_districts(system):
             accounts.add_user(system.engine, f"x-{role}", role, "password-123", scope=STREET_1)
 
 
-def test_the_briefing_is_refused_to_a_sub_centre(system, app):
+def test_a_sub_centre_gets_its_own_briefing(system, app):
+    """The briefing is no longer refused to a sub-centre: a street leader asking for a day
+    without data is told so (404), like the district — not 403."""
     from tests.test_landing import log_in
     client = app.server.test_client()
     accounts.add_user(system.engine, "lead1", "leader", "password-123", scope=STREET_1,
                       streets=system.scenario.streets)
     assert log_in(app, client, "lead1").status_code == 302
-    answer = client.get("/briefing/pdf?date=2026-11-01&lang=en")
-    assert answer.status_code == 403 and "not available to a sub-centre (110101001)" in answer.get_data(as_text=True)
+    answer = client.get("/briefing/pdf?date=2020-01-01&lang=en")
+    assert answer.status_code == 404 and "no case data" in answer.get_data(as_text=True)
 
 
 def test_the_dispatch_pages_queue_and_map_hold_the_street_only(system, client, people):

@@ -1,7 +1,8 @@
 """``citygrid briefing``: the daily briefing as a PDF, archived — safe to run from cron.
 
 Idempotent: a day already archived is not made again (``--force`` remakes it); the PDF is
-written atomically and recorded with an upsert.  One line on stdout when done, one line
+written atomically and recorded with an upsert.  ``--scope 110101001`` makes a sub-centre's
+briefing (that street's or community's cases only), archived beside the district's.  One line on stdout when done, one line
 on stderr otherwise, and the exit status says which:
 
     0  written, or already archived        2  bad option (date unreadable or in the future)
@@ -20,9 +21,10 @@ class NoDataExit(click.ClickException):
     exit_code = EXIT_NO_DATA
 
 
-def run(settings, day_text: str, out: Path | None, lang: str | None, force: bool) -> str:
-    """Make or fetch the briefing; the one line to print."""
+def run(settings, day_text: str, out: Path | None, lang: str | None, force: bool, scope: str | None = None) -> str:
+    """Make or fetch the briefing (of ``scope``; None = the district); the one line to print."""
     from dashboard.domain.briefing import BriefingDateError
+    from dashboard.domain.scope import ScopeError, validate
     from datasource.services.briefing_archive import Briefings, NoData, write_atomically
     from datasource.system import System
     from datasource.tools.chart_images import ChartError
@@ -33,9 +35,13 @@ def run(settings, day_text: str, out: Path | None, lang: str | None, force: bool
             day = briefings.service.resolve(day_text)
         except BriefingDateError as exc:
             raise click.BadParameter(str(exc), param_hint="--date") from None
+        try:
+            scope = validate(scope, system.scenario.streets, system.scenario.communities)
+        except ScopeError as exc:
+            raise click.BadParameter(str(exc), param_hint="--scope") from None
         lang = lang or settings.lang
         try:
-            pdf = briefings.ensure_pdf(day, lang, force=force)
+            pdf = briefings.ensure_pdf(day, lang, force=force, scope=scope)
         except NoData as exc:
             raise NoDataExit(str(exc)) from None
         except ChartError as exc:
@@ -46,7 +52,8 @@ def run(settings, day_text: str, out: Path | None, lang: str | None, force: bool
         state = "written" if pdf.made else "already archived"
         if not pdf.archived:
             state = "written (not archived: the day is not over)"
-        return f"briefing {day.isoformat()} {lang}: {state} → {', '.join(where) or '(nowhere: give --out)'} " \
+        area = f" {scope}" if scope else ""
+        return f"briefing {day.isoformat()} {lang}{area}: {state} → {', '.join(where) or '(nowhere: give --out)'} " \
                f"({len(pdf.content) // 1024} KB)"
     finally:
         briefings.close()

@@ -240,15 +240,17 @@ def grids(ctx, source):
               help="Also write the PDF to this file.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default=None, help="Language [default CITYGRID_LANG].")
 @click.option("--force", is_flag=True, help="Make it again even if it is archived.")
+@click.option("--scope", default=None, help="A sub-centre's briefing: its street (9 digits) or community "
+                                            "(12 digits) code [default: the whole district].")
 @click.pass_context
 @_fail_cleanly
-def briefing(ctx, day, out, lang, force):
+def briefing(ctx, day, out, lang, force, scope):
     """The leaders' daily briefing as an A4 PDF, archived under DATA_DIR/briefings.
 
     Safe from cron: idempotent, one line out; exit 0 done, 1 error, 2 bad option,
     3 no case data for the date."""
     from dashboard.cli.briefing import run
-    click.echo(run(ctx.obj, day, out, lang, force))
+    click.echo(run(ctx.obj, day, out, lang, force, scope))
 
 
 from dashboard.cli.components import components as _components  # noqa: E402 - issue 16

@@ -31,13 +31,18 @@ Definitions (the page's "how is this computed" note and the README say the same)
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
 
 from dashboard.domain.indicators import department_score
 
-#: Longest window a report or the API accepts, in days.
+#: Longest window the department evaluation (page, API, exports) accepts, in days.
 MAX_WINDOW_DAYS = 366
+#: Longest window of the regional and people reports (/regions, /inspectors and their API):
+#: their working-calendar table grows with the window, two years stays small.
+MAX_REPORT_DAYS = 731
+#: A period without ``from`` ends today and spans this many days.
+DEFAULT_DAYS = 30
 #: Period choices of the pages (``?period=``); ``month`` takes ``month=YYYY-MM``, ``custom``
 #: takes ``from`` and ``to`` (YYYY-MM-DD, inclusive).
 PERIODS = ("today", "7d", "30d", "month", "custom")
@@ -68,15 +73,48 @@ class PeriodError(ValueError):
 
 @dataclass(frozen=True)
 class Period:
-    """Local days ``first`` … ``last`` (inclusive) and how the view chose them."""
+    """Local days ``first`` … ``last`` (inclusive) and how the view chose them — the one
+    period of every report (departments, regions, people) and its API.
+
+    With the working calendar's time zone ``tz`` it also knows the instants it spans:
+    ``from=2026-11-01&to=2026-11-30`` covers [2026-11-01 00:00, 2026-12-01 00:00) local time."""
 
     first: date
     last: date
     kind: str = "custom"
+    tz: object = field(default=None, compare=False)
 
     @property
     def days(self) -> int:
         return (self.last - self.first).days + 1
+
+    def _zone(self):
+        if self.tz is None:
+            raise ValueError("this period has no time zone: give Period(..., tz=calendar.tz)")
+        return self.tz
+
+    @property
+    def start(self) -> datetime:
+        """The first local day's midnight, as a UTC instant."""
+        return datetime.combine(self.first, time(0), self._zone()).astimezone(timezone.utc)
+
+    @property
+    def end(self) -> datetime:
+        """The midnight after the last local day (exclusive), as a UTC instant."""
+        return datetime.combine(self.last + timedelta(days=1), time(0), self._zone()).astimezone(timezone.utc)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """A cache key: the two dates."""
+        return self.first.isoformat(), self.last.isoformat()
+
+    def as_dict(self) -> dict:
+        return {"from": self.first.isoformat(), "to": self.last.isoformat(), "days": self.days,
+                "timezone": str(self.tz)}
+
+    def zoned(self, tz) -> "Period":
+        """The same days in time zone ``tz``."""
+        return Period(self.first, self.last, self.kind, tz)
 
     def dates(self) -> list[date]:
         return [self.first + timedelta(days=i) for i in range(self.days)]
@@ -102,24 +140,36 @@ def parse_day(text: str | None, name: str) -> date:
                           name=name, value=shown) from None
 
 
-def checked(first: date, last: date, kind: str = "custom") -> Period:
-    """The period ``first`` … ``last``; PeriodError if it is reversed or too long."""
+def checked(first: date, last: date, kind: str = "custom", limit: int = MAX_WINDOW_DAYS, tz=None) -> Period:
+    """The period ``first`` … ``last``; PeriodError if it is reversed or longer than ``limit`` days."""
     if first > last:
         raise PeriodError("eval.reversed", f"from {first} is after to {last}", first=first, last=last)
-    period = Period(first, last, kind)
-    if period.days > MAX_WINDOW_DAYS:
-        raise PeriodError("eval.too_long", f"the window has {period.days} days; at most {MAX_WINDOW_DAYS}",
-                          days=period.days, limit=MAX_WINDOW_DAYS)
+    period = Period(first, last, kind, tz)
+    if period.days > limit:
+        raise PeriodError("eval.too_long", f"the window has {period.days} days; at most {limit}",
+                          days=period.days, limit=limit)
     return period
 
 
-def resolve(query: dict, today: date) -> Period:
+def from_to(first_text: str | None, last_text: str | None, today: date, limit: int = MAX_WINDOW_DAYS,
+            tz=None, default_days: int = DEFAULT_DAYS) -> Period:
+    """The period of ``from``/``to`` texts (YYYY-MM-DD, inclusive) as the API and the date
+    pickers send them: a missing ``to`` is ``today``, a missing ``from`` is ``default_days``
+    days up to ``to``.  PeriodError (one line) for a bad date, a reversed or too long window."""
+    first_text = (first_text or "").strip() or None
+    last_text = (last_text or "").strip() or None
+    last = parse_day(last_text, "to") if last_text else today
+    first = parse_day(first_text, "from") if first_text else last - timedelta(days=default_days - 1)
+    return checked(first, last, limit=limit, tz=tz)
+
+
+def resolve(query: dict, today: date, tz=None) -> Period:
     """The period a page's URL query asks for (``period``, ``month``, ``from``, ``to``).
 
     No ``period`` but ``from``/``to`` given means custom; nothing means the default."""
     kind = query.get("period") or ("custom" if query.get("from") or query.get("to") else DEFAULT_PERIOD)
     if kind in ROLLING_DAYS:
-        return Period(today - timedelta(days=ROLLING_DAYS[kind] - 1), today, kind)
+        return Period(today - timedelta(days=ROLLING_DAYS[kind] - 1), today, kind, tz)
     if kind == "month":
         text = str(query.get("month") or f"{today:%Y-%m}")
         try:
@@ -129,11 +179,9 @@ def resolve(query: dict, today: date) -> Period:
         if first is None:
             raise PeriodError("eval.bad_month", f"month: {text[:20]!r} is not a month (YYYY-MM)", value=text[:20])
         following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
-        return Period(first, following - timedelta(days=1), "month")
+        return Period(first, following - timedelta(days=1), "month", tz)
     if kind == "custom":
-        last = parse_day(query["to"], "to") if query.get("to") else today
-        first = parse_day(query["from"], "from") if query.get("from") else last - timedelta(days=29)
-        return checked(first, last)
+        return from_to(query.get("from"), query.get("to"), today, tz=tz)
     raise PeriodError("eval.bad_period", f"unknown period {str(kind)[:20]!r}", value=str(kind)[:20])
 
 

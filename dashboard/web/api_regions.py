@@ -20,20 +20,24 @@ The OpenAPI path items are :data:`OPENAPI_PATHS` (merged into ``/api/v1/openapi.
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, current_app, jsonify, request
 
-from dashboard.i18n import LANGS
+from dashboard.domain.evaluation import MAX_REPORT_DAYS, PeriodError, from_to
 from dashboard.domain.permissions import READ_ACCESS
+from dashboard.i18n import LANGS
 from dashboard.web.api_access import ApiError, error_response, reader
-from dashboard.web.table_export import FORMATS, download
+from dashboard.web.api_reports import file_response, period_error
+from datasource.services import exports
 from datasource.services.cases import jsonable
 from datasource.services.command_types import Msg
 from datasource.services.regions import OutOfScope, RegionReport, ReportError
-from datasource.services.report_period import PeriodError, parse_period
 from datasource.services.staff import StaffReport
 from layouts.reporting import display_rows, export_table
 
 EXTENSION_KEY = "citygrid.reports"
+FORMATS = ("json", "csv", "xlsx")
 
 blueprint = Blueprint("api_v1_reports", __name__, url_prefix="/api/v1")
 
@@ -68,9 +72,10 @@ def _request():
         raise ApiError(400, Msg("report.bad_format", value=fmt[:20]))
     tz = _reports().system.scenario.calendar.tz
     try:
-        period = parse_period(request.args.get("from"), request.args.get("to"), tz)
+        period = from_to(request.args.get("from"), request.args.get("to"), datetime.now(tz).date(),
+                         limit=MAX_REPORT_DAYS, tz=tz)
     except PeriodError as exc:
-        raise ApiError(400, exc.msg) from None
+        raise period_error(exc) from None
     return period, fmt, scope
 
 
@@ -79,7 +84,8 @@ def _table(table: str, rows: list[dict], fmt: str, name: str, period):
     scenario = _reports().system.scenario
     shown = display_rows(table, rows, lang, scenario, _reports().community_names)
     headers, cells = export_table(table, shown, lang, scenario.calendar.tz)
-    return download(headers, cells, fmt, f"citygrid-{name}-{period.first}_{period.last}", name)
+    body = exports.csv_bytes(headers, cells) if fmt == "csv" else exports.xlsx_bytes(headers, cells, name)
+    return file_response(body, fmt, f"citygrid-{name}-{period.first}_{period.last}.{fmt}")
 
 
 @blueprint.errorhandler(ApiError)

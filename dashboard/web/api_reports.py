@@ -16,12 +16,11 @@ OpenAPI description.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from dashboard.domain.evaluation import (DEPARTMENT_TABLES, MAX_WINDOW_DAYS, PeriodError, checked, parse_day,
-                                         resolve)
+from dashboard.domain.evaluation import DEPARTMENT_TABLES, MAX_WINDOW_DAYS, PeriodError, from_to, resolve
 from dashboard.domain.permissions import READ_ACCESS
 from dashboard.i18n import t
 from dashboard.web.api_access import ApiError, error_response, reader
@@ -41,6 +40,11 @@ def _evaluation():
     return current_app.extensions["citygrid.services"].evaluation
 
 
+def period_error(exc: PeriodError) -> ApiError:
+    """A PeriodError as the API's one-line 400."""
+    return ApiError(400, Msg(exc.key, **{k: str(v) for k, v in exc.values.items()}))
+
+
 def _period(api: bool):
     """The asked period; ApiError 400 (one line) when it cannot be evaluated."""
     evaluation = _evaluation()
@@ -48,12 +52,10 @@ def _period(api: bool):
     args = {k: v for k, v in request.args.items() if k in ("period", "month", "from", "to")}
     try:
         if api:
-            last = parse_day(args["to"], "to") if "to" in args else today
-            first = parse_day(args["from"], "from") if "from" in args else last - timedelta(days=29)
-            return checked(first, last)
+            return from_to(args.get("from"), args.get("to"), today)
         return resolve(args, today)
     except PeriodError as exc:
-        raise ApiError(400, Msg(exc.key, **{k: str(v) for k, v in exc.values.items()})) from None
+        raise period_error(exc) from None
 
 
 @reports.errorhandler(ApiError)
@@ -88,9 +90,12 @@ def department(code: str):
 
 
 # ---------------------------------------------------------------------------- files
-def _file(body: bytes, fmt: str, name: str) -> Response:
+def file_response(body: bytes, fmt: str, name: str) -> Response:
+    """A CSV or XLSX download named ``name`` (every report's exports answer through here)."""
+    ascii_name = name.encode("ascii", "replace").decode()
     return Response(body, mimetype=FORMATS[fmt].split(";")[0], headers={
-        "Content-Type": FORMATS[fmt], "Content-Disposition": f"attachment; filename={name}",
+        "Content-Type": FORMATS[fmt],
+        "Content-Disposition": f"attachment; filename={ascii_name}; filename*=UTF-8''{quote(name)}",
         "Cache-Control": "no-store"})
 
 
@@ -109,9 +114,9 @@ def _export(table: str, fmt: str, code: str | None):
     name = exports.filename(["departments", code or "", "" if table == "departments" else table,
                              period.first.isoformat(), period.last.isoformat()], fmt)
     if fmt == "csv":
-        return _file(exports.to_csv(table, rows, lang, tz), fmt, name)
+        return file_response(exports.to_csv(table, rows, lang, tz), fmt, name)
     title = t(f"eval.table.{table}", lang)
-    return _file(exports.to_xlsx(table, rows, lang, tz, title), fmt, name)
+    return file_response(exports.to_xlsx(table, rows, lang, tz, title), fmt, name)
 
 
 @reports.get("/reports/departments.<fmt>")

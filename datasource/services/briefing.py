@@ -41,7 +41,7 @@ class BriefingService:
         self.system = system
         self.scenario = system.scenario
         self.tz = self.scenario.calendar.tz
-        self._cache: dict[date, tuple[float, dict]] = {}
+        self._cache: dict[tuple[date, str | None], tuple[float, dict]] = {}
         self._lock = threading.Lock()
         self._places = None
 
@@ -57,28 +57,30 @@ class BriefingService:
         """A date asked for (``YYYY-MM-DD``, ``yesterday``, ``today``); BriefingDateError otherwise."""
         return rules.resolve_day(text, self.today(now))
 
-    def build(self, day: date, now: datetime | None = None, cache: bool = True) -> dict:
-        """The briefing of local ``day`` as of ``now`` (cached for a minute per day)."""
+    def build(self, day: date, now: datetime | None = None, cache: bool = True, scope: str | None = None) -> dict:
+        """The briefing of local ``day`` as of ``now`` over ``scope`` (a street or community
+        code; None = the district), cached for a minute per day and scope."""
         fixed_now = now is not None
         now = now or self.now()
+        key = (day, scope or None)
         if cache and not fixed_now:
-            hit = self._cache.get(day)
+            hit = self._cache.get(key)
             if hit and time.monotonic() - hit[0] < CACHE_SECONDS:
                 return hit[1]
         with self._lock:   # one computation at a time: a morning's readers share it
-            hit = self._cache.get(day)
+            hit = self._cache.get(key)
             if cache and not fixed_now and hit and time.monotonic() - hit[0] < CACHE_SECONDS:
                 return hit[1]
-            data = self._build(day, now)
+            data = self._build(day, now, scope or None)
             if not fixed_now:
-                self._cache[day] = (time.monotonic(), data)
+                self._cache[key] = (time.monotonic(), data)
             return data
 
     # ------------------------------------------------------------------ assembly
-    def _build(self, day: date, now: datetime) -> dict:
+    def _build(self, day: date, now: datetime, scope: str | None) -> dict:
         started = time.perf_counter()
         start, end = rules.day_bounds(day, self.tz)
-        out = {"day": day.isoformat(), "weekday": day.weekday(), "working_day": self.scenario.calendar.is_working_day(day),
+        out = {"day": day.isoformat(), "scope": scope, "weekday": day.weekday(), "working_day": self.scenario.calendar.is_working_day(day),
                "as_of": now.isoformat(), "tz": self.scenario.calendar.timezone, "complete": end <= now}
         if start > now:
             return {**out, "empty": True, "reason": "future"}
@@ -90,9 +92,10 @@ class BriefingService:
             windows[name] = Window(other, other_start, other_start + elapsed)
         engine = self.system.engine
         with engine.connect() as connection:
+            # "No data" is the system's (nothing recorded that day), not a quiet street's.
             if not q.any_event(connection, start, min(end, now)):
                 return {**out, "empty": True, "reason": "no_data"}
-            figures = {name: self._day_figures(connection, w, now, now - start) for name, w in windows.items()}
+            figures = {name: self._day_figures(connection, w, now, now - start, scope) for name, w in windows.items()}
             today = figures["day"]
             out.update({
                 "empty": False,
@@ -107,9 +110,9 @@ class BriefingService:
                 "emergencies": self._emergencies(connection, today["new_rows"], now),
             })
             places = self.places
-            out["unusual"] = places.unusual(connection, day, today["new_rows"], out["complete"])
-            out["forecast"] = places.forecast(connection, day) if out["complete"] else {"available": False,
-                                                                                      "reason": "day_not_over"}
+            out["unusual"] = places.unusual(connection, day, today["new_rows"], out["complete"], scope)
+            out["forecast"] = places.forecast(connection, day, scope) if out["complete"] else {
+                "available": False, "reason": "day_not_over"}
         out["seconds"] = round(time.perf_counter() - started, 3)
         return out
 
@@ -120,16 +123,16 @@ class BriefingService:
             self._places = Places(self.scenario)
         return self._places
 
-    def _day_figures(self, connection, w: Window, now: datetime, age: timedelta) -> dict:
-        """Everything counted for one window (the day itself or a comparison day)."""
-        counts = q.event_counts(connection, w.start, w.end, ("reported", "filed", "closed"))
-        rows = q.new_cases(connection, w.start, w.end)
+    def _day_figures(self, connection, w: Window, now: datetime, age: timedelta, scope: str | None) -> dict:
+        """Everything counted for one window (the day itself or a comparison day) in ``scope``."""
+        counts = q.event_counts(connection, w.start, w.end, ("reported", "filed", "closed"), scope)
+        rows = q.new_cases(connection, w.start, w.end, scope)
         cutoff = min(now, w.start + age)   # cohort rates at the same age as the day's own
-        cohort = q.cohort(connection, w.start, w.end)
+        cohort = q.cohort(connection, w.start, w.end, scope)
         closed = sum(1 for c in cohort if c["closed_at"] is not None and c["closed_at"] <= cutoff)
         handled = [c for c in cohort if c["stage"] in rules.HANDLED_STAGES and c["handled_at"] <= cutoff]
         on_time = sum(1 for c in handled if c["handled_on_time"])
-        open_rows = q.open_at(connection, w.end, self.scenario, now)
+        open_rows = q.open_at(connection, w.end, self.scenario, now, scope)
         overdue = [r for r in open_rows if rules.is_overdue(r["stage"], r["deadline_at"], w.end)]
         hourly = [0] * 24
         for r in rows:
@@ -261,6 +264,14 @@ class Names:
         key = f"briefing.group.{code}"
         text = t(key, self.lang)
         return code if text == key else text
+
+    def area(self, scope: str | None) -> str:
+        """The name of a sub-centre's area (a street, or a community with its street)."""
+        if not scope:
+            return ""
+        if len(scope) == 9:
+            return self.street(scope)
+        return self.street(scope[:9]) + self.community(scope)
 
     def community(self, code: str | None) -> str:
         if self._communities is None:

@@ -1,5 +1,7 @@
 """The briefing's PDF and its archive: a ``briefings`` row and a file under the data folder
-(``DATA_DIR/briefings/briefing-YYYY-MM-DD-zh.pdf``) per day and language.
+(``DATA_DIR/briefings/briefing-YYYY-MM-DD-zh.pdf``) per day, language and area — a
+sub-centre's briefing (its street or community, :mod:`dashboard.domain.scope`) is archived
+beside the district's as ``briefing-YYYY-MM-DD-zh-110101001.pdf`` (``briefings.scope``).
 
 :meth:`Briefings.ensure_pdf` is what ``citygrid briefing`` (cron) and the page's download
 link both call: a day that is over and already archived is served from the archive;
@@ -29,6 +31,11 @@ class NoData(Exception):
     """The date has no case data (one-line message)."""
 
 
+def _area(scope: str | None) -> str:
+    """The archive's key for an area: '' for the district, else the scope code."""
+    return scope or ""
+
+
 @dataclass(frozen=True)
 class Pdf:
     day: date
@@ -50,21 +57,24 @@ class Briefings:
         self.folder = Path(system.settings.data_dir) / FOLDER
 
     # ------------------------------------------------------------------ archive
-    def entries(self, limit: int = 60) -> list[dict]:
-        """Archived briefings, newest first (day, lang, size, generated_at, as_of)."""
+    def entries(self, limit: int = 60, scope: str | None = None) -> list[dict]:
+        """Archived briefings of one area (the district by default), newest first (day,
+        lang, size, generated_at, as_of)."""
         columns = (TABLE.c.day, TABLE.c.lang, TABLE.c.size, TABLE.c.generated_at, TABLE.c.as_of, TABLE.c.path)
         with self.system.engine.connect() as c:
-            rows = c.execute(select(*columns).order_by(TABLE.c.day.desc(), TABLE.c.lang).limit(limit)).mappings()
+            rows = c.execute(select(*columns).where(TABLE.c.scope == _area(scope))
+                             .order_by(TABLE.c.day.desc(), TABLE.c.lang).limit(limit)).mappings()
             return [dict(r) for r in rows]
 
-    def entry(self, day: date, lang: str) -> dict | None:
+    def entry(self, day: date, lang: str, scope: str | None = None) -> dict | None:
         with self.system.engine.connect() as c:
-            row = c.execute(select(TABLE).where(TABLE.c.day == day, TABLE.c.lang == lang)).mappings().first()
+            row = c.execute(select(TABLE).where(TABLE.c.day == day, TABLE.c.lang == lang,
+                                                TABLE.c.scope == _area(scope))).mappings().first()
         return dict(row) if row else None
 
-    def archived_file(self, day: date, lang: str) -> bytes | None:
+    def archived_file(self, day: date, lang: str, scope: str | None = None) -> bytes | None:
         """The archived PDF, if its entry exists and the file is intact (same SHA-256)."""
-        row = self.entry(day, lang)
+        row = self.entry(day, lang, scope)
         if row is None:
             return None
         path = Path(self.system.settings.data_dir) / row["path"]
@@ -74,11 +84,11 @@ class Briefings:
             return None
         return content if hashlib.sha256(content).hexdigest() == row["sha256"] else None
 
-    def _store(self, day: date, lang: str, content: bytes, data: dict) -> Path:
+    def _store(self, day: date, lang: str, content: bytes, data: dict, scope: str | None = None) -> Path:
         self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / f"briefing-{day.isoformat()}-{lang}.pdf"
+        path = self.folder / file_name(day, lang, scope)
         write_atomically(path, content)
-        row = {"day": day, "lang": lang, "path": str(Path(FOLDER) / path.name), "size": len(content),
+        row = {"day": day, "lang": lang, "scope": _area(scope), "path": str(Path(FOLDER) / path.name), "size": len(content),
                "sha256": hashlib.sha256(content).hexdigest(), "generated_at": datetime.now(timezone.utc),
                "as_of": datetime.fromisoformat(data["as_of"]),
                "figures": json.dumps(data, ensure_ascii=False, default=str)}
@@ -88,29 +98,33 @@ class Briefings:
         else:
             from sqlalchemy.dialects.sqlite import insert
         statement = insert(TABLE).values(row)
-        statement = statement.on_conflict_do_update(index_elements=["day", "lang"],
-                                                    set_={k: statement.excluded[k] for k in row if k not in ("day", "lang")})
+        key = ("day", "lang", "scope")
+        statement = statement.on_conflict_do_update(index_elements=list(key),
+                                                    set_={k: statement.excluded[k] for k in row if k not in key})
         with engine.begin() as c:
             c.execute(statement)
         return path
 
     # ------------------------------------------------------------------ the document
-    def ensure_pdf(self, day: date, lang: str, force: bool = False, now: datetime | None = None) -> Pdf:
-        """The PDF of ``day``: from the archive when there (and not ``force``), else made —
-        and archived when the day is over.  NoData for a day without any case event."""
+    def ensure_pdf(self, day: date, lang: str, force: bool = False, now: datetime | None = None,
+                   scope: str | None = None) -> Pdf:
+        """The PDF of ``day`` over ``scope`` (None = the district): from the archive when
+        there (and not ``force``), else made — and archived when the day is over.  NoData
+        for a day without any case event."""
         from datasource.services.briefing_pdf import render_pdf
+        scope = scope or None
         if not force:
-            content = self.archived_file(day, lang)
+            content = self.archived_file(day, lang, scope)
             if content is not None:
-                row = self.entry(day, lang)
+                row = self.entry(day, lang, scope)
                 return Pdf(day, lang, content, True, False, Path(self.system.settings.data_dir) / row["path"])
-        data = self.service.build(day, now=now, cache=not force)   # the page's copy, if just built
+        data = self.service.build(day, now=now, cache=not force, scope=scope)   # the page's copy, if just built
         if data.get("empty"):
             raise NoData(_no_data_message(data))
         content = render_pdf(data, self.scenario, lang, renderer=self.renderer)
         if not data["complete"]:
             return Pdf(day, lang, content, False, True, None)
-        return Pdf(day, lang, content, True, True, self._store(day, lang, content, data))
+        return Pdf(day, lang, content, True, True, self._store(day, lang, content, data, scope))
 
     @property
     def scenario(self):
@@ -118,6 +132,13 @@ class Briefings:
 
     def close(self) -> None:
         self.renderer.close()
+
+
+def file_name(day: date, lang: str, scope: str | None = None) -> str:
+    """The PDF's file name: the district's ``briefing-2026-11-24-zh.pdf``, a sub-centre's
+    ``briefing-2026-11-24-zh-110101001.pdf``."""
+    tail = f"-{scope}" if scope else ""
+    return f"briefing-{day.isoformat()}-{lang}{tail}.pdf"
 
 
 def _no_data_message(data: dict) -> str:

@@ -103,14 +103,21 @@ _maps: dict = {}
 _maps_lock = threading.Lock()
 
 
-def base_map(scenario):
-    """The projected district map of a scenario (built once per process, ~0.3 s)."""
-    key = str(scenario.root)
+def base_map(scenario, street: str | None = None):
+    """The projected map of a scenario's district — or of one ``street`` alone, framed on it
+    (a sub-centre's briefing) — built once per process (~0.3 s)."""
+    key = (str(scenario.root), street)
     if key not in _maps:
         with _maps_lock:
             if key not in _maps:
                 from datasource.tools.svgmap import SvgMap
-                _maps[key] = SvgMap(scenario.source_geojson("streets"), scenario.grids_geojson)
+                streets, grids = scenario.source_geojson("streets"), scenario.grids_geojson
+                if street:
+                    streets = {**streets, "features": [f for f in streets["features"]
+                                                       if f["properties"]["code"] == street]}
+                    grids = {**grids, "features": [f for f in grids["features"]
+                                                   if f["properties"]["code"].startswith(street)]}
+                _maps[key] = SvgMap(streets, grids)
     return _maps[key]
 
 
@@ -121,6 +128,7 @@ def unusual_map(data: dict, scenario, names, lang: str) -> str:
     markers = [(p["code"], str(i)) for i, p in enumerate(u.get("places", []), 1)]
     legend = [("#d7263d", t("briefing.map.flagged", lang)), ("#f5a623", t("briefing.map.cluster", lang))]
     street_names = {code: names.street(code) for code in scenario.streets}
-    return base_map(scenario).draw(flagged=u.get("flagged_grids", []), cluster=u.get("cluster_grids", []),
+    scope = data.get("scope")
+    return base_map(scenario, scope[:9] if scope else None).draw(flagged=u.get("flagged_grids", []), cluster=u.get("cluster_grids", []),
                                    streets=u.get("flagged_streets", []), markers=markers, names=street_names,
                                    legend=legend)

@@ -56,6 +56,7 @@ TEMPLATE = """<!DOCTYPE html>
 <title>{{ v.title }} · {{ v.day }}</title><style>{{ css }}</style></head><body>
 <h1>{{ v.title }}</h1>
 <p class="sub">{{ v.day_label }} · {{ v.as_of }}</p>
+{% if v.scope_note %}<p class="sub">{{ v.scope_note }}</p>{% endif %}
 {% if v.partial %}<p class="partial">{{ v.partial }}</p>{% endif %}
 {% if v.empty %}
   {% for p in v.narrative %}<p class="empty">{{ p }}</p>{% endfor %}

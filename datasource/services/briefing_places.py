@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from dashboard.domain.briefing import category_group
+from dashboard.domain.scope import covers_code, street_of_scope
 from datasource.analysis import forecast as fc
 from datasource.analysis import hotspots as hs
 from datasource.services import briefing_queries as q
@@ -44,21 +45,28 @@ class Places:
         return self._weights
 
     # ------------------------------------------------------------------ unusual places
-    def baseline_days(self, connection, day: date) -> tuple[str, list[date], list[tuple]]:
-        """The baseline (kind, days, per-day grid × group counts): the same weekday of the
-        previous 12 weeks where the district had cases, else (fewer than 4 such days) every
-        day of the previous 28 with cases (EARS-style)."""
+    def baseline_days(self, connection, day: date, scope: str | None = None) -> tuple[str, list[date], list[tuple]]:
+        """The baseline (kind, days, per-day grid × group counts in ``scope``): the same
+        weekday of the previous 12 weeks where the district had cases, else (fewer than 4
+        such days) every day of the previous 28 with cases (EARS-style).  Which days have
+        data is the district's question (a quiet community's zero is a count, not a gap)."""
         weeks = [day - timedelta(days=7 * k) for k in range(1, hs.BASELINE_WEEKS + 1)]
-        rows = q.window_counts(connection, weeks, self.tz, ("grid_code", "group"))
-        used = {w for w, *_ in rows}
+        rows = q.window_counts(connection, weeks, self.tz, ("grid_code", "group"), scope)
+        used = self._days_with_data(connection, weeks, rows, scope)
         if len(used) >= hs.MIN_WEEKS:
-            return "same_weekday", [weeks[i] for i in sorted(used)], rows
+            return "same_weekday", [weeks[i] for i in sorted(used)], [r for r in rows if r[0] in used]
         recent = [day - timedelta(days=k) for k in range(1, hs.FALLBACK_DAYS + 1)]
-        rows = q.window_counts(connection, recent, self.tz, ("grid_code", "group"))
-        return "recent_days", [recent[i] for i in sorted({w for w, *_ in rows})], rows
+        rows = q.window_counts(connection, recent, self.tz, ("grid_code", "group"), scope)
+        used = self._days_with_data(connection, recent, rows, scope)
+        return "recent_days", [recent[i] for i in sorted(used)], [r for r in rows if r[0] in used]
 
-    def unusual(self, connection, day: date, today_rows: list[dict], complete: bool) -> dict:
-        kind, days, base_rows = self.baseline_days(connection, day)
+    def _days_with_data(self, connection, days: list[date], rows: list[tuple], scope: str | None) -> set[int]:
+        if not scope:
+            return {w for w, *_ in rows}
+        return {w for w, *_ in q.window_counts(connection, days, self.tz, ())}
+
+    def unusual(self, connection, day: date, today_rows: list[dict], complete: bool, scope: str | None = None) -> dict:
+        kind, days, base_rows = self.baseline_days(connection, day, scope)
         out = {"level": hs.LEVEL, "baseline": kind, "baseline_days": [d.isoformat() for d in days],
                "weeks": hs.BASELINE_WEEKS, "places": [], "clusters": [], "flagged_grids": [], "cluster_grids": [],
                "flagged_streets": [], "family": 0, "partial_day": not complete}
@@ -88,13 +96,15 @@ class Places:
         out.update(family=test.family, places=places[:MAX_PLACES], flagged_count=len(places),
                    flagged_grids=sorted({p["code"] for p in places if p["level"] == "grid"}),
                    flagged_streets=sorted({p["code"] for p in places if p["level"] == "street"}))
-        out.update(self._clusters(today, base, day_total, base_total, seed=day.toordinal()))
+        out.update(self._clusters(today, base, day_total, base_total, seed=day.toordinal(), scope=scope))
         out["available"] = True
         return out
 
-    def _clusters(self, today: Counter, base: Counter, day_total: int, base_total: int, seed: int) -> dict:
+    def _clusters(self, today: Counter, base: Counter, day_total: int, base_total: int, seed: int,
+                  scope: str | None = None) -> dict:
         """Gi* hot spots of the grids' excess, all categories together (seeded by the day, so
-        a briefing is the same every time it is made)."""
+        a briefing is the same every time it is made); a sub-centre's clusters keep its own
+        grids only (outside them every count is zero: nothing of another area is shown)."""
         n = len(self.grid_codes)
         y, b = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
         for (grid, _group), count in today.items():
@@ -106,24 +116,29 @@ class Places:
         found = hs.gi_star_clusters(y, b, day_total, base_total, self.weights, seed=seed)
         expected = b * (day_total / base_total) if base_total else np.zeros(n)
         clusters = []
-        for members, area in list(zip(found.groups, found.areas))[:MAX_CLUSTERS]:
+        inside = [covers_code(scope, code) for code in self.grid_codes]
+        areas = [([i for i in m if inside[i]], [i for i in a if inside[i]]) for m, a in zip(found.groups, found.areas)]
+        areas = [(m, a) for m, a in areas if m and a]
+        for members, area in areas[:MAX_CLUSTERS]:
             streets = Counter(self.grid_street[i] for i in area)
             clusters.append({"hot": [self.grid_codes[i] for i in members], "grids": [self.grid_codes[i] for i in area],
                              "street": streets.most_common(1)[0][0], "streets": sorted(streets),
                              "observed": int(y[area].sum()), "expected": round(float(expected[area].sum()), 1),
                              "z": round(float(found.z[members].max()), 2)})
-        return {"clusters": clusters, "cluster_count": len(found.groups),
-                "cluster_grids": sorted({self.grid_codes[i] for area in found.areas for i in area})}
+        return {"clusters": clusters, "cluster_count": len(areas),
+                "cluster_grids": sorted({self.grid_codes[i] for _m, area in areas for i in area})}
 
     # ------------------------------------------------------------------ forecast
-    def forecast(self, connection, day: date) -> dict:
-        """Tomorrow (``day`` + 1) per street × category group, from the days up to ``day``."""
+    def forecast(self, connection, day: date, scope: str | None = None) -> dict:
+        """Tomorrow (``day`` + 1) per street × category group, from the days up to ``day``
+        (a sub-centre: its own cases, its street's series only)."""
         span = fc.WINDOW + fc.BACKTEST_DAYS
         first = day - timedelta(days=span - 1)
-        series = [(s, g) for s in self.streets for g in self.groups]
+        streets = [street_of_scope(scope)] if scope else self.streets
+        series = [(s, g) for s in streets for g in self.groups]
         position = {key: i for i, key in enumerate(series)}
         y = np.zeros((len(series), span))
-        for d, street, group, n in q.daily_counts(connection, first, span, self.tz, ("street_code", "group")):
+        for d, street, group, n in q.daily_counts(connection, first, span, self.tz, ("street_code", "group"), scope):
             i = position.get((street, group))
             if i is not None and 0 <= d < span:
                 y[i, d] += n
@@ -142,9 +157,9 @@ class Places:
         window = slice(max(0, len(days) - fc.WINDOW), len(days))
         model = fc.fit(y[:, window], classes[window])
         pred = fc.predict(model, target_class)
-        by_street = [np.array([position[(s, g)] for g in self.groups]) for s in self.streets]
-        by_group = [np.array([position[(s, g)] for s in self.streets]) for g in self.groups]
-        streets = fc.aggregate(model, pred, by_street, target_class)
+        by_street = [np.array([position[(s, g)] for g in self.groups]) for s in streets]
+        by_group = [np.array([position[(s, g)] for s in streets]) for g in self.groups]
+        street_pred = fc.aggregate(model, pred, by_street, target_class)
         groups = fc.aggregate(model, pred, by_group, target_class)
         total = fc.aggregate(model, pred, [np.arange(len(series))], target_class)
         accuracy = fc.backtest(y, classes, by_street)
@@ -155,9 +170,9 @@ class Places:
         out.update({
             "available": True,
             "total": rows(["all"], total)[0],
-            "streets": rows(self.streets, streets),
+            "streets": rows(streets, street_pred),
             "groups": rows(self.groups, groups),
-            "matrix": {s: {g: round(float(pred.mean[position[(s, g)]]), 1) for g in self.groups} for s in self.streets},
+            "matrix": {s: {g: round(float(pred.mean[position[(s, g)]]), 1) for g in self.groups} for s in streets},
             "dispersion": round(model.dispersion, 4), "common": round(model.common, 4),
             "accuracy": {"days": accuracy.days, "mape_total": accuracy.mape_total, "mape_streets": accuracy.mape_groups,
                          "coverage": accuracy.coverage, "coverage_streets": accuracy.coverage_groups,

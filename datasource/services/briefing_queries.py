@@ -5,6 +5,10 @@ cases reported in a range from ``cases`` (``ix_cases_reported`` covers the colum
 so PostgreSQL answers from the index alone).  Times are compared as instants (UTC), so
 a local day is exactly ``[start, end)`` of :func:`dashboard.domain.briefing.day_bounds`.
 
+Every read takes the reader's ``scope`` (a street or community code, None = the district;
+:mod:`dashboard.domain.scope`): a sub-centre's briefing is the same computation over its
+own cases — on ``cases`` by the place columns, on ``case_events`` through the event's case.
+
 Counts per local day are grouped in SQL by the day's index from a start instant —
 ``(epoch(t) − epoch(start)) // 86400`` — when the zone's offset does not change over the
 range (always so for Asia/Shanghai); otherwise by a ``CASE`` over the exact day bounds.
@@ -21,6 +25,7 @@ from dashboard.domain.briefing import day_bounds
 from dashboard.domain.events import CaseEvent
 from dashboard.domain.lifecycle import EventType
 from dashboard.domain.projection import apply_event
+from datasource.services.scoping import scoped, where_scope
 from datasource.store import schema
 
 CHUNK = 900
@@ -42,10 +47,19 @@ def _chunks(ids: list[str], dialect: str):
 
 
 # ---------------------------------------------------------------------------- day counts
-def event_counts(connection, start: datetime, end: datetime, types: tuple[str, ...]) -> dict[str, int]:
-    """Events of each of ``types`` with ``start <= at < end``."""
-    rows = connection.execute(select(EVENTS.c.type, func.count()).where(
-        EVENTS.c.type.in_(types), EVENTS.c.at >= start, EVENTS.c.at < end).group_by(EVENTS.c.type))
+def _events_in_scope(statement, scope: str | None):
+    """``statement`` over ``case_events`` restricted to the events of cases inside ``scope``."""
+    condition = where_scope(CASES, scope)
+    if condition is None:
+        return statement
+    return statement.where(EVENTS.c.case_id.in_(select(CASES.c.case_id).where(condition)))
+
+
+def event_counts(connection, start: datetime, end: datetime, types: tuple[str, ...],
+                 scope: str | None = None) -> dict[str, int]:
+    """Events of each of ``types`` with ``start <= at < end`` (of cases inside ``scope``)."""
+    rows = connection.execute(_events_in_scope(select(EVENTS.c.type, func.count()).where(
+        EVENTS.c.type.in_(types), EVENTS.c.at >= start, EVENTS.c.at < end), scope).group_by(EVENTS.c.type))
     found = {kind: int(n) for kind, n in rows}
     return {kind: found.get(kind, 0) for kind in types}
 
@@ -58,14 +72,14 @@ def any_event(connection, start: datetime, end: datetime) -> bool:
     return row is not None
 
 
-def new_cases(connection, start: datetime, end: datetime) -> list[dict]:
+def new_cases(connection, start: datetime, end: datetime, scope: str | None = None) -> list[dict]:
     """The cases reported in ``[start, end)`` (the columns the covering index holds)."""
-    rows = connection.execute(select(*[CASES.c[n] for n in NEW_CASE_COLUMNS]).where(
-        CASES.c.reported_at >= start, CASES.c.reported_at < end))
+    rows = connection.execute(scoped(select(*[CASES.c[n] for n in NEW_CASE_COLUMNS]).where(
+        CASES.c.reported_at >= start, CASES.c.reported_at < end), CASES, scope))
     return [dict(zip(NEW_CASE_COLUMNS, r)) for r in rows]
 
 
-def cohort(connection, start: datetime, end: datetime) -> list[dict]:
+def cohort(connection, start: datetime, end: datetime, scope: str | None = None) -> list[dict]:
     """The cases first dispatched in ``[start, end)``, with their state now: the "due"
     cases of the department evaluation (a re-dispatch after 退回/返工 is not a new one).
 
@@ -84,7 +98,7 @@ def cohort(connection, start: datetime, end: datetime) -> list[dict]:
                 earlier.add(case_id)
     first = [c for c in ids if c not in earlier]
     columns = ("case_id", "stage", "department_code", "handled_at", "closed_at", "handled_on_time", "rework_count")
-    return list(cases_by_id(connection, first, columns).values())
+    return list(cases_by_id(connection, first, columns, scope).values())
 
 
 # ---------------------------------------------------------------------------- counts per day
@@ -115,7 +129,8 @@ def _day_index(column, first: date, days: int, tz, dialect: str):
     return case(*whens, else_=-1)
 
 
-def daily_counts(connection, first: date, days: int, tz, keys: tuple[str, ...]) -> list[tuple]:
+def daily_counts(connection, first: date, days: int, tz, keys: tuple[str, ...],
+                 scope: str | None = None) -> list[tuple]:
     """(day index, *keys, count) of cases reported in the ``days`` local days from ``first``,
     grouped by ``keys`` among ``street_code``, ``grid_code`` and ``group`` (category major class)."""
     start, _ = day_bounds(first, tz)
@@ -123,12 +138,13 @@ def daily_counts(connection, first: date, days: int, tz, keys: tuple[str, ...]) 
     dialect = connection.dialect.name
     index = _day_index(CASES.c.reported_at, first, days, tz, dialect).label("d")
     columns = [CASES.c[k] if k != "group" else func.substr(CASES.c.category_code, 1, 3).label("g") for k in keys]
-    statement = (select(index, *columns, func.count()).where(CASES.c.reported_at >= start, CASES.c.reported_at < end)
+    statement = (scoped(select(index, *columns, func.count()).where(CASES.c.reported_at >= start,
+                                                                    CASES.c.reported_at < end), CASES, scope)
                  .group_by(index, *columns))
     return [tuple(r) for r in connection.execute(statement)]
 
 
-def window_counts(connection, days: list[date], tz, keys: tuple[str, ...]) -> list[tuple]:
+def window_counts(connection, days: list[date], tz, keys: tuple[str, ...], scope: str | None = None) -> list[tuple]:
     """(position in ``days``, *keys, count) of cases reported on each of ``days`` (any dates)."""
     if not days:
         return []
@@ -137,15 +153,15 @@ def window_counts(connection, days: list[date], tz, keys: tuple[str, ...]) -> li
                    for i, (lo, hi) in enumerate(bounds)], else_=-1).label("w")
     columns = [CASES.c[k] if k != "group" else func.substr(CASES.c.category_code, 1, 3).label("g") for k in keys]
     where = or_(*[and_(CASES.c.reported_at >= lo, CASES.c.reported_at < hi) for lo, hi in bounds])
-    return [tuple(r) for r in connection.execute(select(index, *columns, func.count()).where(where)
-                                                 .group_by(index, *columns))]
+    statement = scoped(select(index, *columns, func.count()).where(where), CASES, scope)
+    return [tuple(r) for r in connection.execute(statement.group_by(index, *columns))]
 
 
 # ---------------------------------------------------------------------------- state at an instant
 STATE_COLUMNS = [c.name for c in CASES.columns]
 
 
-def open_at(connection, at: datetime, scenario, now: datetime) -> list[dict]:
+def open_at(connection, at: datetime, scenario, now: datetime, scope: str | None = None) -> list[dict]:
     """Every case open at instant ``at``, as its ``cases`` row was at that instant.
 
     A case untouched since ``at`` is its row now; a case with events after ``at`` (it was
@@ -154,7 +170,7 @@ def open_at(connection, at: datetime, scenario, now: datetime) -> list[dict]:
     ones the wall showed at that moment."""
     dialect = connection.dialect.name
     rows: dict[str, dict] = {}
-    select_cases = select(*[CASES.c[n] for n in STATE_COLUMNS])
+    select_cases = scoped(select(*[CASES.c[n] for n in STATE_COLUMNS]), CASES, scope)
     if at < now:
         still = connection.execute(select_cases.where(CASES.c.stage.in_(OPEN), CASES.c.reported_at <= at))
     else:
@@ -210,12 +226,14 @@ def case_events_of(connection, case_ids: list[str]) -> dict[str, list[tuple]]:
     return out
 
 
-def cases_by_id(connection, case_ids: list[str], columns: tuple[str, ...]) -> dict[str, dict]:
+def cases_by_id(connection, case_ids: list[str], columns: tuple[str, ...],
+                scope: str | None = None) -> dict[str, dict]:
+    """The rows (``columns``) of the cases ``case_ids`` that lie inside ``scope``."""
     out: dict[str, dict] = {}
     dialect = connection.dialect.name
     for chunk in _chunks(sorted(case_ids), dialect):
-        for r in connection.execute(select(*[CASES.c[n] for n in columns])
-                                    .where(_ids_clause(CASES.c.case_id, chunk, dialect))):
+        for r in connection.execute(scoped(select(*[CASES.c[n] for n in columns])
+                                           .where(_ids_clause(CASES.c.case_id, chunk, dialect)), CASES, scope)):
             row = dict(zip(columns, r))
             out[row["case_id"]] = row
     return out

@@ -119,7 +119,7 @@ def narrative(data: dict, names, lang: str, tz) -> list[str]:
         _performance(data, lang, tz),
     ]
     for sentence in (_biggest_changes(data, names, lang), _departments(data, names, lang),
-                     _unusual(data, names, lang), _emergencies(data, lang), _forecast(data, lang)):
+                     _unusual(data, names, lang), _emergencies(data, lang), _forecast(data, lang, names.area(data.get("scope")))):
         if sentence:
             paragraphs.append(sentence)
     return paragraphs
@@ -227,11 +227,11 @@ def _emergencies(data: dict, lang: str) -> str:
              handled=outcomes.count("handled"), open=n_open, overdue=outcomes.count("open_overdue"))
 
 
-def _forecast(data: dict, lang: str) -> str:
+def _forecast(data: dict, lang: str, area: str = "") -> str:
     f = data.get("forecast") or {}
     if not f.get("available"):
         return ""
     a = f["accuracy"]
-    return t("briefing.text.forecast", lang, day=short_day(f["day"], lang), mean=count(f["total"]["mean"]),
+    return t("reports9.briefing.text.forecast" if area else "briefing.text.forecast", lang, area=area, day=short_day(f["day"], lang), mean=count(f["total"]["mean"]),
              low=count(f["total"]["low"]), high=count(f["total"]["high"]), level=pct(f["level"], 0),
              days=a["days"], mape=pct(a["mape_total"]), coverage=pct(a["coverage"]))

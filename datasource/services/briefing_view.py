@@ -13,7 +13,11 @@ def view(data: dict, scenario, lang: str) -> dict:
     """Strings for every part of the briefing of ``data`` (see the module docstring)."""
     names = Names(scenario, lang)
     tz = scenario.calendar.tz
-    out = {"lang": lang, "day": data["day"], "title": t("briefing.title", lang),
+    scope = data.get("scope")
+    area = names.area(scope)
+    out = {"lang": lang, "day": data["day"], "scope": scope,
+           "title": t("reports9.briefing.title", lang, area=area) if scope else t("briefing.title", lang),
+           "scope_note": t("reports9.briefing.scope", lang, area=area) if scope else None,
            "day_label": fmt.day_label(data["day"], lang),
            "as_of": t("briefing.as_of", lang, at=fmt.clock(data["as_of"], tz, lang)),
            "partial": None if data.get("complete", True) else t("briefing.partial", lang),
@@ -22,7 +26,7 @@ def view(data: dict, scenario, lang: str) -> dict:
         return out
     out["cards"] = [_card(name, data["headlines"][name], lang) for name in HEADLINES]
     out["unusual"] = _unusual(data["unusual"], names, lang)
-    out["forecast"] = _forecast(data["forecast"], names, lang)
+    out["forecast"] = _forecast(data["forecast"], names, lang, area)
     ranked = [d for d in data["departments"] if d["code"] and d["due"] >= RANKING_MIN_DUE]
     others = sum(1 for d in data["departments"] if d["code"] and d["due"] < RANKING_MIN_DUE)
     out["departments"] = {"rows": [[names.department(d["code"]), fmt.count(d["due"]), fmt.count(d["closed"]),
@@ -70,7 +74,7 @@ def _p(p: float) -> str:
     return f"{p:.1e}" if p < 0.001 else f"{p:.3f}"
 
 
-def _forecast(f: dict, names, lang: str) -> dict:
+def _forecast(f: dict, names, lang: str, area: str = "") -> dict:
     if not f.get("available"):
         return {"available": False, "message": t(f"briefing.forecast.unavailable.{f.get('reason', 'short_history')}", lang)}
     a = f["accuracy"]
@@ -81,10 +85,12 @@ def _forecast(f: dict, names, lang: str) -> dict:
         return [name, fmt.count(r["mean"]), f"{r['low']:,}–{r['high']:,}"]
     return {"available": True,
             "heading": t("briefing.forecast.heading", lang, day=f"{fmt.short_day(f['day'], lang)} · {kind}"),
-            "total": t("briefing.forecast.total", lang, mean=fmt.count(f["total"]["mean"]), level=level,
+            "total": t("reports9.briefing.forecast_total" if area else "briefing.forecast.total", lang, area=area,
+                       mean=fmt.count(f["total"]["mean"]), level=level,
                        low=f"{f['total']['low']:,}", high=f"{f['total']['high']:,}"),
             "model": t("briefing.forecast.model", lang, window=f["window"], level=level),
-            "accuracy": t("briefing.forecast.accuracy", lang, days=a["days"], mape_total=fmt.pct(a["mape_total"]),
+            "accuracy": t("reports9.briefing.forecast.accuracy" if area else "briefing.forecast.accuracy", lang,
+                          area=area, days=a["days"], mape_total=fmt.pct(a["mape_total"]),
                           mape_streets=fmt.pct(a["mape_streets"]), level=level, coverage=fmt.pct(a["coverage"]),
                           coverage_streets=fmt.pct(a["coverage_streets"]), coverage_total=fmt.pct(a["coverage_total"])),
             "streets": [row(r, names.street(r["code"])) for r in sorted(f["streets"], key=lambda r: -r["mean"])],

@@ -12,7 +12,7 @@ in :mod:`dashboard.domain.evaluation`.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timezone
 
 import numpy as np
 import pandas as pd
@@ -46,10 +46,10 @@ class DepartmentEvaluation:
         return (now or datetime.now(timezone.utc)).astimezone(self.tz).date()
 
     def window(self, period: Period) -> tuple[datetime, datetime]:
-        """[lo, hi): local midnight of the first day to local midnight after the last, in UTC."""
-        lo = datetime.combine(period.first, time(0), self.tz).astimezone(timezone.utc)
-        hi = datetime.combine(period.last + timedelta(days=1), time(0), self.tz).astimezone(timezone.utc)
-        return lo, hi
+        """[lo, hi): local midnight of the first day to local midnight after the last, in UTC
+        (the period's own instants, in the working calendar's zone)."""
+        zoned = period.zoned(self.tz)
+        return zoned.start, zoned.end
 
     def _connect(self, lo: datetime, hi: datetime):
         """A read connection for one report.  On PostgreSQL its transaction gets room to group

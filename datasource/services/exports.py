@@ -1,7 +1,12 @@
 """A report table as a file: CSV (UTF-8 with BOM, so Excel opens Chinese text cleanly) and
-Excel (.xlsx, openpyxl).  Columns, headers and value formats come from the table's
-specification (:data:`dashboard.domain.evaluation.TABLES`) and the i18n catalogue, so
-the page, the CSV and the workbook say the same thing.
+Excel (.xlsx, openpyxl) — the one export of every report (departments, regions, people).
+
+:func:`csv_bytes` and :func:`xlsx_bytes` write any table of headers and cells; the
+department tables reach them through :func:`to_csv` / :func:`to_xlsx`, whose columns,
+headers and value formats come from the table's specification
+(:data:`dashboard.domain.evaluation.TABLES`) and the i18n catalogue, so the page, the CSV
+and the workbook say the same thing; the regional and people tables through the cells of
+:func:`layouts.reporting.export_table`.
 
 Values: rates in per cent (the header says ``(%)``), handling times in working hours,
 instants in the working calendar's time zone (Beijing time for Dongcheng), names in the
@@ -61,48 +66,70 @@ def cell(row: dict, column: str, kind: str, lang: str, tz, target: str = "csv"):
     return value
 
 
-def to_csv(name: str, rows: list[dict], lang: str, tz) -> bytes:
-    """The table as CSV: UTF-8 with a byte-order mark, CRLF line ends (what Excel expects)."""
+def csv_bytes(header: list[str], rows: list[list]) -> bytes:
+    """Any table as CSV: UTF-8 with a byte-order mark, CRLF line ends (what Excel expects);
+    None is empty, and text that starts like a formula is kept as text (a leading ')."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(headers(name, lang, tz))
-    spec = TABLES[name]
+    writer.writerow(header)
     for row in rows:
-        writer.writerow(["" if v is None else v for v in (cell(row, c, k, lang, tz) for c, k in spec)])
+        writer.writerow(["" if v is None else "'" + v if isinstance(v, str) and v.startswith(FORMULA_START) else v
+                         for v in row])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-def to_xlsx(name: str, rows: list[dict], lang: str, tz, title: str) -> bytes:
-    """The table as an Excel workbook of one sheet: bold frozen header, number formats."""
+def xlsx_bytes(header: list[str], rows: list[list], sheet_name: str, number_formats: list | None = None,
+               widths: list | None = None) -> bytes:
+    """Any table as an Excel workbook of one sheet: bold frozen header, text kept as text
+    (even "=…"), a number format per column where given, columns sized to their content
+    unless ``widths`` are given."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
     workbook = Workbook()
     sheet = workbook.active
-    sheet.title = title[:31] or name
-    spec = TABLES[name]
-    sheet.append(headers(name, lang, tz))
+    sheet.title = sheet_name[:31] or "table"
+    sheet.append(header)
     for c in sheet[1]:
         c.font = Font(bold=True)
-    formats = {"rate": "0.0", "ratio": "0.00", "hours": "0.00", "clock_hours": "0.0", "days": "0.0", "points": "0.0",
-               "time": "yyyy-mm-dd hh:mm:ss", "date": "yyyy-mm-dd"}
     for r, row in enumerate(rows, start=2):
-        for col, (column, kind) in enumerate(spec, start=1):
-            value = cell(row, column, kind, lang, tz, target="xlsx")
+        for col, value in enumerate(row, start=1):
             target = sheet.cell(row=r, column=col)
             target.value = value
             if isinstance(value, str):
                 target.data_type = "s"          # text stays text, even "=…"
-            elif kind in formats and value is not None:
-                target.number_format = formats[kind]
-    for col, (column, kind) in enumerate(spec, start=1):
-        wide = 20 if kind in ("time", "name") else 40 if column in ("description", "reason") else 12
+            elif number_formats and number_formats[col - 1] and value is not None:
+                target.number_format = number_formats[col - 1]
+    for col, label in enumerate(header, start=1):
+        if widths:
+            wide = widths[col - 1]
+        else:
+            longest = max([len(str(label))] + [len(str(r[col - 1])) for r in rows[:200] if r[col - 1] is not None])
+            wide = min(60, 4 + 1.6 * longest)
         sheet.column_dimensions[get_column_letter(col)].width = wide
     sheet.freeze_panes = "A2"
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def to_csv(name: str, rows: list[dict], lang: str, tz) -> bytes:
+    """Department table ``name`` as CSV (:func:`csv_bytes`)."""
+    spec = TABLES[name]
+    return csv_bytes(headers(name, lang, tz), [[cell(row, c, k, lang, tz) for c, k in spec] for row in rows])
+
+
+XLSX_FORMATS = {"rate": "0.0", "ratio": "0.00", "hours": "0.00", "clock_hours": "0.0", "days": "0.0", "points": "0.0",
+                "time": "yyyy-mm-dd hh:mm:ss", "date": "yyyy-mm-dd"}
+
+
+def to_xlsx(name: str, rows: list[dict], lang: str, tz, title: str) -> bytes:
+    """Department table ``name`` as an Excel workbook (:func:`xlsx_bytes`): number formats by kind."""
+    spec = TABLES[name]
+    cells = [[cell(row, c, k, lang, tz, target="xlsx") for c, k in spec] for row in rows]
+    widths = [20 if k in ("time", "name") else 40 if c in ("description", "reason") else 12 for c, k in spec]
+    return xlsx_bytes(headers(name, lang, tz), cells, title or name, [XLSX_FORMATS.get(k) for _, k in spec], widths)
 
 
 def filename(parts: list[str], fmt: str) -> str:

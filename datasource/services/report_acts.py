@@ -15,6 +15,11 @@ traffic), in one short transaction per chunk.  Two processes refreshing at once 
 same rows; ``ON CONFLICT DO NOTHING`` keeps one, and the recorded high-water mark only
 moves forward.  When the limits, the calendar or the shifts change (:func:`config_key`),
 the table is emptied and judged again.
+
+The same transaction that records a chunk of acts counts again the local days they fall on
+in the daily roll-up ``report_acts_daily`` (:mod:`datasource.services.report_rollup`), which
+``/inspectors`` reads; its own high-water mark (``acts_daily_upto``) lets a database whose
+acts were recorded before the roll-up existed catch up once.
 """
 from __future__ import annotations
 
@@ -23,17 +28,21 @@ import threading
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from datasource.services import report_rollup as rollup
 from datasource.services.report_sql import Dialect, acts_fill, config_key, for_reports
 from datasource.store import schema
 
 CHUNK = 250_000       # events per transaction when catching up
-UPTO, CONFIG = "acts_upto", "acts_config"
+UPTO, CONFIG, DAILY = "acts_upto", "acts_config", "acts_daily_upto"
+#: One refresh at a time in a process (every report service has its own ActFacts; the
+#: roll-up's recount must not interleave with another's); PostgreSQL also locks across processes.
+_REFRESH = threading.Lock()
 
 
 class ActFacts:
     def __init__(self, system):
         self.system = system
-        self._lock = threading.Lock()
+        self._lock = _REFRESH
         self._statement = None
         self._config = None
 
@@ -59,27 +68,54 @@ class ActFacts:
             upto = int(rows.get(UPTO) or 0)
             if values.get(CONFIG) != config:
                 upto = self._reset(config)
+            elif int(rows.get(DAILY) or 0) < upto:
+                self._catch_up_daily(int(rows.get(DAILY) or 0), upto)
             if top <= upto:
                 return 0
             after = upto
+            tz = self.system.scenario.calendar.tz
             while after < top:
                 until = min(after + CHUNK, top)
                 with self.engine.begin() as c:
+                    rollup.lock(c)
                     for_reports(c)
                     c.execute(statement, {"after": after, "upto": until})
+                    rollup.recount(c, tz, rollup.days_of_events(c, tz, after, until))
                     c.execute(update(state).where(state.c.key == UPTO, state.c.n < until).values(n=until))
+                    self._mark_daily(c, until)
                 after = until
             return top - upto
+
+    def _catch_up_daily(self, done: int, upto: int) -> None:
+        """Count the days of the acts recorded before the roll-up followed them (once)."""
+        tz = self.system.scenario.calendar.tz
+        with self.engine.begin() as c:
+            rollup.lock(c)
+            for_reports(c)
+            rollup.recount(c, tz, rollup.days_of_events(c, tz, done, upto))
+            self._mark_daily(c, upto)
+
+    @staticmethod
+    def _mark_daily(c, until: int) -> None:
+        """The roll-up follows the acts up to event ``until``."""
+        state = schema.report_state
+        if c.execute(select(state.c.key).where(state.c.key == DAILY)).first() is None:
+            c.execute(insert(state).values(key=DAILY, n=until, value=None))
+        else:
+            c.execute(update(state).where(state.c.key == DAILY, state.c.n < until).values(n=until))
 
     def _reset(self, config: str) -> int:
         """Empty the table for a new configuration; the high-water mark back to 0."""
         state = schema.report_state
         try:
             with self.engine.begin() as c:
+                rollup.lock(c)
                 c.execute(delete(schema.report_acts))
-                c.execute(delete(state).where(state.c.key.in_((UPTO, CONFIG))))
+                c.execute(delete(schema.report_acts_daily))
+                c.execute(delete(state).where(state.c.key.in_((UPTO, CONFIG, DAILY))))
                 c.execute(insert(state), [{"key": UPTO, "n": 0, "value": None},
-                                          {"key": CONFIG, "n": None, "value": config}])
+                                          {"key": CONFIG, "n": None, "value": config},
+                                          {"key": DAILY, "n": 0, "value": None}])
         except IntegrityError:   # another process reset it at the same moment
             pass
         return 0

@@ -28,6 +28,7 @@ from sqlalchemy import and_, case, func, select
 from dashboard.domain.performance import (INSPECTOR_SOURCE, PUBLIC_SOURCES, SHIFT_NAMES, DispatcherFigures,
                                           InspectorFigures, ShiftFigures)
 from datasource.services.regions import TTLCache
+from datasource.services import report_rollup as rollup
 from datasource.services.report_acts import ActFacts
 from dashboard.domain.scope import covers_code
 from datasource.services.report_sql import for_reports, returns_query
@@ -82,7 +83,10 @@ class StaffReport:
     def _acts_statement(period, types: tuple[str, ...], group: tuple[str, ...], scope: str | None = None):
         """Acts of ``types`` done in the period with a known clock start, counted (``acts``,
         ``on_time``) per ``group`` of type, actor, day (the local day its clock started) and
-        shift."""
+        shift.  The district's from the daily roll-up (:mod:`datasource.services.report_rollup`,
+        the same counts in ~10 times fewer rows); a sub-centre's from the acts on its cases."""
+        if scope is None:
+            return rollup.acts_statement(period.first, period.last, types, group)
         a = schema.report_acts
         columns = {"type": a.c.type, "actor": a.c.actor, "day": a.c.start_day.label("day"), "shift": a.c.shift}
         keys = [columns[g] for g in group]
