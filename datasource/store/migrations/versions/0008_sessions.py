@@ -1,7 +1,7 @@
 """sessions and tokens: users.session_version; api_tokens.label, expires_at, revoked_at
 
 Revision ID: 0004_sessions
-Revises: 0003_scope
+Revises: 0004_evidence
 Create Date: 2026-11-30 06:00:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0004_sessions'
-down_revision = '0003_scope'
+down_revision = '0004_evidence'
 branch_labels = None
 depends_on = None
 

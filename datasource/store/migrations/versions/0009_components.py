@@ -1,14 +1,14 @@
 """city components: the components table, cases.component_code + index
 
 Revision ID: 0004_components
-Revises: 0003_scope
+Revises: 0004_sessions
 Create Date: 2026-11-30 06:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0004_components'
-down_revision = "0004_evidence"
+down_revision = '0004_sessions'
 branch_labels = None
 depends_on = None
 

@@ -9,7 +9,7 @@
   them by (grid, reporter, source, filed, rejected) — read from the index alone.
 
 Revision ID: 0004_inspector_rollup
-Revises: 0003_scope
+Revises: 0004_components
 Create Date: 2026-11-30 06:00:00
 """
 from alembic import op
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 
 revision = '0004_inspector_rollup'
-down_revision = '0003_scope'
+down_revision = '0004_components'
 branch_labels = None
 depends_on = None
 
