@@ -43,7 +43,7 @@ def register_offenders(app, services, prefix: str, roles, period_id: str, lang_i
     from dash import State
 
     from callbacks.reporting import period_from
-    from datasource.services.report_period import PeriodError
+    from dashboard.domain.evaluation import PeriodError
     from layouts.components_map import offenders_table
 
     tz = services.scenario.calendar.tz

@@ -12,7 +12,7 @@ from callbacks.common import actor, allowed, message, picked_case, require, sign
 from dashboard.domain.visits import awaiting_visit
 from dashboard.i18n import t
 from datasource.services.command_types import CommandRefused
-from datasource.services.report_period import Period
+from dashboard.domain.evaluation import Period
 from layouts.common import case_details
 from layouts.visits import PERIOD_DAYS, ROLES, Ids, queue_row, rate_table, rate_text
 
@@ -33,7 +33,7 @@ def register(app, services) -> None:
         scope = user_scope()
         queue = visits.queue(scope, limit=200)
         today = visits.now().date()
-        period = Period(today - timedelta(days=PERIOD_DAYS - 1), today, tz)
+        period = Period(today - timedelta(days=PERIOD_DAYS - 1), today, tz=tz)
         by_department = visits.satisfaction(period, "department", scope, lang)
         by_street = visits.satisfaction(period, "street", scope, lang)
         digest = signature([r["case_id"] for r in queue["cases"]], queue["total"], by_department, by_street,

@@ -106,8 +106,8 @@ def test_satisfaction_by_department_and_street(system):
         visits.record(CALLER, case_id, result, "回访")
     visits.record(CALLER, b, "unsatisfied", "不满意")
     system.worker().drain()
-    from datasource.services.report_period import parse_period
-    period = parse_period(None, None, system.scenario.calendar.tz, service.now().date())
+    from dashboard.domain.evaluation import from_to
+    period = from_to(None, None, service.now().date(), tz=system.scenario.calendar.tz)
     figure = visits.satisfaction(period, "department")
     assert figure["total"]["visited"] == 4 and figure["total"]["rate"] == 0.5
     assert visits.rates(period, "department") == {"sanitation": pytest.approx(2 / 3), "roads": 0.0}

@@ -32,7 +32,7 @@ from dashboard.web import api_models as m
 from dashboard.web.api_access import ApiError, app_services, caller, error_response, reader, request_lang
 from datasource.services.cases import jsonable
 from datasource.services.command_types import Actor, CommandRefused, Msg
-from datasource.services.report_period import PeriodError, parse_period
+from dashboard.domain.evaluation import MAX_REPORT_DAYS, PeriodError, from_to
 
 api_evidence = Blueprint("api_evidence", __name__, url_prefix="/api/v1")
 #: room for the form's other fields and multipart boundaries beside the photos themselves
@@ -56,7 +56,7 @@ class VisitQuery(m.Query):
 
 class SatisfactionQuery(m.Query):
     by: Literal["department", "street"] = Field("department", description="group by department or street")
-    # ``from`` and ``to`` (a Python keyword, and a name) are read as text by parse_period
+    # ``from`` and ``to`` (a Python keyword, and a name) are read as text by from_to
 
 
 def _refusal(exc: CommandRefused):
@@ -187,10 +187,10 @@ def get_satisfaction():
     query = _query(SatisfactionQuery)
     services = app_services()
     try:
-        period = parse_period(request.args.get("from"), request.args.get("to"), services.scenario.calendar.tz,
-                              services.visits.now().date())
+        period = from_to(request.args.get("from"), request.args.get("to"), services.visits.now().date(),
+                         limit=MAX_REPORT_DAYS, tz=services.scenario.calendar.tz)
     except PeriodError as exc:
-        raise ApiError(400, exc.msg) from None
+        raise ApiError(400, Msg(exc.key, **{k: str(v) for k, v in exc.values.items()})) from None
     return jsonify(services.visits.satisfaction(period, query.by, getattr(user, "scope", None), request_lang()))
 
 

@@ -20,7 +20,7 @@ from dashboard.domain.visits import (NOTE_MAX, PUBLIC_SOURCES, REOPEN_STAGE, Vis
                                      satisfaction_rate)
 from datasource.redis.stream import Conflict, event_args
 from datasource.services.command_types import Actor, CommandRefused, CommandResult, Msg
-from datasource.services.report_period import Period
+from dashboard.domain.evaluation import Period
 from datasource.services.scoping import scoped
 from datasource.store import schema
 
