@@ -1,5 +1,6 @@
 """Administration page (系统管理): the audit log of every command, filterable, with a CSV
-export (``/admin/audit.csv``, the same filters as query parameters)."""
+export (``/admin/audit.csv``, the same filters as query parameters); below it the API and
+display tokens (:mod:`layouts.admin_tokens`)."""
 from __future__ import annotations
 
 from enum import Enum
@@ -7,8 +8,8 @@ from enum import Enum
 from dash import dcc, html
 
 from dashboard.i18n import t
-from layouts import admin_tokens
 from dashboard.domain.permissions import PAGE_ROLES
+from layouts import admin_tokens
 
 PATH = "/admin"
 TITLE = "nav.admin"
