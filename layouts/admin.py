@@ -1,7 +1,8 @@
 """Administration page (系统管理): the audit log of every command — filters that fit their
 content (case, user, action, outcome, a date range in Beijing time), pages of rows served
 by the database, and a CSV export (``/admin/audit.csv``: the same filters as query
-parameters, a UTF-8 BOM, Beijing times and headers in the page's language)."""
+parameters, a UTF-8 BOM, Beijing times and headers in the page's language). Below it the API and display tokens
+(:mod:`layouts.admin_tokens`)."""
 from __future__ import annotations
 
 from enum import Enum
