@@ -3,12 +3,9 @@
 STRINGS = {
     # search (header and API)
     "work.search.placeholder": ("搜索案件：编号、地址、描述、上报人", "Search cases: id, address, description, reporter"),
-    "work.search.label": ("搜索案件", "Search cases"),
     "work.search.go": ("搜索", "Search"),
     "work.search.total": ("共 {total} 件，第 {page}/{pages} 页", "{total} cases, page {page} of {pages}"),
     "work.search.none": ("没有找到与「{query}」相符的案件", "No case matches “{query}”"),
-    "work.search.open": ("打开", "Open"),
-    "work.search.read_only": ("仅可查看", "read only"),
     "work.search.no_page": ("本角色没有可处理此案件的页面", "No page of your role acts on this case"),
     "work.search.close": ("关闭", "Close"),
     "work.search.prev": ("上一页", "Previous"),
@@ -19,9 +16,7 @@ STRINGS = {
     "work.filter.urgency": ("紧急程度", "Urgency"),
     "work.filter.source": ("来源", "Source"),
     "work.filter.overdue": ("仅超期", "Overdue only"),
-    "work.filter.all": ("全部", "All"),
     "work.filter.sort": ("排序", "Sort"),
-    "work.filter.reset": ("清除筛选", "Clear filters"),
     "work.sort.urgent": ("紧急优先", "Most urgent first"),
     "work.sort.newest": ("最新优先", "Newest first"),
     "work.sort.deadline": ("时限最近", "Earliest deadline"),
@@ -31,7 +26,6 @@ STRINGS = {
     "work.pager.next": ("下一页", "Next page"),
     "work.pager.shown": ("显示 {first}–{last}，共 {total} 件", "{first}–{last} of {total}"),
     # dispatch map
-    "work.map.roads": ("主要道路", "Main roads"),
     "work.map.chosen": ("已框选", "Selected"),
     "work.dispatch.next": ("派遣并打开下一件", "Dispatch and open next"),
     "work.dispatch.next_none": ("已派遣；没有待派遣的案件了", "Dispatched; no case is waiting any more"),

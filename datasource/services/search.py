@@ -145,7 +145,9 @@ class CaseSearch:
                                                 .offset((page - 1) * per_page)).mappings()]
             if rows:
                 total = int(rows[0]["matches"])
-            else:   # past the last page (or nothing at all): count, and show the last page
+            elif page == 1:
+                total = 0   # nothing matches: no second scan
+            else:   # past the last page: count, and show the last page
                 count = scoped(select(func.count()).select_from(table).where(condition), table, scope)
                 total = int(c.execute(count).scalar() or 0)
                 if total and page > 1:
