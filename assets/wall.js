@@ -259,6 +259,23 @@
   }
 
   function apply(payload, cfg) {
+    // Pushed payloads wait in W.inbox (assets/wall_live.js) and the store only signals them:
+    // two events can arrive while Dash still runs the previous apply, and a store keeps only
+    // its last value — a lost delta would be a lost marker.  So every waiting payload is
+    // applied here, in order, and the page gets the outputs of the last state.
+    if (payload && payload.inbox) {
+      var items = W.inbox ? W.inbox.splice(0) : [], out = null;
+      items.forEach(function (p) {
+        var o = applyOne(p, cfg);
+        if (!out) out = o;
+        else o.forEach(function (v, k) { if (v !== NO()) out[k] = v; });
+      });
+      return out || applyOne(null, cfg);
+    }
+    return applyOne(payload, cfg);
+  }
+
+  function applyOne(payload, cfg) {
     var nOut = 7;
     if (!payload || !cfg) { var out = []; for (var k = 0; k < nOut; k++) out.push(NO()); return out; }
     W.cfg = cfg;

@@ -47,9 +47,8 @@
       if (source !== W.source) return;     // an old stream still delivering after a switch
       W.down = 0;
       W.lastId = e.lastEventId || W.lastId;
-      var payload = JSON.parse(e.data);
-      payload.seq = (W.seq = (W.seq || 0) + 1);  // every event is a change of the store
-      set("wall-payload", { data: payload });
+      (W.inbox = W.inbox || []).push(JSON.parse(e.data));   // applied in order by wall.js `apply`
+      set("wall-payload", { data: { inbox: (W.seq = (W.seq || 0) + 1) } });  // a new value: a change
     };
   }
 

@@ -50,6 +50,19 @@ def serve(port: int) -> None:
               _quiet=True)
 
 
+def caught_up(system, limit_s: float = 1.0, timeout: float = 600) -> float:
+    """Wait until the worker keeps up with the stream (its oldest unprocessed entry younger than
+    ``limit_s``): a worker still working through the backfill would make every event → screen
+    figure a measure of its backlog, not of the wall.  The seconds waited."""
+    from datasource.services.health import Health
+    health, started = Health(system), time.monotonic()
+    while time.monotonic() - started < timeout:
+        if health.data_age(time.time(), health.oldest_unprocessed_ms()) < limit_s:
+            break
+        time.sleep(1)
+    return time.monotonic() - started
+
+
 def push_load(base: str, cookie: str, viewers: int, seconds: float, server_pid: int) -> dict:
     """``viewers`` clients holding ``/wall/stream`` open: server CPU per second at steady state
     (after every client got its whole state) and event-stream bytes per second per client."""
@@ -171,6 +184,7 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         bench.wait_http(base + "/login")
         time.sleep(5)
+        print(f"worker caught up after {caught_up(system):.0f} s", flush=True)
         traffic = bench.Traffic(system, seed=11)
         grids = len(system.scenario.grids_geojson["features"])
         cookie = bench.login_cookie(base, token)
@@ -178,7 +192,7 @@ def main() -> None:
         with sync_playwright() as playwright:
             chromium = launch(playwright)
             for variant, extra in (("poll", "&transport=poll"), ("push", "")):
-                print(f"browser: {variant} …", flush=True)
+                print(f"browser: {variant} … (worker lag {caught_up(system, timeout=60):.0f} s waited)", flush=True)
                 figures = results[variant] = bench.browser_figures(chromium, f"{base}/wall?token={token}&kiosk=1{extra}",
                                                                    "wall", grids, traffic, args.seconds)
                 print(f"  paint {figures['paint_ms']} ms, event→screen p50 {bench.pct(figures['e2s_ms'], 0.5)} ms, "

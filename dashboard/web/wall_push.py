@@ -38,7 +38,7 @@ LIFETIME = 300.0         # seconds a stream lasts before the browser resumes on 
 def init_app(server, services, max_streams: int = 64) -> WallHub:
     """Add the route; the hub hangs off ``server.extensions["citygrid.wall_hub"]``."""
     settings = services.settings
-    hub = WallHub(services.live, interval=min(0.25, settings.tick_ms / 4000.0), heartbeat=HEARTBEAT,
+    hub = WallHub(lambda: services.live, interval=min(0.25, settings.tick_ms / 4000.0), heartbeat=HEARTBEAT,
                   max_streams=max_streams)
     server.extensions["citygrid.wall_hub"] = hub
     epoch = secrets.token_hex(4)   # versions restart with the process: an id of another epoch is stale
@@ -63,7 +63,7 @@ def init_app(server, services, max_streams: int = 64) -> WallHub:
         since = _since(request.headers.get("Last-Event-ID") or request.args.get("last"), epoch)
         if not hub.open():
             return plain(503, "too many wall streams open; the wall retries")
-        response = Response(_events(hub, services.live, scope, since, epoch), mimetype="text/event-stream")
+        response = Response(_events(hub, hub.live, scope, since, epoch), mimetype="text/event-stream")
         response.headers["Cache-Control"] = "no-cache, no-store"
         response.headers["X-Accel-Buffering"] = "no"   # a reverse proxy must not hold events back
         return response

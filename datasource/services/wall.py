@@ -110,7 +110,6 @@ class LiveSnapshot:
         self._health_probe: Health | None = None
         codes = grid_codes(self.scenario)
         self.scopes = Scopes(system, codes, self.window, clock=clock)
-        self.acks_key = acks_key(system.stream)
         self._acks: set = set()
         street_index = {code: i for i, code in enumerate(self.scenario.streets)}
         self.grids = len(codes)
@@ -387,7 +386,8 @@ class LiveSnapshot:
     def _read_acks(self) -> set:
         """Acknowledged alarms (``…alarm_acks``, written by the acknowledge command)."""
         try:
-            return {k.decode() if isinstance(k, bytes) else k for k in self.system.stream.client.hkeys(self.acks_key)}
+            keys = self.system.stream.client.hkeys(acks_key(self.system.stream))
+            return {k.decode() if isinstance(k, bytes) else k for k in keys}
         except Exception as exc:  # noqa: BLE001 - Redis down: keep the last set (the banner says so)
             log.debug("alarm acknowledgements not read: %s", exc)
             return self._acks

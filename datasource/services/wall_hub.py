@@ -28,13 +28,21 @@ class WallHub:
 
     def __init__(self, live, interval: float = 0.25, heartbeat: float = 2.0, max_streams: int = 64,
                  idle_seconds: float = 30.0):
-        self.live, self.interval, self.heartbeat = live, interval, heartbeat
+        """``live``: the LiveSnapshot, or a function returning it (built on first use: the app's
+        factory connects nothing)."""
+        self._live, self.interval, self.heartbeat = live, interval, heartbeat
         self.max_streams, self.idle_seconds = max_streams, idle_seconds
         self.streams = 0
         self.version = 0
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopped = False
+
+    @property
+    def live(self):
+        if callable(self._live):
+            self._live = self._live()
+        return self._live
 
     # -- streams -------------------------------------------------------------------------------
     def open(self) -> bool:
