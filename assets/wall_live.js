@@ -43,6 +43,11 @@
     W.connects = (W.connects || 0) + 1;
     var source = W.source = new EventSource(streamUrl(cfg));
     source.onerror = function () { if (!W.down) W.down = Date.now(); };
+    // the display token was revoked or expired (dashboard/web/wall_push.py): say so, stop
+    source.addEventListener("ended", function (e) {
+      source.close();
+      window.location.assign("/session-ended?reason=" + encodeURIComponent(e.data || "token_revoked"));
+    });
     source.onmessage = function (e) {
       if (source !== W.source) return;     // an old stream still delivering after a switch
       W.down = 0;

@@ -22,17 +22,19 @@ from __future__ import annotations
 import secrets
 import time
 
-from flask import Response, request
+from flask import Response, request, session
 from flask_login import current_user
 
 from dashboard.domain.permissions import PAGE_ROLES, may_open
 from dashboard.domain.scope import ScopeError, covers_code, validate
+from dashboard.web.auth import display_token_refusal
 from datasource.services.wall_hub import WallHub
 
 PATH = "/wall/stream"
 RETRY_MS = 1500          # how soon a browser reconnects after the stream broke
 HEARTBEAT = 2.0          # seconds between two events at most (the browser's "server reachable")
 LIFETIME = 300.0         # seconds a stream lasts before the browser resumes on a fresh one
+TOKEN_CHECK = 5.0        # seconds between two checks of a display token (revocation ends the stream)
 
 
 def init_app(server, services, max_streams: int = 64) -> WallHub:
@@ -63,7 +65,9 @@ def init_app(server, services, max_streams: int = 64) -> WallHub:
         since = _since(request.headers.get("Last-Event-ID") or request.args.get("last"), epoch)
         if not hub.open():
             return plain(503, "too many wall streams open; the wall retries")
-        response = Response(_events(hub, hub.live, scope, since, epoch), mimetype="text/event-stream")
+        token_id, engine = session.get("tok"), services.system.engine
+        refused = (lambda: display_token_refusal(engine, token_id)) if token_id is not None else (lambda: None)
+        response = Response(_events(hub, hub.live, scope, since, epoch, refused), mimetype="text/event-stream")
         response.headers["Cache-Control"] = "no-cache, no-store"
         response.headers["X-Accel-Buffering"] = "no"   # a reverse proxy must not hold events back
         return response
@@ -79,13 +83,22 @@ def _since(last: str | None, epoch: str) -> int | None:
     return int(version) if theirs == epoch and version.isdigit() and len(version) < 12 else None
 
 
-def _events(hub: WallHub, live, scope: str | None, since: int | None, epoch: str):
-    """The event stream of one viewer (runs in the waitress thread serving it)."""
+def _events(hub: WallHub, live, scope: str | None, since: int | None, epoch: str, refused=lambda: None):
+    """The event stream of one viewer (runs in the waitress thread serving it).  ``refused()``
+    (the display token's revocation, expiry or its user's deactivation) is asked every
+    :data:`TOKEN_CHECK` seconds: a reason ends the stream with an ``ended`` event the page
+    follows to ``/session-ended``."""
     try:
         yield f"retry: {RETRY_MS}\n\n"
         cursor, flags, last_sent = since, None, 0.0
         end = time.monotonic() + LIFETIME
+        checked = time.monotonic()
         while time.monotonic() < end:
+            if time.monotonic() - checked >= TOKEN_CHECK:
+                checked, why = time.monotonic(), refused()
+                if why:
+                    yield f"event: ended\ndata: {why}\n\n"
+                    break
             payload, data = live.encoded(cursor, scope)
             now = time.monotonic()
             health = payload["h"][1:4]
