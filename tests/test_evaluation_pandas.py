@@ -28,7 +28,7 @@ from tests.helpers import stream_entries
 NOW = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=5)
 TARGET = {"reported": "reported", "filed": "filed", "rejected": "rejected", "dispatched": "dispatched",
           "returned": "filed", "handled": "handled", "verified": "verified", "rework": "dispatched",
-          "closed": "closed", "suspended": "suspended"}
+          "closed": "closed", "suspended": "suspended", "reopened": "dispatched"}   # reopened: after a visit (issue 11)
 
 
 def project_history(system, days: int = 30, per_day: float = 90) -> None:
@@ -63,7 +63,7 @@ def replay(events: pd.DataFrame, scenario) -> tuple[pd.DataFrame, pd.DataFrame]:
                 c["first"] = c["first"] or e.at
                 c["deadline"] = (datetime.fromisoformat(body["deadline"]) if body.get("deadline")
                                  else limits.deadline("dispatched", c["category"], c["urgency"], e.at)[1])
-            elif e.type == "rework":
+            elif e.type in ("rework", "reopened"):   # an unsatisfied return visit reopens as rework
                 c["reworks"] += 1
                 c["deadline"] = limits.deadline("dispatched", c["category"], c["urgency"], e.at)[1]
             elif e.type == "returned":

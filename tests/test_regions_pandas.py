@@ -86,7 +86,7 @@ def test_street_and_grid_figures_match_pandas(generated):
 def acts_frame(system, period, cases, events) -> pd.DataFrame:
     """Every act in the period with its clock start and whether it met its deadline."""
     scenario, calendar, tz = system.scenario, system.scenario.calendar, system.scenario.calendar.tz
-    moves = events[events.type != "extended"].sort_values("id").copy()
+    moves = events[~events.type.isin(["extended", "attached", "visited"])].sort_values("id").copy()
     moves["start"] = moves.groupby("case_id").t.shift(1)
     acts = moves[moves.type.isin(list(ACT_STAGE)) & in_period(moves.t, period)]
     acts = acts.merge(cases[["case_id", "category_code", "urgency"]], on="case_id")

@@ -32,7 +32,7 @@ from datetime import date
 
 from sqlalchemy import bindparam, text
 
-from dashboard.domain.lifecycle import Stage
+from dashboard.domain.lifecycle import TRANSITIONS, EventType, Stage
 from dashboard.domain.performance import ACT_STAGE, SHIFTS
 from datasource.store.schema import TS
 
@@ -163,10 +163,15 @@ def limit_cases(scenario) -> tuple[str, str]:
     return (f"(CASE {' '.join(amount_branches)} ELSE NULL END)", f"(CASE {' '.join(working_branches)} ELSE NULL END)")
 
 
+#: events that leave the stage (and its clock) as it was: extended, and since issue 11 attached, visited
+STAGE_KEEPING = tuple(t.value for t, (_, target) in TRANSITIONS.items() if target is None and t is not EventType.RESUMED)
+
+
 def _previous(alias: str) -> str:
     """The time of the stage change before event ``alias`` (the clock's start)."""
+    keeping = ", ".join(f"'{t}'" for t in STAGE_KEEPING)
     return (f"(SELECT p.at FROM case_events p WHERE p.case_id = {alias}.case_id AND p.id < {alias}.id "
-            f"AND p.type <> 'extended' ORDER BY p.id DESC LIMIT 1)")
+            f"AND p.type NOT IN ({keeping}) ORDER BY p.id DESC LIMIT 1)")
 
 
 def clock_start() -> str:
@@ -176,7 +181,9 @@ def clock_start() -> str:
     never-returned case is dispatched once after its last entry into ``filed``
     (``filed_at``).  Re-dispatches and rework look up the event before them."""
     return ("CASE e.type WHEN 'filed' THEN c.reported_at WHEN 'rejected' THEN c.reported_at "
-            "WHEN 'verified' THEN c.handled_at WHEN 'closed' THEN c.verified_at "
+            # a case reopened after a return visit (issue 11) is verified and closed again: look up
+            f"WHEN 'verified' THEN (CASE WHEN c.visit_count = 0 THEN c.handled_at ELSE {_previous('e')} END) "
+            f"WHEN 'closed' THEN (CASE WHEN c.visit_count = 0 THEN c.verified_at ELSE {_previous('e')} END) "
             f"WHEN 'dispatched' THEN (CASE WHEN c.return_count = 0 THEN c.filed_at ELSE {_previous('e')} END) "
             f"ELSE {_previous('e')} END")
 
