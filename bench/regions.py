@@ -109,12 +109,45 @@ def page_calls(app, token: str, period: Period) -> dict:
             "GET /api/v1/inspectors": get("/api/v1/inspectors?format=json")}
 
 
+def part_calls(system, period: Period) -> dict:
+    """The statements behind ``StaffReport.report`` one by one, and the acts' two groupings
+    read from ``report_acts`` directly (what the report read before the daily roll-up)."""
+    from datasource.services import report_rollup as rollup
+    from datasource.services.report_sql import for_reports, returns_query
+    a = schema.report_acts
+
+    def direct(types, group):
+        columns = {"type": a.c.type, "actor": a.c.actor, "day": a.c.start_day, "shift": a.c.shift}
+        keys = [columns[g] for g in group]
+        return (select(*keys, func.count(), func.sum(a.c.on_time))
+                .where(a.c.type.in_(types), a.c.at >= period.start, a.c.at < period.end, a.c.on_time.is_not(None))
+                .group_by(*keys))
+
+    def run(statement, params=None):
+        def call():
+            with system.engine.connect() as c:
+                for_reports(c)
+                c.execute(statement, params or {}).all()
+        return call
+    people, shifts = (("dispatched", "verified", "rework"), ("type", "actor")), \
+        (("filed", "rejected", "closed"), ("type", "day", "shift", "actor"))
+    returns_sql, returns_params = returns_query(period)
+    return {"  part: cases per grid and reporter": run(StaffReport._cases_statement(period)),
+            "  part: acts per type, actor — report_acts": run(direct(*people)),
+            "  part: acts per type, actor — roll-up": run(rollup.acts_statement(period.first, period.last, *people)),
+            "  part: acts per type, day, shift, actor — report_acts": run(direct(*shifts)),
+            "  part: acts per type, day, shift, actor — roll-up": run(rollup.acts_statement(period.first, period.last,
+                                                                                            *shifts)),
+            "  part: returns per dispatcher": run(returns_sql, returns_params)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=float, default=180)
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--reuse", action="store_true", help="time a database filled by an earlier run")
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--parts", action="store_true", help="also time the people report's statements one by one")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), database_url=args.database_url, secret_key="bench")
@@ -170,6 +203,7 @@ def main() -> None:
                 "RegionReport.grid_cases (one grid)": lambda: regions.grid_cases(grid["code"], period),
                 "StaffReport.report (inspectors, dispatchers, shifts)": lambda: staff.report(period),
                 **page_calls(app, token, period),
+                **(part_calls(system, period) if args.parts else {}),
             }
             for name, call in calls.items():
                 median, worst = timed(call, args.rounds)

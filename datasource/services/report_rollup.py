@@ -45,7 +45,11 @@ def lock(connection) -> None:
 
 
 def _day_of(dialect: Dialect, offset: int, column: str = "a.at") -> str:
-    return dialect.day(f"({dialect.epoch(column)} + {offset}) / {float(DAY_S)}")
+    """SQL: the local day number of an instant.  SQLite through its date text (exact to the
+    millisecond: julianday arithmetic alone could put an act at midnight on the day before)."""
+    if dialect.pg:
+        return dialect.day(f"({dialect.epoch(column)} + {offset}) / {float(DAY_S)}")
+    return f"CAST(julianday(date({column}, '{offset:+d} seconds')) - 2440587.5 AS INTEGER)"
 
 
 def days_of_events(connection, tz, after: int, upto: int) -> list[int]:
