@@ -322,7 +322,7 @@ def test_every_documented_answer_of_every_operation(system, client, tokens):
                     headers = tokens[next(r for r in ROLES if r not in operation["x-roles"] and r in tokens)]
                 elif status == "400":
                     kw = {"json": {**kw["json"], "bogus": 1}} if method == "post" else \
-                        {"query_string": {"limit": "x", "from": "x"}}   # a bad list size / a bad date
+                        {"query_string": {"limit": "x", "from": "x", "lang": "xx"}}   # bad size / date / language
                 elif status == "404":
                     case_id = UNKNOWN_CASE
                     if action == "decline":
