@@ -100,11 +100,15 @@ def client(redis_server_url):
     client.close()
 
 
+def _text(value) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
 def _merged(story: list, hostile: list) -> list:
     return sorted(story + hostile, key=lambda item: item[0])
 
 
-@settings(max_examples=60, deadline=None, derandomize=True,
+@settings(max_examples=40, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large])
 @given(story=streams(max_cases=3, max_entries=20), data=st.data())
@@ -123,7 +127,8 @@ def test_hostile_entries_are_dead_letters_good_ones_apply_and_rebuild_equals_liv
         worker.drain()
         live = snapshot(engine)
         with engine.connect() as c:
-            applied = set(c.execute(select(schema.case_events.c.stream_id)).scalars())
+            applied_events = dict(c.execute(select(schema.case_events.c.stream_id, schema.case_events.c.event_id)).all())
+            applied = set(applied_events)
             dead = dict(c.execute(select(schema.dead_letters.c.stream_id, schema.dead_letters.c.reason)).all())
             bodies = list(c.execute(select(schema.case_events.c.body, schema.case_events.c.actor)).all())
             texts = list(c.execute(select(schema.cases.c.description)).scalars())
@@ -135,7 +140,11 @@ def test_hostile_entries_are_dead_letters_good_ones_apply_and_rebuild_equals_liv
     assert differences(live, rebuilt) == []
     # every entry applied or dead with a reason; never both, never neither
     assert applied.isdisjoint(dead)
-    assert set(ids) == applied | set(dead), set(ids) - applied - set(dead)
+    # … or a re-delivery of an event already applied (the same event id: idempotent, done once)
+    done = set(applied_events.values())
+    redelivered = {i for i, (_, f) in zip(ids, entries) if i not in applied and i not in dead
+                   and _text(f.get("event_id")) in done}
+    assert set(ids) == applied | set(dead) | redelivered, set(ids) - applied - set(dead) - redelivered
     assert all(reason for reason in dead.values())
     bbox = locator.bbox
     for entry_id, (ms, fields) in zip(ids, entries):

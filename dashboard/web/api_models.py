@@ -62,7 +62,10 @@ Instant = Annotated[str, AfterValidator(_instant), Field(
     json_schema_extra={"format": "date-time"}, examples=[EXAMPLE_TIME],
     description="ISO 8601 with UTC offset, e.g. " + EXAMPLE_TIME)]
 Note = Annotated[str | None, Field(max_length=TEXT_MAX, pattern=NO_NUL, description="free text, shown as text")]
-Reason = Annotated[str, Field(max_length=TEXT_MAX, pattern=NO_NUL, description="why; required")]
+# a reason must keep a visible character once the edge rule has cleaned it (blanks and controls go)
+SOME_TEXT = r"^[^\x00]*[^\x00-\x20\x7f-\x9f][^\x00]*$"
+Reason = Annotated[str, Field(min_length=1, max_length=TEXT_MAX, pattern=SOME_TEXT,
+                              description="why; required (blanks and control characters alone are no reason)")]
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]
 
 
@@ -129,6 +132,11 @@ class HandleBody(StageBody):
 
 class VerifyBody(StageBody):
     """On-site check (核查): `result` pass → verified, fail → rework (返工, `reason` required)."""
+
+    # stated in the document as JSON Schema says it: when result is fail, a reason with text
+    model_config = ConfigDict(json_schema_extra={
+        "if": {"properties": {"result": {"const": "fail"}}, "required": ["result"]},
+        "then": {"required": ["reason"], "properties": {"reason": {"type": "string", "pattern": SOME_TEXT}}}})
 
     result: Literal["pass", "fail"]
     reason: Note = Field("", description="required when result is fail")
@@ -453,6 +461,8 @@ def _value_message(model: type[BaseModel], error: dict) -> Msg:
         prop = prop.get("items", prop)  # a list of choices (?stage=…&stage=…)
         choices = next(o["enum"] for o in prop.get("anyOf", [prop]) if "enum" in o)
         return Msg("cmd.bad_choice", field=name, choices=", ".join(choices))
+    if name == "reason" and kind in ("string_too_short", "string_pattern_mismatch") and "\x00" not in error["input"]:
+        return Msg("cmd.reason_missing")   # blank: the command service's own words
     if kind == "string_too_long":
         return Msg("cmd.too_long", field=name, limit=ctx.get("max_length"))
     if kind in ("string_pattern_mismatch", "string_unicode"):

@@ -236,13 +236,18 @@ def build_spec(scenario=None, bbox=None) -> dict:
 
     Given the running ``scenario`` (and the district's ``bbox``), the document states the real
     constraints the service enforces on its data: the category and department codes it knows
-    (enums) and the district's longitude/latitude range — so a generated request can reach the
+    (enums, grid codes too) and the district's longitude/latitude range — so a generated request can reach the
     logic instead of failing on an unknown code."""
     document = copy.deepcopy(_document())
     if scenario is not None:
         schemas = document["components"]["schemas"]
         schemas["ReportBody"]["properties"]["category"]["enum"] = sorted(scenario.categories)
         schemas["DispatchBody"]["properties"]["department"]["enum"] = sorted(scenario.departments)
+        grids = sorted(f["properties"]["code"] for f in scenario.grids_geojson["features"])
+        for item in document["paths"].values():
+            for parameter in item.get("get", {}).get("parameters", []):
+                if isinstance(parameter, dict) and parameter.get("name") == "grid" and parameter.get("required"):
+                    parameter["schema"] = {"type": "string", "enum": grids}
         if bbox is not None:
             west, south, east, north = bbox
             report = schemas["ReportBody"]["properties"]
