@@ -83,12 +83,16 @@ def _writer(action: str, case_id: str):
 
 
 def _check_case(user, case_id: str) -> None:
-    """404 for a malformed or unknown case, 403 outside a sub-centre's area."""
+    """404 for a malformed or unknown case; 403 for a case the caller may not read — the one
+    read rule (:func:`dashboard.domain.scope.may_read_case`): a department its own cases, a
+    sub-centre its area's."""
     services = app_services()
     if not is_case_id(case_id) or not (services.cases.row(case_id) or services.cases.command_state(case_id)):
         raise ApiError(404, Msg("cmd.unknown_case", case=case_id[:40]))
-    scope = getattr(user, "scope", None)
-    if scope and not services.cases.in_scope(case_id, scope):
+    scope, department = getattr(user, "scope", None), getattr(user, "department_code", None)
+    if not services.cases.may_read(case_id, user.role, department, scope):
+        if user.role == "department":
+            raise ApiError(403, Msg("inputs.not_own_case", case=case_id), "forbidden")
         raise ApiError(403, Msg("cmd.out_of_scope", case=case_id, scope=scope), "forbidden")
 
 
