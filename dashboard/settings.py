@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     evidence_store_url: str | None = Field(None, description="object store for evidence photos, `s3://bucket/prefix` "
                                                              "(needs boto3; endpoint and keys from the usual AWS_* "
                                                              "variables); default: `DATA_DIR/evidence`")
-    # Sessions, tokens and browser hardening (issue 12; docs/security12a.md).
+    # Sessions, tokens and browser hardening (issue 12; README "Security").
     session_idle_minutes: PositiveInt = Field(30, description="a person's session ends after this many minutes "
                                                               "without a request (walls opened with a display "
                                                               "token are exempt) (default 30)")

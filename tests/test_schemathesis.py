@@ -10,7 +10,7 @@ validation mismatch" — i.e. its generated requests reached the logic.
 
 Bounded: :data:`MAX_EXAMPLES` per operation and phase, deterministic (the same requests on
 every run).  Measured: 2 min 22 s with the default 5 examples on two shared cores (load
-average 3–5); see docs/security12b.md.
+average 3–5); see the README, "Security".
 """
 from __future__ import annotations
 
