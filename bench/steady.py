@@ -1,6 +1,6 @@
 """Stage counts of the live simulator over an accelerated run (issue 11: a steady demo).
 
-    python bench/steady.py MINUTES LOAD EVERY      # e.g. 60 1.0 10, or 60 2.0 10 for a bad day
+    python -m bench.steady MINUTES LOAD EVERY      # e.g. 60 1.0 10, or 60 2.0 10 for a bad day
 
 Backfills 3 days (seed 1) up to Wednesday 2026-11-18 10:00 Beijing time into a temporary
 SQLite file and a fresh stream on the local Redis (127.0.0.1:6379), then ticks the live
