@@ -111,8 +111,16 @@ def untranslated(text: str, lang: str, path: str, allowed_cjk: str, user_names: 
 
 def settle(tab: Tab) -> None:
     """Wait until the page's callbacks have drawn (no Dash request in flight, body non-empty)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     page = tab.page
-    page.wait_for_load_state("networkidle")
+    page.wait_for_load_state("load")
+    wait_until(lambda: page.evaluate("() => document.querySelector('main.page') !== null && "
+                                     "document.querySelector('main.page').children.length > 0"),
+               timeout=30, message="the page to be drawn")
+    try:
+        page.wait_for_load_state("networkidle", timeout=10_000)
+    except PlaywrightTimeout:
+        pass   # a page that polls every second (the wall) may never be idle: its content is drawn
     wait_until(lambda: page.evaluate("() => !document.querySelector('[data-dash-is-loading=\"true\"]')"),
                timeout=30, message="the page's callbacks")
 
