@@ -21,7 +21,7 @@ from dashboard.domain.permissions import ACTIONS, may
 from datasource.services import audit
 from datasource.services.cases import jsonable
 from datasource.services.command_types import Actor, CommandRefused, CommandResult, Msg
-from dashboard.web.api_access import ApiError, app_services, caller, error_response, reader, request_lang
+from dashboard.web.api_access import ApiError, app_services, error_response, reader, request_lang, write_caller
 from dashboard.web.api_models import (MAX_BODY, AuditQuery, CaseListQuery, InvalidInput, parse_body,
                                       parse_query)
 from dashboard.web.openapi import build_spec
@@ -70,11 +70,8 @@ def _command(action: str, case_id: str | None):
     """Authenticate, check the role, parse the body, run the command, answer."""
     services = app_services()
     try:
-        user = caller(write=True)
+        user = write_caller(action, case_id)
     except ApiError as exc:
-        audit.record(services.system.engine, user="-", role=None, action=action, outcome="refused",
-                     case_id=case_id if is_case_id(case_id) else None, remote_addr=request.remote_addr,
-                     message=exc.msg.render("en"))
         return error_response(exc.status, exc.msg, exc.error)
     actor = _actor(user)
     commands = services.commands

@@ -9,7 +9,8 @@ from flask_login import current_user
 
 from dashboard.domain.permissions import READ_ACCESS
 from dashboard.web.auth import check_csrf
-from datasource.services import accounts
+from dashboard.domain.codes import is_case_id
+from datasource.services import accounts, audit
 from datasource.services.command_types import Msg
 
 
@@ -71,3 +72,16 @@ def reader(operation: str):
 def may_read(role: str | None, operation: str) -> bool:
     """Whether ``role`` may call the read ``operation`` (admin may read everything)."""
     return role == "admin" or role in READ_ACCESS[operation]
+
+
+def write_caller(action: str, case_id: str | None):
+    """The authenticated caller of a write (``caller(write=True)``); a caller refused here
+    (no or a bad token, a bad CSRF token) is audited before the ApiError goes up — every
+    write door calls this, so no refused write escapes the trail."""
+    try:
+        return caller(write=True)
+    except ApiError as exc:
+        audit.record(app_services().system.engine, user="-", role=None, action=action, outcome="refused",
+                     case_id=case_id if case_id and is_case_id(case_id) else None, remote_addr=request.remote_addr,
+                     message=exc.msg.render("en"))
+        raise

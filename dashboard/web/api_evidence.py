@@ -29,7 +29,7 @@ from dashboard.domain.evidence import MAX_PHOTOS, before_after
 from dashboard.domain.permissions import FOLLOW_UP_PERMISSIONS, READ_ACCESS, may
 from dashboard.domain.visits import NOTE_MAX, RESULTS
 from dashboard.web import api_models as m
-from dashboard.web.api_access import ApiError, app_services, caller, error_response, reader, request_lang
+from dashboard.web.api_access import ApiError, app_services, error_response, reader, request_lang, write_caller
 from datasource.services.cases import jsonable
 from datasource.services.command_types import Actor, CommandRefused, Msg
 from dashboard.domain.evaluation import MAX_REPORT_DAYS, PeriodError, from_to
@@ -67,14 +67,7 @@ def _refusal(exc: CommandRefused):
 def _writer(action: str, case_id: str):
     """The caller of a write, audited when refused before the service sees it."""
     services = app_services()
-    try:
-        user = caller(write=True)
-    except ApiError as exc:
-        from datasource.services import audit
-        audit.record(services.system.engine, user="-", role=None, action=action, outcome="refused",
-                     case_id=case_id if is_case_id(case_id) else None, remote_addr=request.remote_addr,
-                     message=exc.msg.render("en"))
-        raise
+    user = write_caller(action, case_id)
     actor = Actor.of(user, request.remote_addr)
     if not may(actor.role, action):
         raise services.commands.refuse_input(actor, action, case_id, 403, Msg(

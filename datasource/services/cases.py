@@ -30,6 +30,14 @@ IN_PROGRESS = ("dispatched", "handled")
 POINTS_TTL = 2.0  # seconds the in-progress map points are shared between consoles
 
 
+def with_lights(rows: list[dict], now: datetime) -> list[dict]:
+    """Each queue row gains its traffic light and the minutes it has waited in its stage."""
+    for row in rows:
+        row["light"] = traffic_light(now, row["warn_at"], row["deadline_at"])
+        row["waiting_min"] = max(0, int((now - row["stage_entered_at"]).total_seconds() // 60))
+    return rows
+
+
 def _iso(value):
     return value.isoformat() if isinstance(value, datetime) else value
 
@@ -199,11 +207,7 @@ class CaseQueries:
                                        table.c.deadline_at.is_(None), table.c.deadline_at,
                                        table.c.stage_entered_at).limit(limit)
         with self.engine.connect() as c:
-            rows = [dict(r) for r in c.execute(statement).mappings()]
-        now = self.system.now()
-        for row in rows:
-            row["light"] = traffic_light(now, row["warn_at"], row["deadline_at"])
-            row["waiting_min"] = max(0, int((now - row["stage_entered_at"]).total_seconds() // 60))
+            rows = with_lights([dict(r) for r in c.execute(statement).mappings()], self.system.now())
         if overlay and rows:
             rows = self.overlay(rows, stages)
         rows.sort(key=lambda r: (r["urgency"] != "urgent", LIGHT_ORDER.get(r["light"], 3), -r["waiting_min"]))

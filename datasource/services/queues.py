@@ -24,6 +24,7 @@ from sqlalchemy import case as sql_case, func, select
 
 from dashboard.domain.limits import traffic_light
 from datasource.services.scoping import scoped
+from datasource.services.cases import with_lights
 from datasource.store import schema
 
 #: sort key → description (the i18n keys are ``work.sort.<key>``)
@@ -142,11 +143,7 @@ class QueueService:
         statement = self._where(select(*[table.c[name] for name in ROW_COLUMNS]), stages, department, scope, filters)
         statement = statement.order_by(*self._order(sort)).limit(per_page).offset((page - 1) * per_page)
         with self.engine.connect() as c:
-            rows = [dict(r) for r in c.execute(statement).mappings()]
-        now = self.system.now()
-        for row in rows:
-            row["light"] = traffic_light(now, row["warn_at"], row["deadline_at"])
-            row["waiting_min"] = max(0, int((now - row["stage_entered_at"]).total_seconds() // 60))
+            rows = with_lights([dict(r) for r in c.execute(statement).mappings()], self.system.now())
         if overlay and rows:
             rows = self.cases.overlay(rows, stages)
         return {"total": total, "page": page, "pages": pages, "per_page": per_page, "sort": sort, "rows": rows}
