@@ -43,10 +43,19 @@
     W.connects = (W.connects || 0) + 1;
     var source = W.source = new EventSource(streamUrl(cfg));
     source.onerror = function () { if (!W.down) W.down = Date.now(); };
-    // the display token was revoked or expired (dashboard/web/wall_push.py): say so, stop
+    // the session ended (display token revoked, log-out elsewhere …; dashboard/web/wall_push.py):
+    // reload (a display's URL carries its token), log in again and come back, or say why
     source.addEventListener("ended", function (e) {
       source.close();
-      window.location.assign("/session-ended?reason=" + encodeURIComponent(e.data || "token_revoked"));
+      var body = {};
+      try { body = JSON.parse(e.data); } catch (err) { body = {}; }
+      if (body.reload) { window.location.reload(); return; }
+      var target = body.location || "/session-ended?reason=token_revoked";
+      if (body.next) {
+        var here = window.location.pathname + window.location.search;
+        target += (target.indexOf("?") === -1 ? "?" : "&") + "next=" + encodeURIComponent(here);
+      }
+      window.location.assign(target);
     });
     source.onmessage = function (e) {
       if (source !== W.source) return;     // an old stream still delivering after a switch

@@ -108,6 +108,13 @@ def ended_answer():
         return None
     display = session.pop("ended_display", False)
     session.pop("ended", None)
+    return jsonify(ended_body(reason, display)), 401
+
+
+def ended_body(reason: str, display: bool) -> dict:
+    """What a page whose session ended for ``reason`` does next (``assets/session.js``, and
+    the wall's stream, ``assets/wall_live.js``): reload (a display: its URL carries its token),
+    log in again and come back (``next``), or the plain "session ended" page."""
     body = {"error": "session_ended", "reason": reason}
     if display and reason in LOGIN_AGAIN:
         body["reload"] = True      # the wall's URL carries its token: reopen if it still works
@@ -115,7 +122,21 @@ def ended_answer():
         body.update(location="/login?" + urlencode({"ended": reason}), next=True)
     else:
         body["location"] = "/session-ended?" + urlencode({"reason": reason})
-    return jsonify(body), 401
+    return body
+
+
+def stream_verdict(engine, user_id, session_version, token_id) -> str | None:
+    """For a long-lived response (the wall's event stream) opened by a session: why that
+    session has ended since — its display token revoked or expired, its user disabled, or
+    logged out / password changed everywhere (the session version moved) — or None."""
+    if token_id is not None:
+        reason = tokens.refusal(engine, token_id)
+        if reason:
+            return reason
+    user = accounts.get_user(engine, user_id)
+    if user is None:
+        return "disabled"
+    return "logged_out" if session_version != user.session_version else None
 
 
 REASON_KEYS = {"token_revoked": "sec.ended.token_revoked", "token_expired": "sec.ended.token_expired",

@@ -19,6 +19,7 @@ scope; ``?scope=`` (a playlist's street view) may narrow it, never widen it — 
 """
 from __future__ import annotations
 
+import json
 import secrets
 import time
 
@@ -27,14 +28,14 @@ from flask_login import current_user
 
 from dashboard.domain.permissions import PAGE_ROLES, may_open
 from dashboard.domain.scope import ScopeError, covers_code, validate
-from dashboard.web.auth import display_token_refusal
+from dashboard.web.sessions import ended_body, stream_verdict
 from datasource.services.wall_hub import WallHub
 
 PATH = "/wall/stream"
 RETRY_MS = 1500          # how soon a browser reconnects after the stream broke
 HEARTBEAT = 2.0          # seconds between two events at most (the browser's "server reachable")
 LIFETIME = 300.0         # seconds a stream lasts before the browser resumes on a fresh one
-TOKEN_CHECK = 5.0        # seconds between two checks of a display token (revocation ends the stream)
+TOKEN_CHECK = 5.0        # seconds between two checks that the stream's session still holds
 
 
 def init_app(server, services, max_streams: int = 64) -> WallHub:
@@ -66,7 +67,11 @@ def init_app(server, services, max_streams: int = 64) -> WallHub:
         if not hub.open():
             return plain(503, "too many wall streams open; the wall retries")
         token_id, engine = session.get("tok"), services.system.engine
-        refused = (lambda: display_token_refusal(engine, token_id)) if token_id is not None else (lambda: None)
+        user_id, version = current_user.id, session.get("sv")
+
+        def refused():   # the session's end, told to the page (revoked token, log-out elsewhere …)
+            why = stream_verdict(engine, user_id, version, token_id)
+            return json.dumps(ended_body(why, token_id is not None)) if why else None
         response = Response(_events(hub, hub.live, scope, since, epoch, refused), mimetype="text/event-stream")
         response.headers["Cache-Control"] = "no-cache, no-store"
         response.headers["X-Accel-Buffering"] = "no"   # a reverse proxy must not hold events back
@@ -86,8 +91,9 @@ def _since(last: str | None, epoch: str) -> int | None:
 def _events(hub: WallHub, live, scope: str | None, since: int | None, epoch: str, refused=lambda: None):
     """The event stream of one viewer (runs in the waitress thread serving it).  ``refused()``
     (the display token's revocation, expiry or its user's deactivation) is asked every
-    :data:`TOKEN_CHECK` seconds: a reason ends the stream with an ``ended`` event the page
-    follows to ``/session-ended``."""
+    :data:`TOKEN_CHECK` seconds: an answer (the JSON of :func:`dashboard.web.sessions.ended_body`)
+    ends the stream with an ``ended`` event that the page follows (log-in, reload, or
+    ``/session-ended``)."""
     try:
         yield f"retry: {RETRY_MS}\n\n"
         cursor, flags, last_sent = since, None, 0.0
