@@ -74,7 +74,9 @@ def parse_limit(text: str | None) -> int:
         value = int(text)
     except ValueError:
         raise ApiError(400, Msg("cmd.not_number", field="limit")) from None
-    return max(1, min(value, MAX_LIMIT))
+    if not 1 <= value <= MAX_LIMIT:   # as documented: a limit outside the range is an error, not clamped
+        raise ApiError(400, Msg("inputs.out_of_range", field="limit", low=1, high=MAX_LIMIT))
+    return value
 
 
 @blueprint.get("/components")
