@@ -69,7 +69,7 @@
         }
         var titles = {".leaflet-draw-draw-polygon": s["draw.polygon"], ".leaflet-draw-draw-rectangle": s["draw.rectangle"],
                       ".leaflet-draw-edit-remove": s["draw.delete"], ".leaflet-control-zoom-in": s["map.zoom_in"],
-                      ".leaflet-control-zoom-out": s["map.zoom_out"]};
+                      ".leaflet-control-zoom-out": s["map.zoom_out"], ".leaflet-control-layers-toggle": s["map.layers"]};
         Object.keys(titles).forEach(function (selector) {
             document.querySelectorAll(selector).forEach(function (a) {
                 var title = a.classList.contains("leaflet-disabled") && selector === ".leaflet-draw-edit-remove"

@@ -107,7 +107,7 @@ def search_results(answer: dict, lang: str, tz) -> list:
 DRAW_KEYS = ("draw.polygon", "draw.rectangle", "draw.finish", "draw.undo", "draw.cancel", "draw.delete",
              "draw.clear_all", "draw.save", "draw.polygon_start", "draw.polygon_cont", "draw.polygon_end",
              "draw.rect_start", "draw.release", "draw.delete_hint", "draw.no_delete", "draw.error", "map.zoom_in",
-             "map.zoom_out")
+             "map.zoom_out", "map.layers")
 
 
 def draw_texts(lang: str) -> str:

@@ -34,8 +34,8 @@ ROLE_USERS = (("wallu", "wall", None), ("op", "operator", None), ("sup", "superv
 #: words that are the same in both languages (formats, standards, methods' names) or are data
 LATIN_ALLOWED = {"API", "CSV", "PDF", "Excel", "xlsx", "GCJ", "WGS", "OpenAPI", "JSON", "GeoJSON", "English", "App",
                  "Benjamini", "Hochberg", "Getis", "Ord", "Queen", "EARS", "MAPE", "DOMAIN", "Leaflet", "OpenStreetMap",
-                 "km", "Gi", "FDR", "Poisson", "AQI", "PNG", "SVG", "ISO", "UTC", "Lua", "Redis", "CityGrid"}
-COMMAND = re.compile(r"\bcitygrid [a-z]+\b")   # a command to type ("citygrid briefing") is code
+                 "km", "Gi", "FDR", "Poisson", "AQI", "PNG", "JPEG", "WebP", "SVG", "ISO", "UTC", "Lua", "Redis", "CityGrid"}
+COMMAND = re.compile(r"\bcitygrid(?: [a-z]+){1,3}\b")   # a command to type ("citygrid briefing") is code
 FILE_NAME = re.compile(r"\b[\w\-]+\.(?:json|csv|xlsx|pdf|png|geojson)\b")
 RAW_KEY = re.compile(r"\b[a-z][a-z_]*\.[a-z_]+(?:\.[a-z_]+)*\b")
 PLACEHOLDERS = re.compile(r"\b(?:None|nan|NaN|undefined|null)\b")
@@ -79,6 +79,8 @@ def known_texts(live) -> str:
     names += [i.get("name", "") for i in scenario.inspectors]
     with live.system.engine.connect() as c:
         names += [d or "" for d in c.execute(select(schema.cases.c.description)).scalars()]
+        # notes and reasons people wrote (a handling note shown beside its photos) are their words too
+        names += [b or "" for b in c.execute(select(schema.case_events.c.body)).scalars()]
     return "\n".join(names)
 
 

@@ -66,6 +66,7 @@ STRINGS: dict[str, tuple[str, ...]] = {
     "date.start": ("开始日期", "From"),
     "date.end": ("结束日期", "To"),
     "map.zoom_in": ("放大", "Zoom in"),
+    "map.layers": ("图层", "Layers"),
     "map.zoom_out": ("缩小", "Zoom out"),
     "map.fullscreen": ("全屏", "Full screen"),
     # ---- the 404 page (Flask, outside Dash)
