@@ -38,5 +38,6 @@ def acknowledge(service, actor: Actor, case_id) -> dict:
     if not service.stream.client.hsetnx(key, case_id, json.dumps(entry, ensure_ascii=False)):
         before = json.loads(service.stream.client.hget(key, case_id) or "{}")
         raise CommandRefused(409, Msg("cmd.already_acked", case=case_id, who=before.get("by", "?")), stage=stage)
-    service._audit(actor, "acknowledge", case_id, "ok", stage, stage, "alarm acknowledged")
-    return {"case_id": case_id, "acknowledged": True, **entry}
+    # the audit row (written by CommandService._run in the same step) takes these three
+    return {"case_id": case_id, "acknowledged": True, **entry,
+            "_before": stage, "_after": stage, "_message": "alarm acknowledged"}

@@ -55,6 +55,9 @@ STEP_SHARE = {"reported": 1.0, "filed": _KEPT * (1 + RETURN_SHARE),
               "dispatched": _KEPT * (1 + RETURN_SHARE + REWORK_SHARE) * (1 + EXTEND_SHARE + SUSPEND_SHARE),
               "handled": _KEPT * (1 + REWORK_SHARE), "verified": _KEPT, "suspended": _KEPT * SUSPEND_SHARE}
 LOAD_CHUNK = 5000
+#: closed public cases wait in the pool for their return visit (回访): held near this many, and
+#: drawn with the share of closures that get one (12345, app and phone reports ≈ 30 %)
+VISIT_TARGET, VISIT_SHARE = 20, 0.3
 
 
 class OpenCases:
@@ -199,12 +202,16 @@ class LiveSimulator:
         low, high = ARRIVAL_BOUNDS
         if self.load != 1.0:
             return min(high, max(low, ARRIVAL_SHARE * self.load))
-        return min(high, max(low, ARRIVAL_SHARE * self.target / max(len(self.open), 1)))
+        # the open stages only: closed cases waiting for their return visit are no backlog
+        open_now = sum(self.open.count(stage) for stage in OPEN_STAGES)
+        return min(high, max(low, ARRIVAL_SHARE * self.target / max(open_now, 1)))
 
     def stage_weights(self) -> dict[str, float]:
         """How likely the next step is taken in each stage: its fill against its target."""
-        return {stage: self.open.count(stage) / target * STEP_SHARE[stage]
-                for stage, target in self.targets.items()}
+        weights = {stage: self.open.count(stage) / target * STEP_SHARE[stage]
+                   for stage, target in self.targets.items()}
+        weights["closed"] = self.open.count("closed") / VISIT_TARGET * VISIT_SHARE   # return visits due
+        return weights
 
     def tick(self) -> str:
         """Produce one event now; what happened (an event type or 'conflict')."""
