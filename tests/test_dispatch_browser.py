@@ -307,9 +307,16 @@ def test_waiting_markers_lie_above_in_progress_clusters_and_take_the_click(live_
     marker.wait_for()
     page.wait_for_selector(".case-cluster")
     assert page.locator(f".leaflet-citygrid-filed-pane path.case-{waiting}").count() == 1   # its own pane …
-    box = marker.bounding_box()
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    on_top = page.evaluate(f"document.elementFromPoint({x}, {y})?.getAttribute('class') || ''")
+    # The map redraws its layers on every refresh, so the marker is measured and hit-tested in one step,
+    # on whichever copy is drawn at that moment (a box taken from a copy removed a moment later is None).
+    centre = page.wait_for_function("""(id) => {
+        const el = document.querySelector(`.leaflet-citygrid-filed-pane path.case-${id}`);
+        const r = el && el.getBoundingClientRect();
+        if (!r || !r.width || !r.height) return null;
+        const x = r.x + r.width / 2, y = r.y + r.height / 2;
+        return {x, y, top: document.elementFromPoint(x, y)?.getAttribute('class') || ''};
+    }""", arg=waiting).json_value()
+    x, y, on_top = centre["x"], centre["y"], centre["top"]
     assert f"case-{waiting}" in on_top, on_top                                               # … above the cluster
     page.screenshot(path=str(artifacts / "dispatch-waiting-above-clusters.png"))
     page.mouse.click(x, y)
