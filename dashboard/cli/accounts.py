@@ -58,15 +58,20 @@ def users_list(ctx):
                    f"{user['scope'] or '':<12} {'' if user['active'] else 'disabled'}".rstrip())
 
 
+def _set_active(ctx, name: str, active: bool) -> None:
+    from datasource.services import accounts
+    word = "enabled" if active else "disabled"
+    changed = accounts.set_active(_engine(ctx), name, active)
+    click.echo(f"user {name} {word}" if changed else f"user {name} was already {word}")
+
+
 @users.command("disable")
 @click.argument("name")
 @click.pass_context
 @fail_cleanly
 def users_disable(ctx, name):
     """Disable user NAME: its sessions end and its tokens are refused, from the next request."""
-    from datasource.services import accounts
-    changed = accounts.set_active(_engine(ctx), name, False)
-    click.echo(f"user {name} disabled" if changed else f"user {name} was already disabled")
+    _set_active(ctx, name, False)
 
 
 @users.command("enable")
@@ -75,9 +80,7 @@ def users_disable(ctx, name):
 @fail_cleanly
 def users_enable(ctx, name):
     """Enable user NAME again (its unrevoked, unexpired tokens work again; it logs in anew)."""
-    from datasource.services import accounts
-    changed = accounts.set_active(_engine(ctx), name, True)
-    click.echo(f"user {name} enabled" if changed else f"user {name} was already enabled")
+    _set_active(ctx, name, True)
 
 
 @users.command("password")
