@@ -113,6 +113,15 @@ def _viewer() -> Viewer:
     return Viewer(user.role, getattr(user, "department_code", None), getattr(user, "scope", None))
 
 
+def _absolute(rows: list[dict]) -> list[dict]:
+    """Photo URLs of this server made absolute (``media_url`` is a URI in the specification)."""
+    root = request.url_root.rstrip("/")
+    for row in rows:
+        if isinstance(row.get("media_url"), str) and row["media_url"].startswith("/"):
+            row["media_url"] = root + row["media_url"]
+    return rows
+
+
 # ---------------------------------------------------------------------------- routes
 @open311.get("/discovery.<fmt>")
 @_door
@@ -154,7 +163,7 @@ def requests(fmt: str):
     query = parse_query({name: request.args.get(name) for name in
                          ("service_request_id", "service_code", "start_date", "end_date", "status")},
                         service.kinds, service.system.now())
-    return answer(fmt, "service_requests", service.requests(query, viewer, _lang()))
+    return answer(fmt, "service_requests", _absolute(service.requests(query, viewer, _lang())))
 
 
 @open311.get("/v2/requests/<name>")
@@ -163,7 +172,7 @@ def one_request(name: str):
     case_id, fmt = split_format(name)
     _check_jurisdiction(request.args.get("jurisdiction_id"))
     viewer = _viewer()
-    return answer(fmt, "service_requests", [_service().request(case_id, viewer, _lang())])
+    return answer(fmt, "service_requests", _absolute([_service().request(case_id, viewer, _lang())]))
 
 
 @open311.get("/v2/tokens/<name>")
