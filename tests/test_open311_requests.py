@@ -159,3 +159,6 @@ def test_a_token_names_its_request(client, system, keys):
     assert Gateway(system).drain().accepted == 1
     [named] = client.get(f"/open311/v2/tokens/{token}.json").get_json()
     assert named["token"] == token and system.stream.case_state(named["service_request_id"])["stage"] == "reported"
+    # ids and tokens that no database could hold are simply not found
+    for path in ("requests/DC2026%00.json", "tokens/a%00b.json", "requests/%ED%A0%80.xml", "tokens/" + "x" * 300 + ".json"):
+        check_error(client.get("/open311/v2/" + path), 404, "json" if path.endswith("json") else "xml")

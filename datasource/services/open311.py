@@ -24,6 +24,8 @@ from functools import cached_property
 
 from sqlalchemy import select
 
+from dashboard.domain.codes import is_case_id
+from dashboard.domain.inputs import quote, storable_problem
 from dashboard.domain.open311 import (MAX_REQUESTS, SOURCE, Open311Refused, Posted, Query, attributes_for, group_of,
                                       status_of)
 from dashboard.domain.scope import may_read_case
@@ -169,6 +171,8 @@ class Open311:
 
     def request(self, case_id: str, viewer: Viewer, lang: str) -> dict:
         """GET requests/{id}: one request; 404 unknown, 403 when the key's user may not read it."""
+        if not is_case_id(case_id):
+            raise Open311Refused(404, "open311.unknown_request", id=quote(case_id))
         row = self.queries.row(case_id)
         if row is None:
             return self._fresh(case_id, viewer, lang)
@@ -297,6 +301,8 @@ class Open311:
     def token(self, token: str) -> dict:
         """GET tokens/{token}: the request a token stands for — an inbox producer's event id
         once the gateway has accepted it, or the event id of any reported case; 404 otherwise."""
+        if not token or len(token) > 64 or not token.isprintable() or storable_problem(token):
+            raise Open311Refused(404, "open311.unknown_token", token=quote(token))
         stream = self.system.stream
         done = stream.client.get(f"{inbox_key(stream.key)}:done:{token}")   # the gateway's done_key
         if done:
@@ -309,7 +315,7 @@ class Open311:
             case_id = c.execute(select(table.c.case_id).where(table.c.event_id == token,
                                                               table.c.type == "reported")).scalar()
         if case_id is None:
-            raise Open311Refused(404, "open311.unknown_token", token=token[:64])
+            raise Open311Refused(404, "open311.unknown_token", token=quote(token))
         return {"service_request_id": case_id, "token": token}
 
 
