@@ -140,7 +140,10 @@ def test_every_error_is_the_spec_s_list(client, key, fmt):
     check_error(client.get(f"/open311/v2/requests/DC20261118999999.{fmt}"), 404, fmt)
     check_error(client.get(f"/open311/v2/tokens/unknown.{fmt}"), 404, fmt)
     check_error(client.get(f"/open311/v2/nothing/here.{fmt}"), 404, fmt)
-    check_error(client.delete(url), 405, fmt)
+    refused = client.delete(url)
+    check_error(refused, 405, fmt)
+    assert refused.headers["X-Content-Type-Options"] == "nosniff"     # the house's headers on rewritten errors too
+    assert "default-src 'self'" in refused.headers["Content-Security-Policy"]
     check_error(client.post(url, data={"api_key": key, "description": "x" * 400_000}), 413, fmt)
     # nothing refused was appended; each refused POST with a key left its audit row
     assert client.application.extensions["citygrid"].stream.length() == 0

@@ -62,6 +62,8 @@ class Viewer:
 
 
 PUBLIC = Viewer()
+#: stored event bodies, read with NaN/Infinity (that older versions may have stored) as null
+_BODY = json.JSONDecoder(parse_constant=lambda _: None)
 
 
 class Open311:
@@ -166,7 +168,7 @@ class Open311:
         statement = statement.order_by(table.c.reported_at.desc(), table.c.case_id.desc()).limit(MAX_REQUESTS)
         with self.system.engine.connect() as c:
             rows = [dict(r) for r in c.execute(statement).mappings()]
-        events = self._events([r["case_id"] for r in rows])
+        events = self._events([r["case_id"] for r in rows], viewer.public)
         return [self._request(row, events.get(row["case_id"], []), viewer, lang) for row in rows]
 
     def request(self, case_id: str, viewer: Viewer, lang: str) -> dict:
@@ -178,7 +180,7 @@ class Open311:
             return self._fresh(case_id, viewer, lang)
         if not viewer.may_read(row["department_code"], row["street_code"], row["community_code"]):
             raise Open311Refused(403, "open311.not_readable", id=case_id)
-        return self._request(row, self._events([case_id]).get(case_id, []), viewer, lang)
+        return self._request(row, self._events([case_id], viewer.public).get(case_id, []), viewer, lang)
 
     def _fresh(self, case_id: str, viewer: Viewer, lang: str) -> dict:
         """A case the worker has not projected yet, from the command side (a GET right after a POST)."""
@@ -203,19 +205,21 @@ class Open311:
         except ValueError:
             return None
 
-    def _events(self, case_ids: list[str]) -> dict[str, list[dict]]:
-        """The report, photo and note events of these cases, oldest first, per case."""
+    def _events(self, case_ids: list[str], public: bool) -> dict[str, list[dict]]:
+        """The report events of these cases — and for readers their photo and note events —
+        in stream order, per case."""
         if not case_ids:
             return {}
         table = schema.case_events
         out: dict[str, list[dict]] = {}
-        statement = (select(table.c.case_id, table.c.type, table.c.at, table.c.body)
-                     .where(table.c.case_id.in_(case_ids), table.c.type.in_(("reported", "attached") + NOTE_TYPES))
-                     .order_by(table.c.at, table.c.id))
+        types = ("reported",) if public else ("reported", "attached") + NOTE_TYPES
+        statement = (select(table.c.case_id, table.c.type, table.c.body)
+                     .where(table.c.case_id.in_(case_ids), table.c.type.in_(types))
+                     .order_by(table.c.case_id, table.c.id))   # stream order per case (ix_case_events_case_id_id)
         with self.system.engine.connect() as c:
             for r in c.execute(statement).mappings():
                 try:
-                    body = json.loads(r["body"], parse_constant=lambda _: None)
+                    body = _BODY.decode(r["body"])
                 except ValueError:
                     body = {}
                 out.setdefault(r["case_id"], []).append({"type": r["type"], "body": body if isinstance(body, dict)
