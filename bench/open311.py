@@ -6,7 +6,7 @@
 Fills an EMPTY database through the real path (``datasource.simulation.backfill`` → the stream
 → the worker), then times in-process (Flask's test client) the default query — the last 90 days,
 at most 1,000 requests — as the public (JSON, XML) and as a reader's key (JSON, with notes and
-photos): medians of ``--rounds`` calls.  Redis: ``--redis-url`` (default the local server; the
+photos): medians of ``--rounds`` calls after one warm-up call.  Redis: ``--redis-url`` (default the local server; the
 keys use a fresh ``bench-open311:…`` prefix and are deleted afterwards).
 """
 from __future__ import annotations
@@ -49,6 +49,7 @@ def main() -> None:
         client = start(create_app(settings, system)).server.test_client()
         for label, url in (("public, JSON", "/open311/v2/requests.json"), ("public, XML", "/open311/v2/requests.xml"),
                            ("reader key, JSON", f"/open311/v2/requests.json?api_key={key}")):
+            client.get(url)   # warm-up: names, caches, the first connection
             times = []
             for _ in range(args.rounds):
                 started = time.perf_counter()
