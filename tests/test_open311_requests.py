@@ -162,3 +162,16 @@ def test_a_token_names_its_request(client, system, keys):
     # ids and tokens that no database could hold are simply not found
     for path in ("requests/DC2026%00.json", "tokens/a%00b.json", "requests/%ED%A0%80.xml", "tokens/" + "x" * 300 + ".json"):
         check_error(client.get("/open311/v2/" + path), 404, "json" if path.endswith("json") else "xml")
+
+
+def test_a_sub_centre_s_key_reads_its_own_area_only(client, system, keys):
+    case_id = create(client, keys["fms"])                       # in 东华门街道 (110101001)
+    system.worker(consumer="t").drain()
+    for name, scope in (("jingshan", "110101002"), ("donghuamen", "110101001")):
+        accounts.add_user(system.engine, name, "operator", "pw-open311-9", scope=scope)
+        keys[name] = accounts.create_token(system.engine, name)
+    assert ids(client, api_key=keys["jingshan"]) == []
+    check_error(client.get(f"/open311/v2/requests/{case_id}.json", query_string={"api_key": keys["jingshan"]}),
+                403, "json")
+    assert ids(client, api_key=keys["donghuamen"]) == [case_id]
+    assert ids(client) == [case_id]                              # the public sees every case
