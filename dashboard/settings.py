@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     token_rate_limit: str = Field("20/minute", pattern=RATE, description="failed token attempts (API bearer, wall "
                                                                          "`?token=`) per address; more get 429 "
                                                                          "(default `20/minute`)")
+    open311_rate_limit: str = Field("60/minute", pattern=RATE, description="Open311 service requests "
+                                                                           "(`POST /open311/v2/requests`) per address "
+                                                                           "in a moving window; more get 429 "
+                                                                           "(default `60/minute`)")
     ratelimit_storage: str = Field("memory://", description="where the limits count: `memory://` (one process) or "
                                                             "a Redis URL shared by several (default `memory://`)")
     trusted_origins: str = Field("", description="comma-separated extra origins allowed to send state-changing "

@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     from dashboard.web import api_components  # city components (issue 16)
     api_components.init_app(server)
     api_evidence.init_app(server)   # evidence photos and return visits (issue 11)
+    from dashboard.web import open311; open311.init_app(server)   # Open311 GeoReport v2 (issue 14)
     briefing.init_app(server)
     from dashboard.web import wall_push  # the wall's server-sent events (issue 13)
     wall_push.init_app(server, services)

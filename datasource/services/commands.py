@@ -28,7 +28,7 @@ from functools import cached_property
 
 from dashboard.domain.codes import is_case_id
 from dashboard.domain.events import MAX_DEADLINE, CaseEvent, new_event_id
-from dashboard.domain.inputs import InputRefused, clean_text, coordinates, parse_instant, quote
+from dashboard.domain.inputs import InputRefused, check_json, clean_text, coordinates, parse_instant, quote
 from dashboard.domain.lifecycle import EventType, MissingInput, Stage, allowed_from, check_input, check_stage
 from dashboard.domain.limits import URGENCIES
 from dashboard.domain.projection import SOURCES
@@ -261,12 +261,16 @@ class CommandService:
 
     # ------------------------------------------------------------------ commands
     def report(self, actor: Actor, category, lon, lat, description="", source="phone",
-               urgency="normal", component=None) -> CommandResult:
+               urgency="normal", component=None, intake: dict | None = None) -> CommandResult:
         """Register a new case (上报); the answer carries its new case id.  ``component``: the
-        code of the city component it is about (its position is used when none is given)."""
+        code of the city component it is about (its position is used when none is given).
+        ``intake``: what the channel that took the report adds, kept in the event's body under
+        ``intake`` (Open311: the position as sent, an outside mark, the address — issue 14)."""
         def work():
             nonlocal lon, lat
             self._permit(actor, "report")
+            if intake is not None:
+                check_json(intake, "intake")
             # every check before the day's serial is taken: a refused report leaves no gap in the numbers
             if not isinstance(category, str) or category not in self.scenario.categories:
                 raise CommandRefused(400, Msg("cmd.unknown_category", category=quote(category)) if category
@@ -292,6 +296,8 @@ class CommandService:
                     "source": source, "urgency": urgency}
             if named:
                 body["component"] = named["code"]
+            if intake:
+                body["intake"] = intake
             state = {"category": category, "urgency": urgency, "grid": place[0], "street": place[2], "v": "1"}
             state["deadline"] = self._deadline(Stage.REPORTED.value, state, at)
             outcome = self.stream.append(CaseEvent(new_event_id(), case_id, EventType.REPORTED, at, actor.name, body),
