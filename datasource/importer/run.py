@@ -1,0 +1,266 @@
+"""The whole import: records → checked rows → case ids → events on the stream, with a summary.
+
+Each imported row becomes the events a native case would have had, on the SAME stream and
+through the SAME checked append (:data:`datasource.redis.stream.APPEND_LUA`, sent by
+:class:`datasource.redis.scriptpipe.ScriptPipe` like the backfill's history):
+
+==========  ===========  ==================================================================
+at          type         body
+==========  ===========  ==================================================================
+opened      reported     category, lon/lat (GCJ-02), description, ``source: import``,
+                         ``urgency: normal``, ``ref: <source>:<source id>``
+opened      filed        —
+opened      dispatched   department, ``deadline`` (the due time, or the mapping's default)
+closed      handled      ``note`` (the export's note, else "imported")
+closed      verified     —
+closed      closed       —
+==========  ===========  ==================================================================
+
+A row's events go to Redis in one script call (batches end on row boundaries).  Event ids
+are derived from the source and the source id, so the same row always gives the same ids.
+Projection into the reporting database is the worker's job, as for every producer
+(``citygrid import`` drains the stream at the end unless told not to).
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import orjson
+
+from datasource.importer import keys
+from datasource.importer.mapping import Mapping
+from datasource.importer.reference import Reference, is_bundled
+from datasource.importer.rows import REASONS, Checker, Skip, Valid
+from datasource.importer.sources import ENCODING, ERRORS, open_source
+from datasource.importer.times import iso_texts
+from datasource.redis.scriptpipe import ScriptPipe
+
+#: events per script call (a call of 10,000 holds Redis for ~0.1 s)
+BATCH = 10_000
+OPENING = ("reported", "filed", "dispatched")
+CLOSING = ("handled", "verified", "closed")
+
+
+@dataclass
+class Summary:
+    """What became of every record: read = imported + skipped (per reason)."""
+
+    file: str
+    format: str
+    source: str
+    read: int = 0
+    imported: int = 0             # rows whose case was created (or, re-imported, completed)
+    completed: int = 0            # of those: cases imported open before and closed now
+    skipped: Counter = field(default_factory=Counter)
+    events: int = 0
+    departments_created: dict = field(default_factory=dict)
+    categories_created: dict = field(default_factory=dict)
+    skipped_file: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped.values())
+
+    def as_dict(self) -> dict:
+        return {"file": self.file, "format": self.format, "source": self.source, "read": self.read,
+                "imported": self.imported, "completed": self.completed, "skipped": self.skipped_total,
+                "skipped_by_reason": {r: self.skipped[r] for r in REASONS if self.skipped[r]},
+                "events": self.events, "departments_created": self.departments_created,
+                "categories_created": self.categories_created, "skipped_file": self.skipped_file,
+                "seconds": self.seconds}
+
+
+class Importer:
+    """Imports files into ``system``'s stream (one object per import)."""
+
+    def __init__(self, system, mapping: Mapping, now: datetime | None = None, progress=None):
+        self.system, self.mapping = system, mapping
+        self.stream, self.scenario = system.stream, system.scenario
+        self.tz = self.scenario.calendar.tz
+        self.now = now or system.now()
+        self.progress = progress
+
+    def run(self, path: Path, kind: str = "csv", skipped_path: Path | None = None) -> Summary:
+        started = time.perf_counter()
+        path = Path(path)
+        if is_bundled(self.scenario.root):
+            self._dry_run(path, kind)   # refuse before appending anything if codes would be created
+        source = open_source(path, kind)
+        summary = Summary(str(path), kind, self.mapping.source)
+        skipped_path = Path(skipped_path) if skipped_path else path.with_name(path.name + ".skipped.csv")
+        try:
+            self.mapping.check_header(source.header)
+            reference = Reference(self.scenario)
+            checker = Checker(self.mapping, source.header, self.scenario, self.system.locator, reference, self.now)
+            with open(skipped_path, "w", encoding="utf-8", errors=ERRORS, newline="") as out:
+                skipped = csv.writer(out)
+                skipped.writerow(["line", "reason", "detail", *source.header])
+                pipe = _Appender(self.stream)
+                for chunk in source:
+                    summary.read += len(chunk)
+                    valid, skips = checker.check(chunk)
+                    if reference.created:
+                        self._record_codes(reference, summary)
+                    skips += self._append(valid, pipe, summary)
+                    for skip in pipe.refusals():
+                        summary.imported -= 1
+                        skips.append(skip)
+                    for skip in skips:
+                        summary.skipped[skip.reason] += 1
+                        skipped.writerow([skip.line, skip.reason, skip.detail, *skip.record])
+                    if self.progress:
+                        self.progress(source.position())
+                for skip in pipe.finish():
+                    summary.skipped[skip.reason] += 1
+                    summary.imported -= 1
+                    skipped.writerow([skip.line, skip.reason, skip.detail, *skip.record])
+        finally:
+            source.close()
+        summary.events -= pipe.refused_events
+        summary.skipped_file = str(skipped_path)
+        summary.seconds = round(time.perf_counter() - started, 2)
+        return summary
+
+    def _dry_run(self, path: Path, kind: str) -> None:
+        source = open_source(path, kind)
+        try:
+            self.mapping.check_header(source.header)
+            reference = Reference(self.scenario)
+            checker = Checker(self.mapping, source.header, self.scenario, self.system.locator, reference, self.now)
+            for chunk in source:
+                checker.check(chunk)
+                if reference.created:
+                    reference.check_writable()
+        finally:
+            source.close()
+
+    def _record_codes(self, reference: Reference, summary: Summary) -> None:
+        """Write the departments and categories created so far into the scenario and the
+        reference tables, before any event names them."""
+        fresh_d = {c: n for c, n in reference.new_departments.items() if c not in summary.departments_created}
+        fresh_c = {c: n for c, n in reference.new_categories.items() if c not in summary.categories_created}
+        if not fresh_d and not fresh_c:
+            return
+        reference.write_scenario()
+        reference.insert_rows(self.system.engine)
+        summary.departments_created.update(fresh_d)
+        summary.categories_created.update(fresh_c)
+
+    def _append(self, valid: Valid, pipe: "_Appender", summary: Summary) -> list[Skip]:
+        """Case ids for the valid rows, then their events through the checked append."""
+        if not len(valid):
+            return []
+        m, stream = self.mapping, self.stream
+        cases = keys.known(stream, m.source, valid.ids)
+        new = [i for i, c in enumerate(cases) if c is None]
+        days = valid.opened.dt.tz_convert(self.tz).dt.date
+        fresh = keys.allocate(stream, m.source, [valid.ids[i] for i in new], [days.iloc[i] for i in new])
+        for i, case in zip(new, fresh):
+            cases[i] = case
+        old = [i for i in range(len(cases)) if i not in set(new)] if len(new) < len(cases) else []
+        stage = dict(zip(old, keys.stages(stream, [cases[i] for i in old])))
+        opened_at, opened_us = iso_texts(valid.opened, self.tz), (valid.opened.astype("int64") // 1000).tolist()
+        closed_ok = valid.closed.notna()
+        closed_at = [None] * len(valid)
+        closed_us = [0] * len(valid)
+        if closed_ok.any():
+            index = closed_ok[closed_ok].index
+            for i, text, us in zip(index, iso_texts(valid.closed[closed_ok], self.tz),
+                                   (valid.closed[closed_ok].astype("int64") // 1000).tolist()):
+                closed_at[i], closed_us[i] = text, us
+        due_ok = valid.due.notna()
+        due_at = [None] * len(valid)
+        if due_ok.any():
+            for i, text in zip(due_ok[due_ok].index, iso_texts(valid.due[due_ok], self.tz)):
+                due_at[i] = text
+        skips, actor, ref_prefix = [], m.source, m.source + ":"
+        for i, case in enumerate(cases):
+            now_stage = stage.get(i)
+            closing = closed_at[i] is not None
+            if now_stage is None:
+                kinds = OPENING + CLOSING if closing else OPENING
+            elif now_stage == "dispatched" and closing:
+                kinds = CLOSING
+                summary.completed += 1
+            else:
+                skips.append(Skip(valid.lines[i], "already_imported", f"case {case} (stage {now_stage})",
+                                  valid.records[i]))
+                continue
+            stem = hashlib.blake2b(f"{m.source}\x1f{valid.ids[i]}".encode("utf-8", ERRORS), digest_size=15).hexdigest()
+            for kind in kinds:
+                if kind == "reported":
+                    body = {"category": valid.category[i], "lon": valid.lon[i], "lat": valid.lat[i],
+                            "description": valid.description[i], "source": "import", "urgency": "normal",
+                            "ref": ref_prefix + valid.ids[i]}
+                    if valid.address[i]:
+                        body["address"] = valid.address[i]
+                elif kind == "dispatched":
+                    body = {"department": valid.department[i]}
+                    if due_at[i]:
+                        body["deadline"] = due_at[i]
+                elif kind == "handled":
+                    body = {"note": valid.note[i] or "imported"}
+                else:
+                    body = {}
+                at, us = (opened_at[i], opened_us[i]) if kind in OPENING else (closed_at[i], closed_us[i])
+                pipe.add(f"{stem}.{kind}", case, kind, at, actor, orjson.dumps(body), us)
+            pipe.end_row((valid.lines[i], valid.records[i]), case)
+            summary.imported += 1
+            summary.events += len(kinds)
+        return skips
+
+
+class _Appender:
+    """Events of whole rows, sent BATCH at a time through :class:`ScriptPipe`; refusals
+    come back one batch later and are turned into skipped rows."""
+
+    def __init__(self, stream):
+        self.stream, self.pipe = stream, ScriptPipe(stream)
+        self.items, self.keys, self.args, self.rows = [], [], [], {}
+        self.flying: dict = {}
+        self._refused: list[Skip] = []
+        self.refused_events = 0
+
+    def add(self, event_id, case, kind, at, actor, body, us) -> None:
+        self.items.append((None, case, kind))
+        self.keys.append(self.stream.case_key(case))
+        self.args += (event_id, case, kind, at, actor, body, us, b"", b"0")
+
+    def end_row(self, row: tuple, case: str) -> None:
+        self.rows[case] = row
+        if len(self.items) >= BATCH:
+            self._send()
+
+    def _send(self) -> None:
+        refused = self.pipe.send(self.items, self.keys, self.args)
+        self._judge(refused, self.flying)
+        self.flying, self.rows = self.rows, {}
+        self.items, self.keys, self.args = [], [], []
+
+    def _judge(self, refused: list, rows: dict) -> None:
+        seen = set()
+        self.refused_events += len(refused)
+        for case, kind, conflict in refused:
+            if case in seen:
+                continue
+            seen.add(case)
+            line, record = rows.get(case, (0, []))
+            self._refused.append(Skip(line, "refused", f"{kind} of {case}: {conflict.reason} "
+                                      f"(stage {conflict.stage})", record))
+
+    def refusals(self) -> list[Skip]:
+        out, self._refused = self._refused, []
+        return out
+
+    def finish(self) -> list[Skip]:
+        if self.items:
+            self._send()
+        self._judge(self.pipe.flush(), self.flying)
+        return self.refusals()
