@@ -29,6 +29,13 @@ def make_city(root: Path, bbox: tuple[float, float, float, float], timezone: str
     (root / "communities.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"code": COMMUNITY, "street_code": STREET, "name": "Test community",
                                            "area_m2": 1}, "geometry": {"type": "Polygon", "coordinates": [box]}}]}))
+    source = root / "source"   # the map layers the web app draws: the box as district and street
+    source.mkdir(exist_ok=True)
+    for name, props in (("district", {}), ("streets", {"code": STREET, "name": "Test street"})):
+        (source / f"{name}.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": props, "geometry": {"type": "Polygon", "coordinates": [box]}}]}))
+    for name in ("roads", "green_spaces"):
+        (source / f"{name}.geojson").write_text('{"type": "FeatureCollection", "features": []}')
     dx, dy = (east - west) / cells, (north - south) / cells
     features = []
     for row in range(cells):

@@ -41,10 +41,30 @@ from datasource.importer.sources import ENCODING, ERRORS, open_source
 from datasource.importer.times import iso_texts
 from datasource.redis.scriptpipe import ScriptPipe
 
+#: a worker that read the stream this recently (ms) is taken to be running
+ACTIVE_MS = 60_000
 #: events per script call (a call of 10,000 holds Redis for ~0.1 s)
 BATCH = 10_000
 OPENING = ("reported", "filed", "dispatched")
 CLOSING = ("handled", "verified", "closed")
+
+
+class ImportRefused(ValueError):
+    """The import cannot go on (one line); what was appended before stays, and running the
+    same import again later appends only the rest."""
+
+
+def running_workers(system, within_ms: int = ACTIVE_MS) -> list[str]:
+    """Consumers of the worker's group that read the stream in the last ``within_ms``."""
+    try:
+        consumers = system.redis.xinfo_consumers(system.stream.key, system.settings.group)
+    except Exception:  # noqa: BLE001 - no stream or no group yet: nobody is running
+        return []
+    return [_text(c.get("name")) for c in consumers if int(c.get("idle", within_ms)) < within_ms]
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 @dataclass
@@ -148,6 +168,14 @@ class Importer:
         fresh_c = {c: n for c, n in reference.new_categories.items() if c not in summary.categories_created}
         if not fresh_d and not fresh_c:
             return
+        reference.check_writable()
+        running = running_workers(self.system)
+        if running:
+            raise ImportRefused(
+                f"the data names {len(fresh_d)} department(s) and {len(fresh_c)} category(ies) new to the scenario, "
+                f"and a worker ({', '.join(running[:3])}) is running with the scenario it loaded before them: it "
+                f"would dead-letter their cases. Stop the worker, run the import again (it goes on where it "
+                f"stopped), then start the worker")
         reference.write_scenario()
         reference.insert_rows(self.system.engine)
         summary.departments_created.update(fresh_d)
