@@ -132,7 +132,9 @@ def parse(data: dict, path: Path | None = None) -> Mapping:
     if any(not isinstance(v, str) or not v for v in columns.values()):
         raise MappingError(f"{where}: every [columns] value is a column name (text)")
     status = data.get("status", {})
-    closed = status.get("closed", []) if isinstance(status, dict) else None
+    if not isinstance(status, dict) or set(status) - {"closed"}:
+        raise MappingError(f"{where}: [status] takes only closed = [values meaning closed]")
+    closed = status.get("closed", [])
     if not isinstance(closed, list) or not all(isinstance(v, str) for v in closed):
         raise MappingError(f"{where}: [status] closed must be a list of texts")
     if "status" in columns and not closed:

@@ -38,7 +38,7 @@ from datasource.importer.mapping import Mapping
 from datasource.importer.reference import Reference, is_bundled
 from datasource.importer.rows import REASONS, Checker, Skip, Valid
 from datasource.importer.sources import ENCODING, ERRORS, open_source
-from datasource.importer.times import iso_texts
+from datasource.importer.times import iso_texts, micros
 from datasource.redis.scriptpipe import ScriptPipe
 
 #: a worker that read the stream this recently (ms) is taken to be running
@@ -194,14 +194,14 @@ class Importer:
             cases[i] = case
         old = [i for i in range(len(cases)) if i not in set(new)] if len(new) < len(cases) else []
         stage = dict(zip(old, keys.stages(stream, [cases[i] for i in old])))
-        opened_at, opened_us = iso_texts(valid.opened, self.tz), (valid.opened.astype("int64") // 1000).tolist()
+        opened_at, opened_us = iso_texts(valid.opened, self.tz), micros(valid.opened)
         closed_ok = valid.closed.notna()
         closed_at = [None] * len(valid)
         closed_us = [0] * len(valid)
         if closed_ok.any():
             index = closed_ok[closed_ok].index
             for i, text, us in zip(index, iso_texts(valid.closed[closed_ok], self.tz),
-                                   (valid.closed[closed_ok].astype("int64") // 1000).tolist()):
+                                   micros(valid.closed[closed_ok])):
                 closed_at[i], closed_us[i] = text, us
         due_ok = valid.due.notna()
         due_at = [None] * len(valid)

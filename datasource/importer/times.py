@@ -29,14 +29,14 @@ def parse(values: pd.Series, tz, formats: tuple[str, ...] = ()) -> tuple[pd.Seri
     outside 2000 … 2099 (the product's range) it counts as unreadable."""
     text = values.astype("string").str.strip().fillna("")
     blank = (text == "").to_numpy()
-    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us, UTC]")
     aware = text.str.contains(_AWARE, regex=True) & ~blank
     if aware.any():
         normal = text[aware].str.replace(_UTC_SUFFIX, "+00:00", regex=True)
         out[aware] = pd.to_datetime(normal, format="ISO8601", utc=True, errors="coerce")
     naive = ~aware.to_numpy() & ~blank
     if naive.any():
-        local = pd.Series(pd.NaT, index=values.index[naive], dtype="datetime64[ns]")
+        local = pd.Series(pd.NaT, index=values.index[naive], dtype="datetime64[us]")
         todo = text[naive]
         for fmt in ("ISO8601", *formats, *FALLBACK):
             if todo.empty:
@@ -59,10 +59,15 @@ def _naive(text: pd.Series, fmt: str) -> pd.Series:
     try:
         parsed = pd.to_datetime(text, format=fmt, errors="coerce")
     except (ValueError, TypeError):   # a format pandas cannot use at all
-        return pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+        return pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
     if getattr(parsed.dt, "tz", None) is not None:   # an offset that slipped through: not naive
-        return pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
-    return parsed.astype("datetime64[ns]")
+        return pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
+    return parsed.astype("datetime64[us]")   # years 1 … 9999 fit (nanoseconds stop at 1677 … 2262)
+
+
+def micros(instants: pd.Series) -> list[int]:
+    """Microseconds since the epoch of UTC instants (the checked append's time argument)."""
+    return instants.dt.as_unit("us").astype("int64").tolist()
 
 
 def iso_texts(instants: pd.Series, tz) -> list[str]:
