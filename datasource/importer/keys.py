@@ -22,6 +22,19 @@ from datetime import date
 
 from dashboard.domain.codes import case_id as make_case_id
 
+# Many fields of one hash in one call: HSETNX each (KEYS[1]; ARGV field, value, …) → 1/0 per
+# field; HGET each field of a hash per key (KEYS the hashes; ARGV[1] the field) → values.
+_SETNX = """
+local out = {}
+for i = 1, #ARGV, 2 do out[#out + 1] = redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return out
+"""
+_FIELD = """
+local out = {}
+for i = 1, #KEYS do out[i] = redis.call('HGET', KEYS[i], ARGV[1]) or '' end
+return out
+"""
+
 
 def map_key(stream, source: str) -> str:
     return f"{stream.prefix}import:{source}"
@@ -54,10 +67,7 @@ def allocate(stream, source: str, ids: list[str], days: list[date]) -> list[str]
     for day in days:
         out.append(make_case_id(day, next_serial[day]))   # ValueError past 999,999 cases a day
         next_serial[day] += 1
-    pipe = client.pipeline(transaction=False)
-    for source_id, case in zip(ids, out):
-        pipe.hsetnx(key, source_id, case)
-    taken = pipe.execute()
+    taken = client.register_script(_SETNX)(keys=[key], args=[v for pair in zip(ids, out) for v in pair])
     lost = [i for i, ok in enumerate(taken) if not ok]
     if lost:
         winners = known(stream, source, [ids[i] for i in lost])
@@ -68,8 +78,8 @@ def allocate(stream, source: str, ids: list[str], days: list[date]) -> list[str]
 
 def stages(stream, case_ids: list[str]) -> list[str | None]:
     """The command-side stage of each case (None: no event appended yet)."""
-    pipe = stream.client.pipeline(transaction=False)
-    for case in case_ids:
-        pipe.hget(stream.case_key(case), "stage")
-    return [v.decode() if isinstance(v, bytes) else v for v in pipe.execute()]
+    if not case_ids:
+        return []
+    found = stream.client.register_script(_FIELD)(keys=[stream.case_key(c) for c in case_ids], args=["stage"])
+    return [(v.decode() if isinstance(v, bytes) else v) or None for v in found]
 

@@ -96,6 +96,9 @@ class Checker:
         refuse([not v or len(v) > ID_MAX for v in ids], "missing_id",
                lambda i: "blank" if not ids[i] else f"longer than {ID_MAX} characters")
         for name, values in col.items():
+            joined = "\x1f".join(values)
+            if joined.isascii() and "\x00" not in joined:   # the usual column: nothing to look at
+                continue
             problems = [storable_problem(v) for v in values]
             refuse([p is not None for p in problems], "bad_text",
                    lambda i, name=name, problems=problems: f"{self.mapping.columns[name]}: "
@@ -234,7 +237,10 @@ class Checker:
 
 def _text(value: str, name: str, limit: int) -> str:
     """Free text as the product stores it, cut to ``limit`` (an export's long text is kept
-    in part rather than losing the row)."""
+    in part rather than losing the row).  Printable ASCII needs only the strip
+    :func:`clean_text` would give it."""
+    if value.isascii() and value.isprintable():
+        return value.strip()[:limit]
     return clean_text(value[:4 * limit], name, limit=4 * limit)[:limit]
 
 

@@ -188,11 +188,12 @@ class Importer:
         m, stream = self.mapping, self.stream
         cases = keys.known(stream, m.source, valid.ids)
         new = [i for i, c in enumerate(cases) if c is None]
-        days = valid.opened.dt.tz_convert(self.tz).dt.date
-        fresh = keys.allocate(stream, m.source, [valid.ids[i] for i in new], [days.iloc[i] for i in new])
+        days = valid.opened.dt.tz_convert(self.tz).dt.date.tolist()
+        fresh = keys.allocate(stream, m.source, [valid.ids[i] for i in new], [days[i] for i in new])
         for i, case in zip(new, fresh):
             cases[i] = case
-        old = [i for i in range(len(cases)) if i not in set(new)] if len(new) < len(cases) else []
+        was_new = set(new)
+        old = [i for i in range(len(cases)) if i not in was_new]
         stage = dict(zip(old, keys.stages(stream, [cases[i] for i in old])))
         opened_at, opened_us = iso_texts(valid.opened, self.tz), micros(valid.opened)
         closed_ok = valid.closed.notna()
@@ -209,6 +210,7 @@ class Importer:
             for i, text in zip(due_ok[due_ok].index, iso_texts(valid.due[due_ok], self.tz)):
                 due_at[i] = text
         skips, actor, ref_prefix = [], m.source, m.source + ":"
+        dumps, blake2b, row = orjson.dumps, hashlib.blake2b, pipe.row
         for i, case in enumerate(cases):
             now_stage = stage.get(i)
             closing = closed_at[i] is not None
@@ -221,27 +223,29 @@ class Importer:
                 skips.append(Skip(valid.lines[i], "already_imported", f"case {case} (stage {now_stage})",
                                   valid.records[i]))
                 continue
-            stem = hashlib.blake2b(f"{m.source}\x1f{valid.ids[i]}".encode("utf-8", ERRORS), digest_size=15).hexdigest()
-            for kind in kinds:
-                if kind == "reported":
-                    body = {"category": valid.category[i], "lon": valid.lon[i], "lat": valid.lat[i],
+            stem = blake2b(f"{m.source}\x1f{valid.ids[i]}".encode("utf-8", ERRORS), digest_size=15).hexdigest()
+            events = []
+            if kinds is not CLOSING:
+                reported = {"category": valid.category[i], "lon": valid.lon[i], "lat": valid.lat[i],
                             "description": valid.description[i], "source": "import", "urgency": "normal",
                             "ref": ref_prefix + valid.ids[i]}
-                    if valid.address[i]:
-                        body["address"] = valid.address[i]
-                elif kind == "dispatched":
-                    body = {"department": valid.department[i]}
-                    if due_at[i]:
-                        body["deadline"] = due_at[i]
-                elif kind == "handled":
-                    body = {"note": valid.note[i] or "imported"}
-                else:
-                    body = {}
-                at, us = (opened_at[i], opened_us[i]) if kind in OPENING else (closed_at[i], closed_us[i])
-                pipe.add(f"{stem}.{kind}", case, kind, at, actor, orjson.dumps(body), us)
-            pipe.end_row((valid.lines[i], valid.records[i]), case)
+                if valid.address[i]:
+                    reported["address"] = valid.address[i]
+                dispatched = {"department": valid.department[i]}
+                if due_at[i]:
+                    dispatched["deadline"] = due_at[i]
+                at, us = opened_at[i], opened_us[i]
+                events += ((stem + ".reported", "reported", at, dumps(reported), us),
+                           (stem + ".filed", "filed", at, b"{}", us),
+                           (stem + ".dispatched", "dispatched", at, dumps(dispatched), us))
+            if closing:
+                at, us = closed_at[i], closed_us[i]
+                events += ((stem + ".handled", "handled", at, dumps({"note": valid.note[i] or "imported"}), us),
+                           (stem + ".verified", "verified", at, b"{}", us),
+                           (stem + ".closed", "closed", at, b"{}", us))
+            row(case, actor, events, (valid.lines[i], valid.records[i]))
             summary.imported += 1
-            summary.events += len(kinds)
+            summary.events += len(events)
         return skips
 
 
@@ -256,14 +260,16 @@ class _Appender:
         self._refused: list[Skip] = []
         self.refused_events = 0
 
-    def add(self, event_id, case, kind, at, actor, body, us) -> None:
-        self.items.append((None, case, kind))
-        self.keys.append(self.stream.case_key(case))
-        self.args += (event_id, case, kind, at, actor, body, us, b"", b"0")
-
-    def end_row(self, row: tuple, case: str) -> None:
-        self.rows[case] = row
-        if len(self.items) >= BATCH:
+    def row(self, case: str, actor: str, events: list[tuple], where: tuple) -> None:
+        """One row's events (event id, type, at, body, µs), sent in the same script call."""
+        key = self.stream.case_key(case)
+        items, args = self.items, self.args
+        for event_id, kind, at, body, us in events:
+            items.append((None, case, kind))
+            args += (event_id, case, kind, at, actor, body, us, b"", b"0")
+        self.keys += [key] * len(events)
+        self.rows[case] = where
+        if len(items) >= BATCH:
             self._send()
 
     def _send(self) -> None:

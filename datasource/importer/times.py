@@ -71,7 +71,15 @@ def micros(instants: pd.Series) -> list[int]:
 
 
 def iso_texts(instants: pd.Series, tz) -> list[str]:
-    """ISO 8601 texts with the offset of ``tz`` (``2019-10-05T17:05:55-07:00``) of UTC instants."""
-    local = instants.dt.tz_convert(tz)
-    offset = local.dt.strftime("%z")
-    return (local.dt.strftime("%Y-%m-%dT%H:%M:%S") + offset.str[:3] + ":" + offset.str[3:]).tolist()
+    """ISO 8601 texts with the offset of ``tz`` (``2019-10-05T17:05:55-07:00``) of UTC instants.
+
+    numpy formats the local times in C; the offsets (a handful of distinct values) are
+    formatted once each — pandas' ``strftime`` costs ~25 µs a value."""
+    if instants.empty:
+        return []
+    utc = instants.dt.as_unit("s").dt.tz_localize(None)
+    local = instants.dt.as_unit("s").dt.tz_convert(tz).dt.tz_localize(None)
+    stamps = np.datetime_as_string(local.to_numpy(dtype="datetime64[s]"), unit="s").tolist()
+    minutes = ((local - utc).dt.total_seconds() // 60).astype("int64").tolist()
+    offsets = {m: f"{'-' if m < 0 else '+'}{abs(m) // 60:02d}:{abs(m) % 60:02d}" for m in set(minutes)}
+    return [stamp + offsets[m] for stamp, m in zip(stamps, minutes)]
