@@ -32,7 +32,7 @@ import psutil  # noqa: E402 - a test dependency
 
 from dashboard.settings import Settings  # noqa: E402
 from datasource.importer.mapping import load  # noqa: E402
-from datasource.importer.run import Importer  # noqa: E402
+from datasource.importer.run import Importer, drain  # noqa: E402
 from datasource.redis.server import stop_embedded  # noqa: E402
 from datasource.system import System  # noqa: E402
 from tests.import_city import make_city  # noqa: E402 - the tests' minimal city folder
@@ -92,7 +92,7 @@ def run_once(csv_path: Path, city: Path, drain: bool) -> dict:
             system = System(settings).start()
             try:
                 started = time.perf_counter()
-                stats = system.worker().drain()
+                stats = drain(system)
                 figures.update(drain_s=round(time.perf_counter() - started, 1), applied=stats.applied, dead=stats.dead)
             finally:
                 system.close()

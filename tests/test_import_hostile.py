@@ -171,3 +171,25 @@ def test_unusable_files_and_mappings_end_in_one_line_and_append_nothing(city, tm
     assert result.exit_code == 1 and "city folder" in result.output, result.output
     client = redis.Redis.from_url(city.redis_url)
     assert client.xlen(city.stream) == 0
+
+
+def test_new_departments_wait_for_a_running_worker_to_stop(city, tmp_path):
+    import redis
+    mapping = str(tmp_path / "hostile.toml")
+
+    def file(name: str, department: str):
+        path = tmp_path / f"{name}.csv"
+        path.write_bytes(HEADER + name.encode() + b",2019-10-06 08:00:00,,,Open," + department.encode()
+                         + b",Graffiti," + IN + b",x\n")
+        return str(path)
+    # Two imports in a row, each creating a department: the import's own drain is no worker.
+    assert import_json(city, file("a", "A dept"), "--mapping", mapping)["departments_created"] == {"a-dept": "A dept"}
+    assert import_json(city, file("b", "B dept"), "--mapping", mapping)["departments_created"] == {"b-dept": "B dept"}
+    # A worker reading the stream loaded the scenario before "C dept": the import waits for it.
+    client = redis.Redis.from_url(city.redis_url)
+    client.xgroup_createconsumer(city.stream, city.group, "elsewhere-worker")   # a worker that just started
+    length = client.xlen(city.stream)
+    result = citygrid(city, "import", file("c", "C dept"), "--mapping", mapping)
+    assert result.exit_code == 1 and "worker (elsewhere-worker) is running" in result.output, result.output
+    assert client.xlen(city.stream) == length
+    assert "C dept" not in (city.scenario_dir / "departments.json").read_text(encoding="utf-8")

@@ -38,7 +38,7 @@ def import_cases(ctx, file, mapping_spec, kind, skipped, no_drain, as_json, lang
     """Import a service-request export FILE; every row is imported or skipped with a reason."""
     from datasource.importer.mapping import MappingError, load
     from datasource.importer.reference import ReferenceRefused
-    from datasource.importer.run import Importer, ImportRefused
+    from datasource.importer.run import Importer, ImportRefused, drain
     from datasource.importer.sources import SourceError
     from datasource.system import System
     lang = lang or ctx.obj.lang
@@ -61,9 +61,8 @@ def import_cases(ctx, file, mapping_spec, kind, skipped, no_drain, as_json, lang
     if not no_drain and summary.events:
         system = System(ctx.obj).start()   # a fresh scenario: it knows the departments just created
         try:
-            worker = system.worker()
-            with tqdm(total=worker.lag() or None, unit="ev", desc="drain", disable=not sys.stderr.isatty()) as bar:
-                stats = worker.drain(progress=bar.update)
+            with tqdm(total=summary.events, unit="ev", desc="drain", disable=not sys.stderr.isatty()) as bar:
+                stats = drain(system, progress=bar.update)
             drained = {"applied": stats.applied, "dead": stats.dead}
         finally:
             system.close()
@@ -79,4 +78,7 @@ def import_cases(ctx, file, mapping_spec, kind, skipped, no_drain, as_json, lang
         click.echo(t("import.created", lang, departments=len(result["departments_created"]),
                      categories=len(result["categories_created"]), root=ctx.obj.scenario_dir))
     click.echo(t("import.skipped_file", lang, path=result["skipped_file"]))
-    click.echo(t("import.drained", lang, **drained) if drained else t("import.not_drained", lang))
+    if drained:
+        click.echo(t("import.drained", lang, **drained))
+    elif summary.events:
+        click.echo(t("import.not_drained", lang))

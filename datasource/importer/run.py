@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import socket
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -61,6 +62,22 @@ def running_workers(system, within_ms: int = ACTIVE_MS) -> list[str]:
     except Exception:  # noqa: BLE001 - no stream or no group yet: nobody is running
         return []
     return [_text(c.get("name")) for c in consumers if int(c.get("idle", within_ms)) < within_ms]
+
+
+def drain(system, progress=None):
+    """Project what the import appended, as the worker would, under a consumer of its own
+    that is removed afterwards (so the import is not itself taken for a running worker).
+    Returns the worker's stats."""
+    consumer = f"{socket.gethostname()}-import"
+    stats = system.worker(consumer=consumer).drain(progress=progress)
+    try:
+        pending = [c for c in system.redis.xinfo_consumers(system.stream.key, system.settings.group)
+                   if _text(c.get("name")) == consumer]
+        if pending and not int(pending[0].get("pending", 0)):
+            system.redis.xgroup_delconsumer(system.stream.key, system.settings.group, consumer)
+    except Exception:  # noqa: BLE001 - tidying only: a leftover consumer does no harm
+        pass
+    return stats
 
 
 def _text(value) -> str:
