@@ -39,9 +39,12 @@ class ScriptPipe:
         if self.connection is None:
             self.connection = self.client.connection_pool.get_connection()
         try:
+            # No health check (a PING) while a reply is in flight: the PING would read the
+            # script's reply as its own (the importer can take longer than the check interval
+            # between two batches).
             self.connection.send_packed_command(
                 [hiredis.pack_command((b"EVALSHA", self.sha, len(keys) + 1, self.stream.key, *keys,
-                                       b"0", len(chunk), b"1", *args))])
+                                       b"0", len(chunk), b"1", *args))], check_health=self.waiting is None)
         except BaseException:
             self._release(broken=True)
             raise
