@@ -146,6 +146,8 @@ def test_unusable_files_and_mappings_end_in_one_line_and_append_nothing(city, tm
         (["import", str(source), "--mapping", "no-such-mapping"], "shipped mappings"),
         (["import", str(source), "--mapping", str(bad)], "unknown key"),
         (["import", str(source), "--mapping", "nyc311"], "has no column"),
+        (["import", str(source), "--mapping", str(tmp_path / "hostile.toml"), "--skipped",
+          str(tmp_path / "no" / "dir" / "s.csv")], "give --skipped PATH"),
     ]
     bad.write_text("surprise = 1\n" + MAPPING, encoding="utf-8")
     for args, words in cases:

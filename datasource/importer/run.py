@@ -136,7 +136,12 @@ class Importer:
             self.mapping.check_header(source.header)
             reference = Reference(self.scenario)
             checker = Checker(self.mapping, source.header, self.scenario, self.system.locator, reference, self.now)
-            with open(skipped_path, "w", encoding="utf-8", errors=ERRORS, newline="") as out:
+            try:
+                out = open(skipped_path, "w", encoding="utf-8", errors=ERRORS, newline="")
+            except OSError as exc:
+                raise ImportRefused(f"cannot write the skipped rows to {skipped_path} ({exc.strerror or exc}): "
+                                    f"give --skipped PATH") from None
+            with out:
                 skipped = csv.writer(out)
                 skipped.writerow(["line", "reason", "detail", *source.header])
                 pipe = _Appender(self.stream)
