@@ -86,6 +86,9 @@ def run_once(csv_path: Path, city: Path, drain: bool) -> dict:
                        "python_cpu_s": round(time.process_time() - cpu, 1),
                        "redis_cpu_s": round(sum(server.cpu_times()[:2]) - redis_cpu, 1), "read": summary.read,
                        "imported": summary.imported, "skipped": summary.skipped_total, "events": summary.events}
+            info = system.redis.info()
+            figures.update(redis_memory_mb=round(info["used_memory"] / 1e6),
+                           aof_rewrites=info.get("aof_rewrites", info.get("aof_rewrite_scheduled")))
         finally:
             system.close()
         if drain:
