@@ -195,3 +195,16 @@ def test_new_departments_wait_for_a_running_worker_to_stop(city, tmp_path):
     assert result.exit_code == 1 and "worker (elsewhere-worker) is running" in result.output, result.output
     assert client.xlen(city.stream) == length
     assert "C dept" not in (city.scenario_dir / "departments.json").read_text(encoding="utf-8")
+
+
+def test_a_field_beyond_the_csv_limit_is_one_malformed_record_and_reading_goes_on(tmp_path):
+    from datasource.importer.sources import FIELD_LIMIT, CsvSource
+    path = tmp_path / "big.csv"
+    path.write_text(f'id,a\n1,ok\n2,"{"x" * (FIELD_LIMIT + 1)}"\n3,after\n4,"two\nlines"\n', encoding="utf-8")
+    source = CsvSource(path)
+    chunks = list(source)
+    source.close()
+    assert [c.lines for c in chunks] == [[2, 4, 5]]
+    assert chunks[0].records == [["1", "ok"], ["3", "after"], ["4", "two\nlines"]]
+    (line, _, why), = chunks[0].malformed
+    assert line == 3 and "field limit" in why
