@@ -73,7 +73,7 @@ def generate(path: Path, rows: int, seed: int = 1) -> None:
                              f"{lon:.12f}", "MISSION"])
 
 
-def run_once(csv_path: Path, city: Path, drain: bool) -> dict:
+def run_once(csv_path: Path, city: Path, project: bool) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), scenario_dir=city, components_autoload=False)
         system = System(settings).start()
@@ -91,7 +91,7 @@ def run_once(csv_path: Path, city: Path, drain: bool) -> dict:
                            aof_rewrites=info.get("aof_rewrites", info.get("aof_rewrite_scheduled")))
         finally:
             system.close()
-        if drain:
+        if project:
             system = System(settings).start()
             try:
                 started = time.perf_counter()
