@@ -255,6 +255,8 @@ def briefing(ctx, day, out, lang, force, scope):
 
 from dashboard.cli.components import components as _components  # noqa: E402 - issue 16
 cli.add_command(_components)
+from dashboard.cli.importer import import_cases as _import_cases  # noqa: E402 - issue 14: citygrid import
+cli.add_command(_import_cases)
 
 
 def _run_until_stopped(loop, started: str, summary) -> None:

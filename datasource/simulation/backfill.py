@@ -25,14 +25,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
 import orjson
-try:
-    import hiredis
-except ImportError:  # pragma: no cover - hiredis is a declared dependency
-    hiredis = None
 from sqlalchemy import func, select
 
 from dashboard.domain.codes import case_id as make_case_id
-from datasource.redis.stream import APPEND_LUA
+from datasource.redis.scriptpipe import ScriptPipe
 from datasource.store import schema
 from datasource.simulation.inspectors import inspector_by_grid, inspectors_for
 from datasource.simulation.places import PlaceSampler
@@ -191,68 +187,6 @@ def _append_events(stream, history: History, ids: random.Random, iso) -> list[tu
         refused += pipe.send(chunk, keys, args)
     refused += pipe.flush()
     return refused
-
-
-class ScriptPipe:
-    """Batches of checked appends sent as packed EVALSHA commands, one batch in flight: the
-    next batch is built in Python while Redis runs the script on the previous one.
-
-    With hiredis the command (~100,000 arguments) is packed in C, several times faster than
-    redis-py's encoder; without it each batch is one ordinary script call."""
-
-    def __init__(self, stream):
-        self.stream, self.client = stream, stream.client
-        self.sha = self.client.script_load(APPEND_LUA).encode() if hiredis else None
-        self.connection, self.waiting = None, None
-
-    def send(self, chunk: list, keys: list, args: list) -> list[tuple]:
-        """Send one batch; the refusals of the batch sent before it."""
-        if not hiredis:
-            outcomes = self.stream.append_args([c for _, c, *_ in chunk], args)
-            return [(case, kind, o) for (_, case, kind, _, _), o in zip(chunk, outcomes) if not isinstance(o, str)]
-        if self.connection is None:
-            self.connection = self.client.connection_pool.get_connection()
-        try:
-            self.connection.send_packed_command(
-                [hiredis.pack_command((b"EVALSHA", self.sha, len(keys) + 1, self.stream.key, *keys,
-                                       b"0", len(chunk), b"1", *args))])
-        except BaseException:
-            self._release(broken=True)
-            raise
-        refused = self.flush(keep=True)
-        self.waiting = chunk
-        return refused
-
-    def flush(self, keep: bool = False) -> list[tuple]:
-        """Read the reply of the batch in flight; its refusals."""
-        refused = []
-        if self.waiting is not None:
-            chunk, self.waiting = self.waiting, None
-            try:
-                reply = self.connection.read_response()
-            except BaseException:
-                self._release(broken=True)   # unread replies would poison the next user
-                raise
-            refused = self._refusals(chunk, reply)
-        if not keep:
-            self._release()
-        return refused
-
-    def _refusals(self, chunk: list, reply: list) -> list[tuple]:
-        """(case, type, Conflict) per refused event of ``chunk`` (the quiet reply lists only
-        those, each led by its 1-based index)."""
-        out = []
-        for index, *item in reply:
-            _, case, kind, _, _ = chunk[int(index) - 1]
-            out.append((case, kind, self.stream.outcome(case, item)))
-        return out
-
-    def _release(self, broken: bool = False) -> None:
-        if self.connection is not None:
-            if broken:
-                self.connection.disconnect()
-            self.client.connection_pool.release(self.connection)
-            self.connection = None
 
 
 def backfill(system, days: float, seed: int = 1, now: datetime | None = None, progress=None) -> dict:
