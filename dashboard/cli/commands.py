@@ -255,6 +255,8 @@ def briefing(ctx, day, out, lang, force, scope):
 
 from dashboard.cli.components import components as _components  # noqa: E402 - issue 16
 cli.add_command(_components)
+from dashboard.cli.city import city as _city  # noqa: E402 - issue 14 part 3
+cli.add_command(_city)
 
 
 def _run_until_stopped(loop, started: str, summary) -> None:
