@@ -2,6 +2,12 @@
 Dongcheng's (the district's name comes from the scenario's ``source/district.geojson``)."""
 
 STRINGS = {
+    # ---- the zone the pages count days in (Beijing time for Dongcheng, the city's own elsewhere)
+    "city.zone.beijing": ("北京时间", "Beijing time"),
+    "city.zone.local": ("当地时间（{zone}）", "local time ({zone})"),
+    "city.report.period_note": ("按{zone}自然日，含首尾两天", "dates in {zone}, both ends included"),
+    "city.eval.subtitle": ("按首次派遣时间统计 · {zone}", "By first dispatch · {zone}"),
+    "city.briefing.as_of": ("数据截至 {at}（{zone}；日界为 0 时）", "Data as of {at} ({zone}; days run from midnight)"),
     # ---- the district's own name in titles (every page, the wall, the briefing)
     "city.app.subtitle": ("{district} · 实时运行", "{district} · live operations"),
     "city.wall.title": ("{district}城市网格化管理指挥中心", "{district} Grid Management Command Centre"),
@@ -27,3 +33,11 @@ STRINGS = {
     "city.next": ("下一步：CITYGRID_SCENARIO={path} citygrid demo --data-dir 另一个数据文件夹",
                   "next: CITYGRID_SCENARIO={path} citygrid demo --data-dir ANOTHER_DATA_FOLDER"),
 }
+
+
+def zone_label(tz, lang: str) -> str:
+    """How a page names the zone its days are counted in: "北京时间" for Asia/Shanghai (the
+    bundled Dongcheng scenario), "当地时间（America/Los_Angeles）" for another city."""
+    from dashboard.i18n import t
+    zone = str(tz)
+    return t("city.zone.beijing", lang) if zone == "Asia/Shanghai" else t("city.zone.local", lang, zone=zone)
