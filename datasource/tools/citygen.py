@@ -22,7 +22,8 @@ instead, on a lattice aligned with longitude and latitude:
   code + 3 digits, community = street + 3, grid = community + 3, numbered north→south then
   west→east at each level.
 * **Extent of points**: garbage (blank, non-numeric, out of range, exactly 0,0) is dropped;
-  the core box is the ``trim``–(100 − ``trim``) % quantiles of longitude and latitude; points
+  the core box is the ``trim``–(100 − ``trim``) % quantiles of longitude and latitude (rounded
+  inwards to a data point, so a small file has its extreme points tested too); points
   farther outside it than ``margin`` × its size (at least 2 cells) are outliers — counted,
   and in no grid.  The extent is the box of the points kept.
 
@@ -83,8 +84,11 @@ def robust_extent(lon, lat, trim: float = 0.5, margin: float = 0.1, cell_m: floa
     lon, lat, garbage = clean_coordinates(lon, lat)
     if len(lon) == 0:
         raise CityGenError("no usable coordinates (all blank, non-numeric, out of range or 0,0)")
-    west, east = np.percentile(lon, [trim, 100 - trim])
-    south, north = np.percentile(lat, [trim, 100 - trim])
+    # quantiles rounded inwards: even a small file has its most extreme point at each end tested
+    west, south = np.percentile(lon, trim, method="higher"), np.percentile(lat, trim, method="higher")
+    east, north = np.percentile(lon, 100 - trim, method="lower"), np.percentile(lat, 100 - trim, method="lower")
+    west, east = min(west, east), max(west, east)       # two or three points: the rounding crossed over
+    south, north = min(south, north), max(south, north)
     m_lon, m_lat = metres_per_degree((south + north) / 2)
     pad_lon = max(margin * (east - west), 2 * cell_m / m_lon)
     pad_lat = max(margin * (north - south), 2 * cell_m / m_lat)
