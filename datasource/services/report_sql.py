@@ -202,26 +202,28 @@ def acts_fill(dialect: Dialect, scenario):
     stage_of = "CASE e.type " + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in ACT_STAGE.items()) + " END"
     shift_of = "CASE " + " ".join(f"WHEN t.m0 >= {a} AND t.m0 < {b} THEN '{name}'" for name, a, b in SHIFTS) + " END"
     types = ", ".join(f"'{k}'" for k in ACT_STAGE)
-    # Natural time first: working time never exceeds it, so most acts are settled without
-    # the working clock.
+    # Natural time first (between the UTC instants u0, u1: a daylight-saving change inside the
+    # clock does not count), working time never exceeds it, so most acts are settled without
+    # the working clock (on the local days and minutes of t0, t1).
     on_time = (f"CASE WHEN t.t0 IS NULL THEN NULL WHEN t.amount IS NULL THEN 1 "
-               f"WHEN t.t1 - t.t0 <= t.amount * 60 + {EPSILON_S!r} THEN 1 "
+               f"WHEN t.u1 - t.u0 <= t.amount * 60 + {EPSILON_S!r} THEN 1 "
                f"WHEN t.working = 0 THEN 0 "
                f"WHEN {clock.minutes('t.d1', 't.m1')} - {clock.minutes('t.d0', 't.m0')} <= t.amount + {EPSILON_S / 60!r} "
                f"THEN 1 ELSE 0 END")
-    day0, day1 = d.day(f"a.t0 / {DAY_S}"), d.day(f"a.t1 / {DAY_S}")
+    # local seconds of the clock's start and of the act (the zone's offset at each instant)
+    t0, t1 = f"(a.u0 + {offset_sql(tz, 'a.u0')})", f"(a.u1 + {offset_sql(tz, 'a.u1')})"
+    day0, day1 = d.day(f"{t0} / {DAY_S}"), d.day(f"{t1} / {DAY_S}")
     sql = f"""
 WITH acts AS MATERIALIZED (
   SELECT e.id AS id, e.at AS at, e.actor AS actor, e.type AS type, c.category_code AS category,
          c.urgency AS urgency, {stage_of} AS stage,
-         {d.epoch('e.at')} + {offset_sql(tz, d.epoch('e.at'))} AS t1,
-         {d.epoch(clock_start())} + {offset_sql(tz, d.epoch(clock_start()))} AS t0
+         {d.epoch('e.at')} AS u1, {d.epoch(clock_start())} AS u0
   FROM case_events e JOIN cases c ON c.case_id = e.case_id
   WHERE e.id > :after AND e.id <= :upto AND e.type IN ({types})
 ),
 t AS MATERIALIZED (
-  SELECT a.id, a.at, a.actor, a.type, a.t0, a.t1, {day0} AS d0, {day1} AS d1,
-         (a.t0 - {day0} * {DAY_S}) / 60.0 AS m0, (a.t1 - {day1} * {DAY_S}) / 60.0 AS m1,
+  SELECT a.id, a.at, a.actor, a.type, {t0} AS t0, {t1} AS t1, a.u0, a.u1, {day0} AS d0, {day1} AS d1,
+         ({t0} - {day0} * {DAY_S}) / 60.0 AS m0, ({t1} - {day1} * {DAY_S}) / 60.0 AS m1,
          {amount.replace('t.', 'a.')} AS amount, {working.replace('t.', 'a.')} AS working
   FROM acts a
 )
