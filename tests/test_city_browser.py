@@ -1,5 +1,5 @@
 """A generated city in headless Chromium: ``citygrid city init`` over the San Francisco sample,
-the real app (waitress, Redis, SQLite, the worker) on that folder with four simulated days,
+the real app (waitress, Redis, SQLite, the worker) on that folder with three simulated days,
 and an administrator's walk through the wall, dispatch, departments, regions, people and the
 briefing — each map drawn over San Francisco (not left on empty background), the titles with
 the city's name and the pages' dates in its own zone, in Chinese and English.
@@ -37,7 +37,7 @@ def city_dir(tmp_path) -> Path:
 
 @pytest.fixture
 def live_app(tmp_path, stream_key, redis_server_url, city_dir):
-    """The live app (as tests/browser_util.py's) on the generated city, with four days of cases."""
+    """The live app (as tests/browser_util.py's) on the generated city, with three days of cases."""
     from dashboard.settings import Settings
     from datasource.system import System
     from tests.helpers import FixedClock
@@ -45,8 +45,8 @@ def live_app(tmp_path, stream_key, redis_server_url, city_dir):
                         stream=stream_key, secret_key="browser-test-secret", scenario_dir=city_dir)
     system = System(settings, clock=FixedClock()).start()
     live = start_live_app(system)
-    generated = generate_history(system.scenario, system.locator, 4, seed=5, now=system.now(),
-                                 per_day=250)
+    generated = generate_history(system.scenario, system.locator, 3, seed=5, now=system.now(),
+                                 per_day=150)
     append_history(system.stream, generated, seed=5)
     wait_until(lambda: _projected(live) >= generated.cases, timeout=180, message="every case projected")
     yield live

@@ -77,7 +77,7 @@ def test_the_product_runs_on_the_generated_city(sf, tmp_path, redis_server_url, 
                         stream=stream_key, scenario_dir=sf, secret_key="city-test")
     system = System(settings).start()
     try:
-        figures = backfill(system, 2, seed=3)
+        figures = backfill(system, 1, seed=3)
         assert figures["cases"] > 100 and figures["dead_letters"] == 0
         app = start(create_app(settings, system))
         from datasource.services import accounts
