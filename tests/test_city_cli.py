@@ -146,3 +146,28 @@ def test_a_box_in_china_in_wgs84_is_stored_in_gcj02(tmp_path):
     shift = np.subtract(w, g)
     assert 0.004 < shift[0] < 0.008 and 0.0005 < shift[1] < 0.003      # ≈ +570 m east, +130 m north
     assert load_scenario(tmp_path / "w").inspectors == []
+
+
+def test_supplied_polygons_become_the_streets(tmp_path):
+    """Two neighbourhoods as GeoJSON (WGS-84, a name property): each is a street with its name,
+    its grids clipped to it, and its own office among the departments."""
+    def feature(name, ring):
+        return {"type": "Feature", "properties": {"nhood": name}, "geometry": {"type": "Polygon", "coordinates": [ring]}}
+    west = [[-122.45, 37.75], [-122.43, 37.75], [-122.43, 37.765], [-122.45, 37.765], [-122.45, 37.75]]
+    east = [[-122.43, 37.75], [-122.415, 37.752], [-122.418, 37.765], [-122.43, 37.765], [-122.43, 37.75]]
+    path = tmp_path / "hoods.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        feature("Noe Valley", west), feature("Mission", east), {"type": "Feature", "properties": {}, "geometry": None}]}))
+    out = tmp_path / "city"
+    result = city(str(out), "--polygons", str(path), "--name-property", "nhood", "--timezone", "America/Los_Angeles",
+                  "--country", "US")
+    assert result.exit_code == 0, result.output
+    scenario = load_scenario(out)
+    assert sorted(scenario.streets.values()) == ["Mission", "Noe Valley"]
+    assert {d.name_en for d in scenario.departments.values() if d.kind == "street"} == {"Mission area office",
+                                                                                       "Noe Valley area office"}
+    from shapely.geometry import shape
+    from shapely.ops import unary_union
+    grids = unary_union([shape(f["geometry"]) for f in scenario.grids_geojson["features"]])
+    hoods = unary_union([shape({"type": "Polygon", "coordinates": [r]}) for r in (west, east)])
+    assert grids.symmetric_difference(hoods).area < 1e-6 * hoods.area     # the polygons, tiled
