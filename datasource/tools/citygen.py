@@ -120,7 +120,8 @@ class Lattice:
         m_lon, m_lat = metres_per_degree((south + north) / 2)
         dlon, dlat = cell_m / m_lon, cell_m / m_lat
         scale = 10 ** DECIMALS
-        west, north = math.floor(west * scale) / scale, math.ceil(north * scale) / scale  # corners on the 6-decimal lattice
+        # the first corner on the 6-decimal lattice, at or beyond the extent's north-west corner
+        west, north = math.floor(west * scale) / scale, math.ceil(north * scale) / scale
         cols = int(math.floor((east - west) / dlon)) + 1
         rows = int(math.floor((north - south) / dlat)) + 1
         if cols * rows > 4_000_000:

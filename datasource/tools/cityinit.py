@@ -7,7 +7,7 @@ The caller adds what other layers own (the grid inspectors, the check that the f
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -140,5 +140,4 @@ def make_city(request: CityRequest) -> dict:
     calendar = cityfiles.calendar(request.timezone, request.country, request.subdivision, request.work_hours)
     summary = cityfiles.write_scenario(request.directory, territory, name_zh=request.name_zh,
                                        name_en=request.name_en, calendar_config=calendar, meta=meta)
-    return {**summary, **extra, "area_km2": round(sum(p["area_m2"] for p, _ in territory.streets) / 1e6, 2),
-            "request": {k: str(v) for k, v in asdict(request).items()}}
+    return {**summary, **extra, "area_km2": round(sum(p["area_m2"] for p, _ in territory.streets) / 1e6, 2)}
