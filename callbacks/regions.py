@@ -53,7 +53,7 @@ def register(app, services) -> None:
     metric_keys = {field: (key, worse_high) for field, key, worse_high in METRICS}
 
     def crumbs(path: dict, lang: str) -> list:
-        items = [("district", t("regions.district", lang))]
+        items = [("district", scenario.district_name(lang))]
         if path.get("street"):
             items.append(("street", scenario.streets.get(path["street"], path["street"])))
         if path.get("community"):

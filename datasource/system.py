@@ -13,7 +13,7 @@ from functools import cached_property
 from dashboard.domain.scenario import Scenario, ScenarioError
 from dashboard.settings import Settings
 from datasource.store.database import DatabaseUnavailable, make_engine, prepare
-from datasource.store.holiday_source import china_holidays, load_scenario
+from datasource.store.holiday_source import calendar_country, country_holidays, load_scenario
 from datasource.redis.server import RedisUnavailable, connect, resolve_url
 from datasource.redis.stream import EventStream
 
@@ -114,7 +114,7 @@ class System:
         if "calendar" in self._started:
             return
         self._started.add("calendar")
-        official = china_holidays().years
+        official = country_holidays(*calendar_country(self.scenario.root)).years
         for year, reason in calendar.confirmed_years:
             # Vouched for by hand, with a reason: allowed, and logged once per start-up (INFO, not
             # WARNING: the CLI prints warnings, and a deliberate setting is not worth a line on

@@ -47,7 +47,7 @@ def layout(lang: str, query: dict, services) -> html.Div:
         dcc.Store(id=Ids.LANG.value, data=lang),
         dcc.Store(id=Ids.ASKED.value, data=query.get("date") or "yesterday"),
         html.Div([
-            html.Div([html.H1(t("briefing.title", lang))],
+            html.Div([html.H1(t("city.briefing.title", lang, district=services.scenario.district_name(lang)))],
                      className="briefing-heading"),
             html.Div([
                 html.Label(t("briefing.date", lang), htmlFor=Ids.DATE.value, className="briefing-label"),

@@ -16,6 +16,7 @@ from dash import dcc, html
 
 from dashboard.domain.permissions import PAGE_ROLES
 from dashboard.i18n import t
+from dashboard.i18n.city import zone_label
 from layouts.report_common import (asked_period, columns, definitions, export_links, graph, grid, period_picker, section)
 
 PATH = "/departments/<code>"
@@ -74,7 +75,8 @@ def layout(lang: str, query: dict, services) -> html.Div:
         dcc.Store(id=Ids.PERIOD.value, data=store),
         back,
         html.Div([html.H1(t("eval.dept.title", lang, name=name), id="dept-report-title"),
-                  html.P(t("eval.subtitle", lang), className="muted")], className="report-title"),
+                  html.P(t("city.eval.subtitle", lang, zone=zone_label(services.scenario.calendar.tz, lang)),
+                         className="muted")], className="report-title"),
         period_picker(Ids, period, lang, error),
         html.Div(id=Ids.CARDS.value, className="kpis"),
         section(t("eval.dept.trend", lang), graph(Ids.TREND.value, 300), exports_of("trend")),

@@ -12,6 +12,7 @@ from dash import dcc, html
 
 from dashboard.domain.permissions import PAGE_ROLES
 from dashboard.i18n import t
+from dashboard.i18n.city import zone_label
 from layouts.report_common import (asked_period, columns, definitions, export_links, graph, grid, period_picker, section)
 
 PATH = "/departments"
@@ -70,7 +71,7 @@ def layout(lang: str, query: dict, services) -> html.Div:
     defs = column_defs(lang)
     return html.Div([
         dcc.Store(id=Ids.LANG.value, data=lang), dcc.Store(id=Ids.PERIOD.value, data=store),
-        html.Div([html.H1(t("eval.title", lang)), html.P(t("eval.subtitle", lang), className="muted")],
+        html.Div([html.H1(t("eval.title", lang)), html.P(t("city.eval.subtitle", lang, zone=zone_label(services.scenario.calendar.tz, lang)), className="muted")],
                  className="report-title"),
         period_picker(Ids, period, lang, error),
         html.P(id=Ids.TOTALS.value, className="report-totals"),

@@ -19,7 +19,7 @@ CARDS = (("/wall", "nav.wall", "home.wall.desc"), ("/dispatch", "nav.dispatch", 
 def layout(lang: str, query: dict, services) -> html.Div:
     return html.Div([
         html.H1(t("app.title", lang)),
-        html.P(t("app.subtitle", lang), className="lead"),
+        html.P(t("city.app.subtitle", lang, district=services.scenario.district_name(lang)), className="lead"),
         html.H2(t("home.pages", lang)),
         html.Div([html.A([html.H3(t(title, lang)), html.P(t(desc, lang))], href=f"{path}?lang={lang}", className="card")
                   for path, title, desc in CARDS], className="cards", id="home-cards"),

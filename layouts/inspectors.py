@@ -86,7 +86,7 @@ def layout(lang: str, query: dict, services) -> html.Div:
     return html.Div([
         dcc.Store(id=Ids.LANG.value, data=lang),
         dcc.Store(id=Ids.SELECTED.value, data=query.get("inspector")),
-        html.Div([html.H1(t("people.title", lang)), period_bar(Ids, lang, first, last, [])], className="report-head"),
+        html.Div([html.H1(t("people.title", lang)), period_bar(Ids, lang, first, last, [], tz=services.scenario.calendar.tz)], className="report-head"),
         html.Div(id=Ids.MESSAGE.value, role="status"),
         html.Section([
             html.Div([html.H2(t("people.inspectors", lang)), _exports("inspectors", lang)], className="section-head"),

@@ -79,7 +79,8 @@ def layout(lang: str, query: dict, services) -> html.Div:
         dcc.Store(id=Ids.PATH.value, data=initial_path(query)),
         html.Div([
             html.H1(t("regions.title", lang)),
-            period_bar(Ids, lang, datetime.fromisoformat(first).date(), datetime.fromisoformat(last).date(), []),
+            period_bar(Ids, lang, datetime.fromisoformat(first).date(), datetime.fromisoformat(last).date(), [],
+                       tz=services.scenario.calendar.tz),
             html.Label([html.Span(t("regions.metric", lang), className="muted"), dcc.Dropdown(
                 id=Ids.METRIC.value, value=METRICS[0][0], clearable=False, searchable=False, className="dropdown",
                 options=[{"label": t(key, lang), "value": field} for field, key, _ in METRICS],

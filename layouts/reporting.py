@@ -13,6 +13,7 @@ import dash_ag_grid as dag
 from dash import dcc, html
 
 from dashboard.i18n import t
+from dashboard.i18n.city import zone_label
 
 #: kind of a column: how the grid formats it and how an export writes it
 #: text · int · num (2 decimals) · pct (a share; exports write percent with one decimal)
@@ -92,16 +93,17 @@ def report_grid(grid_id: str, table: str, lang: str, height: str = "420px", row_
 
 
 # ---------------------------------------------------------------------------- chrome
-def period_bar(ids, lang: str, first: date, last: date, exports: list[tuple[str, str]]) -> html.Div:
-    """The period picker (inclusive Beijing-time dates) and the export links of a page;
-    ``exports`` is (element id, label key) of each link (hrefs are set by callbacks)."""
+def period_bar(ids, lang: str, first: date, last: date, exports: list[tuple[str, str]], tz=None) -> html.Div:
+    """The period picker (inclusive dates in the scenario's zone ``tz``) and the export links of
+    a page; ``exports`` is (element id, label key) of each link (hrefs are set by callbacks)."""
     return html.Div([
         html.Label([html.Span(t("report.period", lang), className="muted"),
                     dcc.DatePickerRange(id=ids.PERIOD.value, start_date=first.isoformat(), end_date=last.isoformat(),
                                         display_format="YYYY-MM-DD", first_day_of_week=1, minimum_nights=0,
                                         className="period-picker", start_date_placeholder_text=t("date.start", lang),
                                         end_date_placeholder_text=t("date.end", lang))], className="period"),
-        html.Span(t("report.period_note", lang), className="muted small"),
+        html.Span(t("city.report.period_note", lang, zone=zone_label(tz, lang)) if tz else t("report.period_note", lang),
+                  className="muted small"),
         html.Div([html.A(t(key, lang), id=element, className="button-link", href="#", target="_blank")
                   for element, key in exports], className="exports"),
     ], className="report-bar")

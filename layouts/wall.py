@@ -293,7 +293,8 @@ def layout(lang: str, query: dict, services) -> html.Div:
     urls = geo.urls()
     cfg = config(lang, query, services)
     kiosk = query.get("kiosk") == "1"
-    title = (cfg["scopeName"] + t("wall.title.sub", lang)) if cfg["scope"] else t("wall.title", lang)
+    district = services.scenario.district_name(lang)
+    title = (cfg["scopeName"] + t("wall.title.sub", lang)) if cfg["scope"] else t("city.wall.title", lang, district=district)
     return html.Div([
         html.Header([
             html.Div([html.H1(title), html.Span(t("wall.subtitle", lang), className="wall-subtitle")],

@@ -257,6 +257,8 @@ from dashboard.cli.components import components as _components  # noqa: E402 - i
 cli.add_command(_components)
 from dashboard.cli.importer import import_cases as _import_cases  # noqa: E402 - issue 14: citygrid import
 cli.add_command(_import_cases)
+from dashboard.cli.city import city as _city  # noqa: E402 - issue 14 part 3
+cli.add_command(_city)
 
 
 def _run_until_stopped(loop, started: str, summary) -> None:

@@ -18,8 +18,9 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 #: Keys ``calendar.json`` may hold (besides "_comment"-style keys starting with "_").
+#: ``country``/``subdivision`` name the holidays package's calendar (read by the data layer; default CN).
 CONFIG_KEYS = frozenset({"timezone", "work_periods", "weekend", "extra_holidays", "extra_workdays",
-                         "not_holidays", "confirmed_years"})
+                         "not_holidays", "confirmed_years", "country", "subdivision"})
 
 
 def _parse_hhmm(text: str) -> time:
@@ -107,8 +108,13 @@ class WorkingCalendar:
             raise ValueError(f"{both[0]} is both in extra_holidays and extra_workdays")
         not_holidays = _dates(config, "not_holidays")
         confirmed = _confirmed_years(config)
+        timezone = config.get("timezone", "Asia/Shanghai")
+        try:
+            ZoneInfo(timezone)
+        except (ValueError, KeyError, TypeError):   # ZoneInfoNotFoundError is a KeyError
+            raise ValueError(f"timezone {timezone!r} is not an IANA time zone (like Asia/Shanghai)") from None
         return cls(
-            timezone=config.get("timezone", "Asia/Shanghai"),
+            timezone=timezone,
             periods=periods or cls.periods,
             weekend=frozenset(config.get("weekend", [5, 6])),
             holidays=(source.holidays - not_holidays - extra_workdays) | extra_holidays,

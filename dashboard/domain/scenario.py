@@ -18,6 +18,8 @@ from dashboard.domain.calendar import HolidayData, WorkingCalendar
 from dashboard.domain.limits import TimeLimits
 
 DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "dongcheng"
+#: Map layers a scenario may lack (read as empty); the district and street outlines are required.
+OPTIONAL_SOURCES = ("roads", "facilities", "green_spaces")
 
 
 class ScenarioError(Exception):
@@ -129,5 +131,16 @@ class Scenario:
         return self._json("inspectors.json")
 
     def source_geojson(self, name: str) -> dict:
-        """One of the real map layers copied under ``source/`` (district, streets, roads …)."""
+        """One of the real map layers copied under ``source/`` (district, streets, roads …).
+
+        The layers in :data:`OPTIONAL_SOURCES` may be absent (a generated city has no roads,
+        facilities or green spaces): they then read as an empty collection."""
+        if name in OPTIONAL_SOURCES and not (self.root / "source" / f"{name}.geojson").exists():
+            return {"type": "FeatureCollection", "features": []}
         return self._json(f"source/{name}.geojson")
+
+    def district_name(self, lang: str = "zh") -> str:
+        """The district's name for titles: ``name_en`` (English) or ``name`` of ``source/district.geojson``."""
+        features = self.source_geojson("district")["features"]
+        props = (features[0].get("properties") or {}) if features else {}
+        return str((props.get("name_en") if lang == "en" else None) or props.get("name") or self.name)

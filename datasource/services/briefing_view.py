@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dashboard.domain.briefing import COMPARISONS, HEADLINES, RANKING_MIN_DUE, RATES
 from dashboard.i18n import t
+from dashboard.i18n.city import zone_label
 from datasource.services import briefing_text as fmt
 from datasource.services.briefing import Names
 
@@ -16,10 +17,11 @@ def view(data: dict, scenario, lang: str) -> dict:
     scope = data.get("scope")
     area = names.area(scope)
     out = {"lang": lang, "day": data["day"], "scope": scope,
-           "title": t("reports9.briefing.title", lang, area=area) if scope else t("briefing.title", lang),
+           "title": t("city.briefing.scope_title", lang, district=scenario.district_name(lang), area=area) if scope
+           else t("city.briefing.title", lang, district=scenario.district_name(lang)),
            "scope_note": t("reports9.briefing.scope", lang, area=area) if scope else None,
            "day_label": fmt.day_label(data["day"], lang),
-           "as_of": t("briefing.as_of", lang, at=fmt.clock(data["as_of"], tz, lang)),
+           "as_of": t("city.briefing.as_of", lang, at=fmt.clock(data["as_of"], tz, lang), zone=zone_label(tz, lang)),
            "partial": None if data.get("complete", True) else t("briefing.partial", lang),
            "empty": bool(data.get("empty")), "narrative": fmt.narrative(data, names, lang, tz)}
     if out["empty"]:

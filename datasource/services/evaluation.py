@@ -17,7 +17,7 @@ from datetime import date, datetime, timezone
 import numpy as np
 import pandas as pd
 
-from dashboard.domain.evaluation import DEPARTMENT_TABLES, Period, PeriodError, evaluate
+from dashboard.domain.evaluation import DEPARTMENT_TABLES, Period, evaluate
 from dashboard.domain.limits import traffic_light
 from datasource.services import evaluation_queries as q
 from datasource.services.visits import satisfaction_rates
@@ -59,9 +59,6 @@ class DepartmentEvaluation:
         reworked cases for a parallel scan of the whole window)."""
         connection = self.engine.connect()
         dialect = connection.dialect.name
-        if dialect == "sqlite" and lo.astimezone(self.tz).utcoffset() != hi.astimezone(self.tz).utcoffset():
-            connection.close()
-            raise PeriodError("eval.offset_change", "on SQLite a window may not cross a change of UTC offset")
         if dialect == "postgresql":
             connection.exec_driver_sql("SET LOCAL work_mem = '64MB'")
             connection.exec_driver_sql("SET LOCAL jit = off")

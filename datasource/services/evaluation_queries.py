@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql
 
 from dashboard.domain.evaluation import DEPARTMENT_STAGES, HANDLED_STAGES, WAITING_STAGE
 from datasource.services.scoping import where_scope
+from datasource.services.zone_sql import is_fixed, offset_expression, zone_key
 from datasource.store import schema
 
 EVENTS = schema.case_events
@@ -31,12 +32,15 @@ def local_day(column, dialect: str, tz, at: datetime):
     """The local date of a timestamp column, as ``YYYY-MM-DD`` text or a date.
 
     PostgreSQL converts with the zone's rules (``AT TIME ZONE``); SQLite has no zone data,
-    so it adds the zone's offset at ``at`` (exact for zones without daylight saving, such as
-    Asia/Shanghai; the service refuses a window across an offset change on SQLite)."""
+    so it adds the zone's offset: a constant for zones without daylight saving (Asia/Shanghai),
+    else the offset in force at each instant (:mod:`datasource.services.zone_sql`).  ``at`` is
+    kept for the callers' signature."""
     if dialect == "postgresql":
         return cast(func.timezone(str(tz), column), Date)
-    offset = int(at.astimezone(tz).utcoffset().total_seconds())
-    return func.date(column, f"{offset:+d} seconds")
+    if is_fixed(tz):
+        return func.date(column, f"{zone_key(tz):+d} seconds")
+    epoch = (func.julianday(column) - 2440587.5) * 86400.0
+    return func.date(column, func.printf("%+d seconds", offset_expression(tz, epoch)))
 
 
 def epoch_text(column, dialect: str):

@@ -19,11 +19,12 @@ roll-up has no place columns (they would multiply its rows by the communities).
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 
 from sqlalchemy import bindparam, func, select, text
 
-from datasource.services.report_sql import Dialect, fixed_offset
+from datasource.services.report_sql import Dialect
+from datasource.services.zone_sql import is_fixed, local_midnight_utc, offset_sql
 from datasource.store import schema
 from datasource.store.schema import TS
 
@@ -44,18 +45,21 @@ def lock(connection) -> None:
         connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOCK_KEY})")
 
 
-def _day_of(dialect: Dialect, offset: int, column: str = "a.at") -> str:
+def _day_of(dialect: Dialect, tz, column: str = "a.at") -> str:
     """SQL: the local day number of an instant.  SQLite through its date text (exact to the
     millisecond: julianday arithmetic alone could put an act at midnight on the day before)."""
+    offset = offset_sql(tz, dialect.epoch(column))
     if dialect.pg:
         return dialect.day(f"({dialect.epoch(column)} + {offset}) / {float(DAY_S)}")
-    return f"CAST(julianday(date({column}, '{offset:+d} seconds')) - 2440587.5 AS INTEGER)"
+    if is_fixed(tz):
+        return f"CAST(julianday(date({column}, '{int(offset):+d} seconds')) - 2440587.5 AS INTEGER)"
+    return f"CAST(julianday(date({column}, printf('%+d seconds', {offset}))) - 2440587.5 AS INTEGER)"
 
 
 def days_of_events(connection, tz, after: int, upto: int) -> list[int]:
     """The local days (numbers) of the recorded acts with ``after < event_id <= upto``."""
     dialect = Dialect(connection.dialect.name)
-    sql = f"SELECT DISTINCT {_day_of(dialect, fixed_offset(tz))} FROM report_acts a " \
+    sql = f"SELECT DISTINCT {_day_of(dialect, tz)} FROM report_acts a " \
           f"WHERE a.event_id > :after AND a.event_id <= :upto"
     return sorted(int(d) for (d,) in connection.execute(text(sql), {"after": after, "upto": upto}))
 
@@ -74,18 +78,16 @@ def _runs(days: list[int]) -> list[tuple[int, int]]:
 def recount(connection, tz, days: list[int]) -> int:
     """Count ``days`` again from ``report_acts`` (in the caller's transaction); rows written."""
     dialect = Dialect(connection.dialect.name)
-    offset = fixed_offset(tz)
     insert = text(f"""
 INSERT INTO report_acts_daily (day, type, actor, start_day, shift, acts, on_time)
-SELECT {_day_of(dialect, offset)} AS day, a.type, a.actor, a.start_day, a.shift, COUNT(*), SUM(a.on_time)
+SELECT {_day_of(dialect, tz)} AS day, a.type, a.actor, a.start_day, a.shift, COUNT(*), SUM(a.on_time)
 FROM report_acts a
 WHERE a.at >= :lo AND a.at < :hi AND a.on_time IS NOT NULL
 GROUP BY 1, a.type, a.actor, a.start_day, a.shift
 """).bindparams(bindparam("lo", type_=TS), bindparam("hi", type_=TS))
     written = 0
     for first, last in _runs(days):
-        lo = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(days=first, seconds=-offset)
-        hi = lo + timedelta(days=last - first + 1)
+        lo, hi = local_midnight_utc(first, tz), local_midnight_utc(last + 1, tz)
         connection.execute(TABLE.delete().where(TABLE.c.day >= first, TABLE.c.day <= last))
         written += connection.execute(insert, {"lo": lo, "hi": hi}).rowcount or 0
     return written

@@ -23,8 +23,9 @@ precedes it, so its verdict never changes — until the limits, the calendar or 
 change, which :func:`config_key` detects.  Reports then aggregate ``report_acts`` by an
 index on (type, time) instead of joining a month of events to the cases again.
 
-Local time is the UTC instant plus the scenario zone's fixed offset (Asia/Shanghai has had
-no daylight-saving time since 1991; :func:`fixed_offset` refuses a zone that has).
+Local time is the UTC instant plus the scenario zone's offset at that instant: a constant for
+Asia/Shanghai (no daylight-saving time since 1991), a CASE over the changes for a zone with
+daylight-saving time (:mod:`datasource.services.zone_sql`).
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from sqlalchemy import bindparam, text
 
 from dashboard.domain.lifecycle import TRANSITIONS, EventType, Stage
 from dashboard.domain.performance import ACT_STAGE, SHIFTS
+from datasource.services.zone_sql import offset_sql, zone_key
 from datasource.store.schema import TS
 
 EPSILON_S = 0.001          # SQLite's julianday() clock is a double: ~0.1 ms of noise
@@ -193,32 +195,35 @@ def acts_fill(dialect: Dialect, scenario):
     in ``report_acts`` (see :mod:`datasource.services.report_acts`): event id, type, actor,
     time, the local day and shift in which its clock started, and whether it was on time
     (NULL when no clock start is known).  Already recorded events are left alone."""
-    off = fixed_offset(scenario.calendar.tz)
+    tz = scenario.calendar.tz
     d = dialect
     clock = WorkClockSQL(d, scenario.calendar)
     amount, working = limit_cases(scenario)
     stage_of = "CASE e.type " + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in ACT_STAGE.items()) + " END"
     shift_of = "CASE " + " ".join(f"WHEN t.m0 >= {a} AND t.m0 < {b} THEN '{name}'" for name, a, b in SHIFTS) + " END"
     types = ", ".join(f"'{k}'" for k in ACT_STAGE)
-    # Natural time first: working time never exceeds it, so most acts are settled without
-    # the working clock.
+    # Natural time first (between the UTC instants u0, u1: a daylight-saving change inside the
+    # clock does not count), working time never exceeds it, so most acts are settled without
+    # the working clock (on the local days and minutes of t0, t1).
     on_time = (f"CASE WHEN t.t0 IS NULL THEN NULL WHEN t.amount IS NULL THEN 1 "
-               f"WHEN t.t1 - t.t0 <= t.amount * 60 + {EPSILON_S!r} THEN 1 "
+               f"WHEN t.u1 - t.u0 <= t.amount * 60 + {EPSILON_S!r} THEN 1 "
                f"WHEN t.working = 0 THEN 0 "
                f"WHEN {clock.minutes('t.d1', 't.m1')} - {clock.minutes('t.d0', 't.m0')} <= t.amount + {EPSILON_S / 60!r} "
                f"THEN 1 ELSE 0 END")
-    day0, day1 = d.day(f"a.t0 / {DAY_S}"), d.day(f"a.t1 / {DAY_S}")
+    # local seconds of the clock's start and of the act (the zone's offset at each instant)
+    t0, t1 = f"(a.u0 + {offset_sql(tz, 'a.u0')})", f"(a.u1 + {offset_sql(tz, 'a.u1')})"
+    day0, day1 = d.day(f"{t0} / {DAY_S}"), d.day(f"{t1} / {DAY_S}")
     sql = f"""
 WITH acts AS MATERIALIZED (
   SELECT e.id AS id, e.at AS at, e.actor AS actor, e.type AS type, c.category_code AS category,
          c.urgency AS urgency, {stage_of} AS stage,
-         {d.epoch('e.at')} + {off} AS t1, {d.epoch(clock_start())} + {off} AS t0
+         {d.epoch('e.at')} AS u1, {d.epoch(clock_start())} AS u0
   FROM case_events e JOIN cases c ON c.case_id = e.case_id
   WHERE e.id > :after AND e.id <= :upto AND e.type IN ({types})
 ),
 t AS MATERIALIZED (
-  SELECT a.id, a.at, a.actor, a.type, a.t0, a.t1, {day0} AS d0, {day1} AS d1,
-         (a.t0 - {day0} * {DAY_S}) / 60.0 AS m0, (a.t1 - {day1} * {DAY_S}) / 60.0 AS m1,
+  SELECT a.id, a.at, a.actor, a.type, {t0} AS t0, {t1} AS t1, a.u0, a.u1, {day0} AS d0, {day1} AS d1,
+         ({t0} - {day0} * {DAY_S}) / 60.0 AS m0, ({t1} - {day1} * {DAY_S}) / 60.0 AS m1,
          {amount.replace('t.', 'a.')} AS amount, {working.replace('t.', 'a.')} AS working
   FROM acts a
 )
@@ -230,22 +235,12 @@ ON CONFLICT (event_id) DO NOTHING
     return text(sql)
 
 
-def fixed_offset(tz) -> int:
-    """The zone's UTC offset in seconds; ValueError for a zone with daylight-saving time
-    (the acts' local days and shifts are recorded once, with one offset)."""
-    from datetime import datetime
-    offsets = {datetime(year, month, 15, 12, tzinfo=tz).utcoffset() for year in (2000, 2025) for month in (1, 7)}
-    if len(offsets) != 1:
-        raise ValueError(f"time zone {tz} changes its UTC offset; the reports need a fixed offset")
-    return int(offsets.pop().total_seconds())
-
-
 def config_key(scenario) -> str:
     """A digest of everything the recorded acts depend on: limits, calendar, zone, shifts."""
     import hashlib
     clock = WorkClockSQL(Dialect("sqlite"), scenario.calendar)
     parts = repr((limit_cases(scenario), clock.periods, clock.workweek, clock.makeups, clock.holidays,
-                  clock.extra_days, clock.off_days, clock.per_day, fixed_offset(scenario.calendar.tz), SHIFTS,
+                  clock.extra_days, clock.off_days, clock.per_day, zone_key(scenario.calendar.tz), SHIFTS,
                   sorted(ACT_STAGE.items()), EPSILON_S))
     return hashlib.sha256(parts.encode()).hexdigest()[:32]
 

@@ -83,6 +83,13 @@ class TimeText:
         seconds = local - day * 86400
         return "%sT%02d:%02d:%02d%s" % (text, seconds // 3600, seconds // 60 % 60, seconds % 60, suffix)
 
+    def offset(self, at: int) -> int:
+        """The zone's UTC offset (seconds) at ``at``, memoised per UTC hour like the text."""
+        hour = self._hours.get(at // 3600)
+        if hour is None:
+            hour = self._hours[at // 3600] = self._hour(at)
+        return hour[0] if hour[0] is not None else int(datetime.fromtimestamp(at, self.tz).utcoffset().total_seconds())
+
     def _hour(self, at: int) -> tuple[int | None, str]:
         moment = datetime.fromtimestamp(at // 3600 * 3600, self.tz)
         if datetime.fromtimestamp(at // 3600 * 3600 + 3599, self.tz).utcoffset() != moment.utcoffset():

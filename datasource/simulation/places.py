@@ -3,7 +3,8 @@
 A broken manhole cover lies on a road, rubbish piles up by a market, cars park illegally
 at a school gate: categories with ``facility_kinds`` are placed within 30 m of a real
 facility of one of those kinds, the others within 10 m of a real road (a point along a
-random stretch of road, weighted by length).  Candidates that fall in no unit grid are
+random stretch of road, weighted by length); a scenario without roads (a generated city)
+places them uniformly in its grids, weighted by area.  Candidates that fall in no unit grid are
 drawn again; positions are located in bulk (one ``locate_many`` per round) because one
 look-up per point would dominate a 120,000-case backfill.
 """
@@ -49,6 +50,9 @@ class PlaceSampler:
                 self.segments.append((x1, y1, x2, y2, name))
                 lengths.append(math.hypot((x2 - x1) * math.cos(math.radians(y1)), y2 - y1))
         self.cumulative = list(accumulate(lengths))
+        # A scenario without roads (a generated city): uniform positions in the grids, by area.
+        self.grid_boxes = [] if self.segments else [p.bounds for p in locator.polygons]
+        self.grid_cumulative = list(accumulate(p.area for p in locator.polygons)) if self.grid_boxes else []
         self.kinds = {code: tuple(k for k in c.facility_kinds if self.facilities.get(k))
                       for code, c in scenario.categories.items()}
 
@@ -58,6 +62,10 @@ class PlaceSampler:
         if kinds:
             lon, lat, name = rng.choice(self.facilities[rng.choice(kinds)])
             return (*_jitter(rng, lon, lat, FACILITY_JITTER_M), name)
+        if not self.segments:
+            index = bisect_right(self.grid_cumulative, rng.random() * self.grid_cumulative[-1])
+            west, south, east, north = self.grid_boxes[min(index, len(self.grid_boxes) - 1)]
+            return (round(west + (east - west) * rng.random(), 6), round(south + (north - south) * rng.random(), 6), "")
         index = bisect_right(self.cumulative, rng.random() * self.cumulative[-1])
         x1, y1, x2, y2, name = self.segments[min(index, len(self.segments) - 1)]
         share = rng.random()

@@ -111,7 +111,6 @@ class StoryModel:
                  end: datetime | None = None):
         self.scenario, self.calendar = scenario, scenario.calendar
         self.tz = scenario.calendar.tz
-        self.offset = int(datetime.now(self.tz).utcoffset().total_seconds())
         end = end or datetime.now(self.tz)
         self.clock = WorkClock.around(self.calendar, start or end - timedelta(days=1), end)
         self.minutes_per_day = self.calendar.minutes_per_day
@@ -135,7 +134,7 @@ class StoryModel:
         """(category, urgency, source) of a case reported at ``at``."""
         category = self.codes[bisect_right(self.cumulative, rng.random() * self.cumulative[-1])]
         urgency = "urgent" if rng.random() < self.urgent_share[category] else "normal"
-        hour = (at + self.offset) // 3600 % 24
+        hour = (at + self.iso.offset(at)) // 3600 % 24   # the offset of that instant (daylight saving)
         mix = DAY_SOURCES if 7 <= hour < 22 else NIGHT_SOURCES
         source = SOURCE_NAMES[min(bisect_right(mix, rng.random() * mix[-1]), 3)]
         return category, urgency, source
@@ -303,7 +302,7 @@ class StoryModel:
     # -- people -------------------------------------------------------------------------
     def _staff(self, rng, pool: tuple[str, ...], at: int) -> str:
         """One of the two people of ``pool`` on the 8-hour shift covering ``at``."""
-        shift = (at + self.offset) // 3600 % 24 // 8
+        shift = (at + self.iso.offset(at)) // 3600 % 24 // 8
         return pool[(2 * shift + (rng.random() < 0.5)) % len(pool)]
 
     def _other_department(self, rng, case: Case) -> str:
