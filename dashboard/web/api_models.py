@@ -20,7 +20,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, RootModel, ValidationError
 from pydantic_core import PydanticCustomError
 
 from dashboard.domain.inputs import InputRefused, parse_instant
@@ -58,15 +58,39 @@ def _instant(value: str) -> str:
     return value
 
 
+# No ``examples``: a fixed instant is in the past one day, and "later than the case's current
+# deadline" changes with every extension — a generator must draw times after "now" (the
+# Schemathesis run registers such a strategy for ``date-time``).
 Instant = Annotated[str, AfterValidator(_instant), Field(
-    json_schema_extra={"format": "date-time"}, examples=[EXAMPLE_TIME],
+    min_length=1, json_schema_extra={"format": "date-time"},
     description="ISO 8601 with UTC offset, e.g. " + EXAMPLE_TIME)]
+#: an optional time: blank counts as not given (the service's default applies)
+BlankOrInstant = Annotated[str, AfterValidator(_instant), Field(
+    json_schema_extra={"anyOf": [{"format": "date-time"}, {"maxLength": 0}]},
+    description="ISO 8601 with UTC offset, e.g. " + EXAMPLE_TIME + "; blank or null: not given")]
 Note = Annotated[str | None, Field(max_length=TEXT_MAX, pattern=NO_NUL, description="free text, shown as text")]
 # a reason must keep a visible character once the edge rule has cleaned it (blanks and controls go)
 SOME_TEXT = r"^[^\x00]*[^\x00-\x20\x7f-\x9f][^\x00]*$"
 Reason = Annotated[str, Field(min_length=1, max_length=TEXT_MAX, pattern=SOME_TEXT,
                               description="why; required (blanks and control characters alone are no reason)")]
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]
+#: a component code of the committed inventory (the documents' example; tests seed it)
+EXAMPLE_COMPONENT = "1101010118000042"
+#: the form :func:`dashboard.domain.components.parse_code` accepts: district 6 digits, major class
+#: 01–06, minor class 01–99, serial 000001–999999 (a serial of six zeros spelt without look-ahead)
+COMPONENT_CODE = (r"^[0-9]{6}0[1-6](0[1-9]|[1-9][0-9])("
+                  + "|".join(f"[0-9]{{{i}}}[1-9][0-9]{{{5 - i}}}" for i in range(6)) + ")$")
+
+
+def _integral(value):
+    """JSON has one number type: ``3.0`` is the integer 3 (JSON Schema's ``integer`` says so too);
+    ``3.5``, ``"3"`` and ``true`` stay refused by the strict model."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+#: an expected case version: a positive JSON integer (409 when the case moved on)
+Version = Annotated[Annotated[int, Field(ge=1)] | None, BeforeValidator(_integral),
+                    Field(description="expected version of the case: 409 if it moved on")]
 
 
 # ---------------------------------------------------------------------------- request bodies
@@ -79,11 +103,17 @@ class Body(BaseModel):
 class StageBody(Body):
     """A command that moves a case from stage to stage (optimistic concurrency with ``version``)."""
 
-    version: int | None = Field(None, ge=1, description="expected version of the case: 409 if it moved on")
+    version: Version = None
 
 
 class ReportBody(Body):
     """Report a new case (上报). Position in GCJ-02 lon/lat inside a unit grid."""
+
+    # stated in the document as JSON Schema says it: a position, or a component (whose position is used)
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"required": ["lon", "lat"], "properties": {"lon": {"type": "number"}, "lat": {"type": "number"}}},
+        {"required": ["component"], "properties": {"component": {"type": "string"}, "lon": {"type": "null"},
+                                                   "lat": {"type": "null"}}}]})
 
     category: Code = Field(description="category code", examples=["E0102"])
     lon: float | None = Field(None, description="GCJ-02 longitude (may be left out when `component` is given)",
@@ -93,9 +123,9 @@ class ReportBody(Body):
     description: str | None = Field("", max_length=DESCRIPTION_MAX, pattern=NO_NUL)
     source: Literal[SOURCES] | None = "api"
     urgency: Literal[URGENCIES] | None = "normal"
-    component: str | None = Field(None, pattern=r"^\d{16}$", description="code of the city component (部件) the "
-                                  "case is about; its position is used when lon/lat are left out",
-                                  examples=["1101010118000042"])
+    component: str | None = Field(None, pattern=COMPONENT_CODE, description="code of the city component (部件) "
+                                  "the case is about (it must be in the inventory); its position is used when "
+                                  "lon/lat are left out", examples=[EXAMPLE_COMPONENT])
 
 
 class FileBody(StageBody):
@@ -114,7 +144,7 @@ class DispatchBody(StageBody):
     """Dispatch a filed case to a department (派遣). `deadline`: in the future; default from the time-limit table."""
 
     department: Code = Field(description="department code", examples=["sanitation"])
-    deadline: Instant | None = None
+    deadline: BlankOrInstant | None = None
     note: Note = ""
 
 
@@ -125,9 +155,11 @@ class ReturnBody(StageBody):
 
 
 class HandleBody(StageBody):
-    """Report the case handled (处置), by the department it was dispatched to."""
+    """Report the case handled (处置), by the department it was dispatched to; `note` (what was done) required."""
 
-    note: Note = ""
+    # the domain's required input (dashboard.domain.lifecycle.REQUIRED_INPUT), stated at the door
+    note: Annotated[str, Field(min_length=1, max_length=TEXT_MAX, pattern=SOME_TEXT,
+                               description="what was done; required", examples=["已清运"])]
 
 
 class VerifyBody(StageBody):
@@ -151,7 +183,7 @@ class CloseBody(StageBody):
 class ExtendBody(StageBody):
     """Move the current stage's deadline later (延期)."""
 
-    until: Annotated[Instant, Field(min_length=1)]
+    until: Instant = Field(description="the new deadline: later than the current one (ISO 8601 with offset)")
     reason: Note = ""
 
 
@@ -170,8 +202,13 @@ class ResumeBody(StageBody):
 class RequestBody(Body):
     """A department asks for an extension (`kind`=extend, `until`) or a suspension (`kind`=suspend)."""
 
+    model_config = ConfigDict(json_schema_extra={
+        "if": {"properties": {"kind": {"const": "extend"}}, "required": ["kind"]},
+        "then": {"required": ["until"], "properties": {"until": {"type": "string", "minLength": 1}}}})
+
     kind: Literal["extend", "suspend"]
-    until: Instant | None = Field(None, description="for kind=extend: the deadline asked for (ISO 8601 with offset)")
+    until: BlankOrInstant | None = Field(None, description="for kind=extend: the deadline asked for (ISO 8601 with "
+                                         "offset), later than the current one")
     reason: Reason
 
 
@@ -426,6 +463,17 @@ def _wrong_type(types: tuple[str, ...], value) -> bool:
     return not (kind in types or (kind == "integer" and "number" in types))
 
 
+#: required texts that the command service, too, refuses in its own words when missing or blank
+#: (the door answers the same words): field → the catalogue key and its values
+OWN_WORDS: dict[str, tuple[str, dict]] = {"reason": ("cmd.reason_missing", {}),
+                                          "note": ("evidence.input_missing", {"field": "note"})}
+
+
+def _own_words(name: str) -> Msg:
+    key, values = OWN_WORDS[name]
+    return Msg(key, **values)
+
+
 def _message(model: type[BaseModel], errors: list[dict]) -> Msg:
     """The one message for pydantic's ``errors``: the thing to fix first."""
     types = _field_types(model)
@@ -439,15 +487,15 @@ def _message(model: type[BaseModel], errors: list[dict]) -> Msg:
                                        (len(e["loc"]) == 1 and _wrong_type(types[name], e["input"]))):
             return Msg("api.wrong_type", field=name, expected=types[name][0])
     required = {n for n, f in model.model_fields.items() if f.is_required()}
-    missing = [e["loc"][0] for e in field_errors if e["loc"][0] != "reason" and
+    missing = [e["loc"][0] for e in field_errors if e["loc"][0] not in OWN_WORDS and
                (e["type"] == "missing" or (e["loc"][0] in required and e["input"] == ""))]
     if missing:
         return Msg("api.required", fields=", ".join(dict.fromkeys(missing)))
     for e in field_errors:
         if e["type"] != "missing":
             return _value_message(model, e)
-    if field_errors:  # what is left: a missing reason, in the command service's own words
-        return Msg("cmd.reason_missing")
+    if field_errors:  # what is left: a missing reason or note, in the command service's own words
+        return _own_words(field_errors[0]["loc"][0])
     return Msg("api.bad_json", reason=str(errors[0].get("msg", "?"))[:120])
 
 
@@ -461,8 +509,8 @@ def _value_message(model: type[BaseModel], error: dict) -> Msg:
         prop = prop.get("items", prop)  # a list of choices (?stage=…&stage=…)
         choices = next(o["enum"] for o in prop.get("anyOf", [prop]) if "enum" in o)
         return Msg("cmd.bad_choice", field=name, choices=", ".join(choices))
-    if name == "reason" and kind in ("string_too_short", "string_pattern_mismatch") and "\x00" not in error["input"]:
-        return Msg("cmd.reason_missing")   # blank: the command service's own words
+    if name in OWN_WORDS and kind in ("string_too_short", "string_pattern_mismatch") and "\x00" not in error["input"]:
+        return _own_words(name)   # blank: the command service's own words
     if kind == "string_too_long":
         return Msg("cmd.too_long", field=name, limit=ctx.get("max_length"))
     if kind in ("string_pattern_mismatch", "string_unicode"):
