@@ -13,6 +13,7 @@ from dashboard.domain.components import is_component_code
 from dashboard.domain.lifecycle import REQUIRED_INPUT
 from dashboard.domain.permissions import EVENT_OF
 from dashboard.web import api_models as m
+from dashboard.web.api_messages import OWN_WORDS
 from dashboard.web.openapi import build_spec
 from tests.test_api import client, filed_case, tokens  # noqa: F401 - fixtures: the document-checking client
 
@@ -29,7 +30,7 @@ def test_required_inputs_of_the_domain_are_required_in_the_document():
             for blank in ({}, {name: ""}, {name: " \t"}):
                 with pytest.raises(m.InvalidInput) as refused:
                     m.parse_body(action, blank)
-                assert refused.value.msg.key == m.OWN_WORDS[name][0], (action, blank)
+                assert refused.value.msg.key == OWN_WORDS[name][0], (action, blank)
             found += 1
     assert found >= 1
 

@@ -29,6 +29,7 @@ from dashboard.domain.evidence import CONTENT_TYPES, MAX_PHOTOS, before_after
 from dashboard.domain.permissions import FOLLOW_UP_PERMISSIONS, READ_ACCESS, may
 from dashboard.domain.visits import NOTE_MAX, RESULTS
 from dashboard.web import api_models as m
+from dashboard.web.api_messages import message_for
 from dashboard.web.api_access import ApiError, app_services, error_response, reader, request_lang, write_caller
 from datasource.services.cases import jsonable
 from datasource.services.command_types import Actor, CommandRefused, Msg
@@ -161,7 +162,7 @@ def record_visit(case_id: str):
         try:
             parsed = VisitBody.model_validate(body)
         except ValidationError as exc:
-            raise ApiError(400, m._message(VisitBody, exc.errors(include_url=False))) from None
+            raise ApiError(400, message_for(VisitBody, exc.errors(include_url=False))) from None
         result = services.visits.record(actor, case_id, parsed.result, parsed.note, parsed.reopen, parsed.version)
     except CommandRefused as exc:
         return _refusal(exc)
