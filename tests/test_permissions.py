@@ -119,7 +119,7 @@ def test_a_department_cannot_act_on_another_departments_case(system, client):
     service = CommandService(system)
     accounts.add_user(system.engine, "roads-clerk", "department", "password-123", "roads")
     headers = {"Authorization": f"Bearer {accounts.create_token(system.engine, 'roads-clerk')}"}
-    for action, body in (("handle", {}), ("return", {"reason": "不是我们的"}),
+    for action, body in (("handle", {"note": "已处置"}), ("return", {"reason": "不是我们的"}),
                          ("request", {"kind": "suspend", "reason": "x"})):
         case_id, _ = prepare(service, action)
         answer = client.post(f"/api/v1/cases/{case_id}/{action}", json=body, headers=headers)

@@ -8,9 +8,9 @@ from flask import current_app, jsonify, request
 from flask_login import current_user
 
 from dashboard.domain.permissions import READ_ACCESS
-from dashboard.web.auth import check_csrf
+from dashboard.web.auth import bearer_user, check_csrf
 from dashboard.domain.codes import is_case_id
-from datasource.services import accounts, audit
+from datasource.services import audit
 from datasource.services.command_types import Msg
 
 
@@ -49,7 +49,7 @@ def caller(write: bool):
     if header is not None:
         if not header.startswith("Bearer "):
             raise ApiError(401, Msg("api.unauthenticated"))
-        user = accounts.user_for_token(engine, header[7:].strip())
+        user = bearer_user(engine, header[7:].strip())   # looked up once per request
         if user is None:
             raise ApiError(401, Msg("api.unauthenticated"))
         return user

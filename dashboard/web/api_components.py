@@ -26,6 +26,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from dashboard.domain.permissions import READ_ACCESS
 from dashboard.web.api_access import ApiError, error_response, reader
+from dashboard.web.api_models import COMPONENT_CODE, EXAMPLE_COMPONENT
 from datasource.services.cases import jsonable
 from datasource.services.command_types import Msg
 
@@ -114,7 +115,7 @@ _ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
 _COMMON = {"401": {"description": "Not authenticated.", "content": _ERROR},
            "403": {"description": "Role not allowed.", "content": _ERROR}}
 _COMPONENT = {"type": "object", "required": ["code", "kind", "lon", "lat", "grid_code", "maintainer_department"],
-              "properties": {"code": {"type": "string", "pattern": r"^\d{16}$"}, "kind": {"type": "string"},
+              "properties": {"code": {"type": "string", "pattern": COMPONENT_CODE}, "kind": {"type": "string"},
                              "name": {"type": ["string", "null"]}, "lon": {"type": "number"},
                              "lat": {"type": "number"}, "grid_code": {"type": "string"},
                              "community_code": {"type": "string"}, "street_code": {"type": "string"},
@@ -148,7 +149,8 @@ OPENAPI_PATHS = {
         "summary": "One city component with every case that named it (newest first).",
         "operationId": "getComponent", "x-roles": [*READ_ACCESS["getComponent"], "admin"],
         "parameters": [{"name": "component", "in": "path", "required": True,
-                        "schema": {"type": "string"}, "description": "16-digit component code"}],
+                        "schema": {"type": "string", "pattern": COMPONENT_CODE}, "example": EXAMPLE_COMPONENT,
+                        "description": "16-digit component code (of the inventory: another answers 404)"}],
         "responses": {"200": {"description": "The component and its cases.", "content": {"application/json": {
             "schema": {**_COMPONENT, "required": [*_COMPONENT["required"], "cases"],
                        "properties": {**_COMPONENT["properties"],

@@ -21,14 +21,15 @@ import json
 from typing import Literal
 
 from flask import Blueprint, Response, jsonify, request
-from pydantic import Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from dashboard.domain.codes import is_case_id
-from dashboard.domain.evidence import MAX_PHOTOS, before_after
+from dashboard.domain.evidence import CONTENT_TYPES, MAX_PHOTOS, before_after
 from dashboard.domain.permissions import FOLLOW_UP_PERMISSIONS, READ_ACCESS, may
 from dashboard.domain.visits import NOTE_MAX, RESULTS
 from dashboard.web import api_models as m
+from dashboard.web.api_messages import message_for
 from dashboard.web.api_access import ApiError, app_services, error_response, reader, request_lang, write_caller
 from datasource.services.cases import jsonable
 from datasource.services.command_types import Actor, CommandRefused, Msg
@@ -43,10 +44,19 @@ class VisitBody(m.Body):
     """Record a return visit (回访) to the public reporter of a closed case. ``reopen`` (only with ``unsatisfied``)
     sends the case back to its department as rework (stage dispatched); a note is required when unsatisfied."""
 
+    # the rules of dashboard.domain.visits.check_visit and the service, as JSON Schema states them:
+    # unsatisfied → a note with text; reopen → unsatisfied
+    model_config = ConfigDict(json_schema_extra={"allOf": [
+        {"if": {"properties": {"result": {"const": "unsatisfied"}}, "required": ["result"]},
+         "then": {"required": ["note"], "properties": {"note": {"type": "string", "pattern": m.SOME_TEXT}}}},
+        {"if": {"properties": {"reopen": {"const": True}}, "required": ["reopen"]},
+         "then": {"properties": {"result": {"const": "unsatisfied"}}}}]})
+
     result: Literal[RESULTS] = Field(description="satisfied (满意), basically (基本满意) or unsatisfied (不满意)")
-    note: str = Field("", max_length=NOTE_MAX, description="what the reporter said")
+    note: str = Field("", max_length=NOTE_MAX, pattern=m.NO_NUL, description="what the reporter said "
+                      "(required when unsatisfied)")
     reopen: bool = Field(False, description="reopen the case for rework (unsatisfied only)")
-    version: int | None = Field(None, ge=1, description="expected version of the case: 409 if it moved on")
+    version: m.Version = None
 
 
 class VisitQuery(m.Query):
@@ -112,7 +122,7 @@ def attach_photos(case_id: str):
         unknown = sorted({str(name) for name in (*request.files, *request.form)} - {"photo", "version"})
         if unknown:
             raise ApiError(400, Msg("api.unknown_fields", fields=", ".join(n[:40] for n in unknown[:10])))
-        if version_text and not version_text.isdigit():
+        if version_text and not (version_text.isascii() and version_text.isdigit()):   # not "²"
             raise ApiError(400, Msg("cmd.bad_version"))
         files = [(u.filename or "", u.stream.read(limit + 1)) for u in uploads]
         result = services.evidence.attach(actor, case_id, files, int(version_text) if version_text else None)
@@ -152,7 +162,7 @@ def record_visit(case_id: str):
         try:
             parsed = VisitBody.model_validate(body)
         except ValidationError as exc:
-            raise ApiError(400, m._message(VisitBody, exc.errors(include_url=False))) from None
+            raise ApiError(400, message_for(VisitBody, exc.errors(include_url=False))) from None
         result = services.visits.record(actor, case_id, parsed.result, parsed.note, parsed.reopen, parsed.version)
     except CommandRefused as exc:
         return _refusal(exc)
@@ -239,8 +249,9 @@ def _roles(action_or_read: str) -> list[str]:
     return list(dict.fromkeys([*roles, "admin"]))
 
 
+PHOTO_TYPES = tuple(CONTENT_TYPES.values())
 _PHOTO = {"type": "object", "required": ["sha256", "type", "size"], "properties": {
-    "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}, "type": {"enum": ["image/jpeg", "image/png", "image/webp"]},
+    "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}, "type": {"enum": list(PHOTO_TYPES)},
     "size": {"type": "integer"}, "width": {"type": "integer"}, "height": {"type": "integer"},
     "name": {"type": "string"}, "phase": {"type": ["string", "null"]}, "url": {"type": "string"},
     "thumb_url": {"type": "string"}}}
@@ -257,8 +268,12 @@ _WRITE = [{"bearer": []}, {"session": [], "csrf": []}]
 _READ = [{"bearer": []}, {"session": []}]
 
 
-def _ok(description: str, schema: dict) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+def _ok(description: str, schema: dict, *then: str) -> dict:
+    """A documented answer; ``then``: the operations that take the answer's ``case_id`` next (links)."""
+    links = {f"then_{target}": {"operationId": target, "parameters": {"case_id": "$response.body#/case_id"},
+                                "description": f"{target} the same case"} for target in then}
+    return {"description": description, "content": {"application/json": {"schema": schema}},
+            **({"links": links} if links else {})}
 
 
 #: path items for ``/api/v1/openapi.json``
@@ -272,12 +287,15 @@ OPENAPI_PATHS = {
                            "reported/filed → report (supervision), dispatched → handle (the case's department), "
                            "handled → verify (supervision). The event carries hashes and metadata only.",
             "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-                "type": "object", "required": ["photo"], "properties": {
-                    "photo": {"type": "array", "items": {"type": "string", "format": "binary"}},
-                    "version": {"type": "string", "pattern": "^[0-9]+$"}}}}}},
+                "type": "object", "required": ["photo"], "additionalProperties": False, "properties": {
+                    "photo": {"type": "array", "minItems": 1, "maxItems": MAX_PHOTOS,
+                              "items": {"type": "string", "format": "binary"}},
+                    "version": {"type": "string", "pattern": "^ *(0*[1-9][0-9]*)? *$"}}},
+                # the types the service accepts, by content (what a generator must send)
+                "encoding": {"photo": {"contentType": ", ".join(PHOTO_TYPES)}}}}},
             "responses": {"201": _ok("Attached: the event and the photos.", {**_RESULT, "properties": {
                 **_RESULT["properties"], "phase": {"enum": ["report", "handle", "verify"]},
-                "photos": {"type": "array", "items": _PHOTO}}}),
+                "photos": {"type": "array", "items": _PHOTO}}}, "listPhotos", "getCase"),
                 **_errors(**{"400": "Not a JPEG/PNG/WebP image, empty, too many photos, unknown field.",
                              "401": "Not authenticated.", "403": "Role not allowed for this phase, not your "
                              "department's case, out of your area, or no CSRF header.", "404": "Unknown case.",
@@ -301,7 +319,7 @@ OPENAPI_PATHS = {
         "summary": "Record a return visit (回访)", "operationId": "recordVisit", "x-roles": _roles("visit"),
         "description": " ".join((VisitBody.__doc__ or "").split()), "security": _WRITE, "parameters": [_CASE, _LANG],
         "requestBody": {"required": True, "content": {"application/json": {"schema": VisitBody.model_json_schema()}}},
-        "responses": {"200": _ok("Recorded (and reopened).", _RESULT),
+        "responses": {"200": _ok("Recorded (and reopened).", _RESULT, "getCase", "handle"),
                       **_errors(**{"400": "Bad input (result, note, reopen when not unsatisfied).",
                                    "401": "Not authenticated.", "403": "Role not allowed, or out of your area.",
                                    "404": "Unknown case.", "409": "Not closed, not reported by the public, or "

@@ -10,17 +10,16 @@ HTTP (strict JSON types, unknown fields refused, defaults a program may leave ou
 the pages and keeps the rules of meaning (known category and department, a deadline in the
 future, a reason where one is needed) for every caller.  A model checks only the form.
 
-Pydantic's errors are turned into the API's one-line messages (``api.*`` and ``cmd.*`` keys in
-:mod:`dashboard.i18n.dispatch`), in the order a person fixes them: unknown fields, wrong types,
-missing fields, bad values, and last a missing reason (which the command service would refuse
-with the same words).
+Pydantic's errors are turned into the API's one-line messages by
+:func:`dashboard.web.api_messages.message_for`.  Rules JSON Schema can state but a field
+cannot (a position *or* a component; a reason when a check fails) are the models'
+``json_schema_extra`` — stated in the document, enforced by the service.
 """
 from __future__ import annotations
 
-from functools import cache
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, RootModel, ValidationError
 from pydantic_core import PydanticCustomError
 
 from dashboard.domain.inputs import InputRefused, parse_instant
@@ -28,6 +27,7 @@ from dashboard.domain.lifecycle import Stage
 from dashboard.domain.limits import URGENCIES
 from dashboard.domain.projection import SOURCES
 from datasource.services.audit import OUTCOMES
+from dashboard.web.api_messages import message_for
 from datasource.services.command_types import DESCRIPTION_MAX, TEXT_MAX, Msg
 
 MAX_BODY = 64 * 1024  # bytes of a request body; more → 413
@@ -58,15 +58,39 @@ def _instant(value: str) -> str:
     return value
 
 
+# No ``examples``: a fixed instant is in the past one day, and "later than the case's current
+# deadline" changes with every extension — a generator must draw times after "now" (the
+# Schemathesis run registers such a strategy for ``date-time``).
 Instant = Annotated[str, AfterValidator(_instant), Field(
-    json_schema_extra={"format": "date-time"}, examples=[EXAMPLE_TIME],
+    min_length=1, json_schema_extra={"format": "date-time"},
     description="ISO 8601 with UTC offset, e.g. " + EXAMPLE_TIME)]
+#: an optional time: blank counts as not given (the service's default applies)
+BlankOrInstant = Annotated[str, AfterValidator(_instant), Field(
+    json_schema_extra={"anyOf": [{"format": "date-time"}, {"maxLength": 0}]},
+    description="ISO 8601 with UTC offset, e.g. " + EXAMPLE_TIME + "; blank or null: not given")]
 Note = Annotated[str | None, Field(max_length=TEXT_MAX, pattern=NO_NUL, description="free text, shown as text")]
 # a reason must keep a visible character once the edge rule has cleaned it (blanks and controls go)
 SOME_TEXT = r"^[^\x00]*[^\x00-\x20\x7f-\x9f][^\x00]*$"
 Reason = Annotated[str, Field(min_length=1, max_length=TEXT_MAX, pattern=SOME_TEXT,
                               description="why; required (blanks and control characters alone are no reason)")]
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]
+#: a component code of the committed inventory (the documents' example; tests seed it)
+EXAMPLE_COMPONENT = "1101010118000042"
+#: the form :func:`dashboard.domain.components.parse_code` accepts: district 6 digits, major class
+#: 01–06, minor class 01–99, serial 000001–999999 (a serial of six zeros spelt without look-ahead)
+COMPONENT_CODE = (r"^[0-9]{6}0[1-6](0[1-9]|[1-9][0-9])("
+                  + "|".join(f"[0-9]{{{i}}}[1-9][0-9]{{{5 - i}}}" for i in range(6)) + ")$")
+
+
+def _integral(value):
+    """JSON has one number type: ``3.0`` is the integer 3 (JSON Schema's ``integer`` says so too);
+    ``3.5``, ``"3"`` and ``true`` stay refused by the strict model."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+#: an expected case version: a positive JSON integer (409 when the case moved on)
+Version = Annotated[Annotated[int, Field(ge=1)] | None, BeforeValidator(_integral),
+                    Field(description="expected version of the case: 409 if it moved on")]
 
 
 # ---------------------------------------------------------------------------- request bodies
@@ -79,11 +103,17 @@ class Body(BaseModel):
 class StageBody(Body):
     """A command that moves a case from stage to stage (optimistic concurrency with ``version``)."""
 
-    version: int | None = Field(None, ge=1, description="expected version of the case: 409 if it moved on")
+    version: Version = None
 
 
 class ReportBody(Body):
     """Report a new case (上报). Position in GCJ-02 lon/lat inside a unit grid."""
+
+    # stated in the document as JSON Schema says it: a position, or a component (whose position is used)
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"required": ["lon", "lat"], "properties": {"lon": {"type": "number"}, "lat": {"type": "number"}}},
+        {"required": ["component"], "properties": {"component": {"type": "string"}, "lon": {"type": "null"},
+                                                   "lat": {"type": "null"}}}]})
 
     category: Code = Field(description="category code", examples=["E0102"])
     lon: float | None = Field(None, description="GCJ-02 longitude (may be left out when `component` is given)",
@@ -93,9 +123,9 @@ class ReportBody(Body):
     description: str | None = Field("", max_length=DESCRIPTION_MAX, pattern=NO_NUL)
     source: Literal[SOURCES] | None = "api"
     urgency: Literal[URGENCIES] | None = "normal"
-    component: str | None = Field(None, pattern=r"^\d{16}$", description="code of the city component (部件) the "
-                                  "case is about; its position is used when lon/lat are left out",
-                                  examples=["1101010118000042"])
+    component: str | None = Field(None, pattern=COMPONENT_CODE, description="code of the city component (部件) "
+                                  "the case is about (it must be in the inventory); its position is used when "
+                                  "lon/lat are left out", examples=[EXAMPLE_COMPONENT])
 
 
 class FileBody(StageBody):
@@ -114,7 +144,7 @@ class DispatchBody(StageBody):
     """Dispatch a filed case to a department (派遣). `deadline`: in the future; default from the time-limit table."""
 
     department: Code = Field(description="department code", examples=["sanitation"])
-    deadline: Instant | None = None
+    deadline: BlankOrInstant | None = None
     note: Note = ""
 
 
@@ -125,9 +155,11 @@ class ReturnBody(StageBody):
 
 
 class HandleBody(StageBody):
-    """Report the case handled (处置), by the department it was dispatched to."""
+    """Report the case handled (处置), by the department it was dispatched to; `note` (what was done) required."""
 
-    note: Note = ""
+    # the domain's required input (dashboard.domain.lifecycle.REQUIRED_INPUT), stated at the door
+    note: Annotated[str, Field(min_length=1, max_length=TEXT_MAX, pattern=SOME_TEXT,
+                               description="what was done; required", examples=["已清运"])]
 
 
 class VerifyBody(StageBody):
@@ -151,7 +183,7 @@ class CloseBody(StageBody):
 class ExtendBody(StageBody):
     """Move the current stage's deadline later (延期)."""
 
-    until: Annotated[Instant, Field(min_length=1)]
+    until: Instant = Field(description="the new deadline: later than the current one (ISO 8601 with offset)")
     reason: Note = ""
 
 
@@ -170,8 +202,13 @@ class ResumeBody(StageBody):
 class RequestBody(Body):
     """A department asks for an extension (`kind`=extend, `until`) or a suspension (`kind`=suspend)."""
 
+    model_config = ConfigDict(json_schema_extra={
+        "if": {"properties": {"kind": {"const": "extend"}}, "required": ["kind"]},
+        "then": {"required": ["until"], "properties": {"until": {"type": "string", "minLength": 1}}}})
+
     kind: Literal["extend", "suspend"]
-    until: Instant | None = Field(None, description="for kind=extend: the deadline asked for (ISO 8601 with offset)")
+    until: BlankOrInstant | None = Field(None, description="for kind=extend: the deadline asked for (ISO 8601 with "
+                                         "offset), later than the current one")
     reason: Reason
 
 
@@ -396,91 +433,13 @@ class AuditList(Answer):
     count: int
 
 
-# ---------------------------------------------------------------------------- errors → messages
-_JSON_TYPES = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"), (type(None), "null"),
-               (list, "array"), (dict, "object"))
-
-
-def _json_type(value) -> str:
-    return next((name for kind, name in _JSON_TYPES if isinstance(value, kind)), "object")
-
-
-@cache
-def _properties(model: type[BaseModel]) -> dict[str, dict]:
-    """field → its JSON schema, as documented (built once per model)."""
-    return model.model_json_schema()["properties"]
-
-
-@cache
-def _field_types(model: type[BaseModel]) -> dict[str, tuple[str, ...]]:
-    """field → the JSON types its schema allows (first = the one to name in a message)."""
-    out = {}
-    for name, prop in _properties(model).items():
-        options = prop.get("anyOf", [prop])
-        out[name] = tuple(o["type"] for o in options if "type" in o) or ("object",)
-    return out
-
-
-def _wrong_type(types: tuple[str, ...], value) -> bool:
-    kind = _json_type(value)
-    return not (kind in types or (kind == "integer" and "number" in types))
-
-
-def _message(model: type[BaseModel], errors: list[dict]) -> Msg:
-    """The one message for pydantic's ``errors``: the thing to fix first."""
-    types = _field_types(model)
-    unknown = sorted(str(e["loc"][0])[:40] for e in errors if e["type"] == "extra_forbidden")
-    if unknown:
-        return Msg("api.unknown_fields", fields=", ".join(unknown[:10]))
-    field_errors = [e for e in errors if e["loc"] and e["loc"][0] in types]
-    for e in field_errors:
-        name = e["loc"][0]
-        if e["type"] != "missing" and (e["type"].endswith("_type") or
-                                       (len(e["loc"]) == 1 and _wrong_type(types[name], e["input"]))):
-            return Msg("api.wrong_type", field=name, expected=types[name][0])
-    required = {n for n, f in model.model_fields.items() if f.is_required()}
-    missing = [e["loc"][0] for e in field_errors if e["loc"][0] != "reason" and
-               (e["type"] == "missing" or (e["loc"][0] in required and e["input"] == ""))]
-    if missing:
-        return Msg("api.required", fields=", ".join(dict.fromkeys(missing)))
-    for e in field_errors:
-        if e["type"] != "missing":
-            return _value_message(model, e)
-    if field_errors:  # what is left: a missing reason, in the command service's own words
-        return Msg("cmd.reason_missing")
-    return Msg("api.bad_json", reason=str(errors[0].get("msg", "?"))[:120])
-
-
-def _value_message(model: type[BaseModel], error: dict) -> Msg:
-    """The message for a value of the right JSON type that the model still refuses."""
-    name, kind, ctx = error["loc"][0], error["type"], error.get("ctx") or {}
-    if kind.startswith(("cmd.", "inputs.")):  # raised by our own validators with the catalogue's key
-        return Msg(kind, **{**ctx, "field": name})
-    if kind == "literal_error":
-        prop = _properties(model)[name]
-        prop = prop.get("items", prop)  # a list of choices (?stage=…&stage=…)
-        choices = next(o["enum"] for o in prop.get("anyOf", [prop]) if "enum" in o)
-        return Msg("cmd.bad_choice", field=name, choices=", ".join(choices))
-    if name == "reason" and kind in ("string_too_short", "string_pattern_mismatch") and "\x00" not in error["input"]:
-        return Msg("cmd.reason_missing")   # blank: the command service's own words
-    if kind == "string_too_long":
-        return Msg("cmd.too_long", field=name, limit=ctx.get("max_length"))
-    if kind in ("string_pattern_mismatch", "string_unicode"):
-        return Msg("cmd.not_text", field=name)
-    if kind == "finite_number":
-        return Msg("cmd.not_number", field=name)
-    if name == "version":
-        return Msg("cmd.bad_version")
-    return Msg("api.wrong_type", field=name, expected=_field_types(model)[name][0])
-
-
 def parse_body(action: str, body: dict) -> dict:
     """The command's keyword arguments from a JSON object (defaults filled, nulls dropped)."""
     model = BODIES[action]
     try:
         parsed = model.model_validate(body)
     except ValidationError as exc:
-        raise InvalidInput(_message(model, exc.errors(include_url=False))) from None
+        raise InvalidInput(message_for(model, exc.errors(include_url=False))) from None
     return parsed.model_dump(exclude_none=True)
 
 
@@ -494,4 +453,4 @@ def parse_query(model: type[Query], args) -> Query:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise InvalidInput(_message(model, exc.errors(include_url=False))) from None
+        raise InvalidInput(message_for(model, exc.errors(include_url=False))) from None

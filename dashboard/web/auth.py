@@ -24,6 +24,8 @@ from dashboard.web import security, sessions
 from datasource.services import accounts, tokens
 
 csrf = CSRFProtect()
+#: ``flask.g`` attribute: (token, its user or None) once a request's bearer token was looked up.
+BEARER_SEEN = "citygrid_bearer"
 #: Requests that carry no data and need no session check.
 STATIC_PATHS = ("/assets/", "/_dash-component-suites/", "/_favicon.ico", "/static/")
 
@@ -117,12 +119,20 @@ def init_app(server, system) -> None:
 
 def bearer_user(engine, token: str):
     """The user of a bearer token (API), None when it is unknown, revoked or expired; failed
-    attempts count towards the per-address token limit (:mod:`dashboard.web.security`)."""
+    attempts count towards the per-address token limit (:mod:`dashboard.web.security`).
+
+    Looked up once per request: flask-login's request loader asks first (every request's
+    session check), the API's :func:`~dashboard.web.api_access.caller` then gets the same
+    answer from ``flask.g`` — one database round trip, one failed attempt counted."""
+    known = g.get(BEARER_SEEN)
+    if known is not None and known[0] == token:
+        return known[1]
     found = tokens.check(engine, token)
-    if found is None:
+    user = None if found is None else found.user
+    setattr(g, BEARER_SEEN, (token, user))
+    if user is None:
         security.token_attempt_failed()
-        return None
-    return found.user
+    return user
 
 
 def check_session():

@@ -107,15 +107,16 @@ def _command(action: str) -> dict:
 
 
 #: what a program may do next with a case an answer names (OpenAPI response ``links``): a client —
-#: or Schemathesis's stateful phase — follows the six-stage loop from the report on
+#: or Schemathesis's stateful phase — follows the six-stage loop from the report on, with the
+#: evidence photos of each phase and the return visit after closure (:mod:`dashboard.web.api_evidence`)
 NEXT: dict[str, tuple[str, ...]] = {
-    "report": ("getCase", "file", "reject"),
-    "file": ("getCase", "getRecommendation", "dispatch", "suspend"),
-    "dispatch": ("getCase", "handle", "return", "request", "extend", "suspend"),
+    "report": ("getCase", "file", "reject", "attachPhotos"),
+    "file": ("getCase", "getRecommendation", "dispatch", "suspend", "attachPhotos"),
+    "dispatch": ("getCase", "handle", "return", "request", "extend", "suspend", "attachPhotos"),
     "return": ("getCase", "dispatch"),
-    "handle": ("getCase", "verify"),
+    "handle": ("getCase", "verify", "attachPhotos"),
     "verify": ("getCase", "close", "handle"),
-    "close": ("getCase",),
+    "close": ("getCase", "recordVisit"),
     "extend": ("getCase", "handle"),
     "suspend": ("getCase", "resume"),
     "resume": ("getCase", "handle", "dispatch"),
