@@ -142,19 +142,15 @@ class ReplicaPair:
 
 
 def main() -> None:
+    import signal
     with ReplicaPair() as pair:
         print(f"primary: {pair.primary_url}\nreplica: {pair.replica_url}\n"
               f"(CITYGRID_DATABASE_URL and CITYGRID_READ_DATABASE_URL; Ctrl-C stops both)", flush=True)
+        signal.signal(signal.SIGTERM, signal.default_int_handler)   # a plain kill stops them too
         try:
-            while True:
-                signal_pause()
+            signal.pause()
         except KeyboardInterrupt:
             pass
-
-
-def signal_pause() -> None:
-    import signal
-    signal.pause()
 
 
 if __name__ == "__main__":

@@ -144,8 +144,10 @@ class PgWriter:
         return row[0] if row else None
 
     def write(self, connection, changes: Changes) -> None:
-        if changes.events:
-            partitions.ensure(connection, partitions.months_of_instants(e[4] for e in changes.events), self.months)
+        if changes.events:      # the batch's months and the next ones: made before an event needs them
+            months = partitions.months_of_instants(e[4] for e in changes.events)
+            months.update(partitions.months_between(max(months), partitions.next_month(max(months), partitions.AHEAD)))
+            partitions.ensure(connection, months, self.months)
         with _raw(connection).cursor() as cursor:
             if changes.events:
                 with cursor.copy(f"COPY case_events ({_columns(EVENT_COLUMNS)}) FROM STDIN") as copy:
