@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from alembic import command
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 
 from datasource.services.report_acts import ActFacts
 from datasource.simulation.backfill import append_history, generate_history
@@ -32,6 +33,11 @@ def rollups(engine) -> dict[str, list[tuple]]:
             out[name] = [tuple(v.astimezone(timezone.utc).isoformat() if isinstance(v, datetime) else v for v in r)
                          for r in rows]
     return out
+
+
+def registered(engine) -> int:
+    with engine.connect() as c:
+        return c.execute(text(f"SELECT count(*) FROM {partitions.REGISTRY}")).scalar()
 
 
 def kinds(engine) -> dict[str, str]:
@@ -97,7 +103,7 @@ def test_the_migration_keeps_every_row_and_partitioned_tables_equal_sqlite(two_s
     months = partitions.months_between(partitions.month_of(first),
                                        partitions.next_month(partitions.month_of(now), partitions.AHEAD))
     assert len(months) >= 4 and all(set(months) <= have[t] for t in partitions.TABLES)
-    assert default_rows(pg.engine) == 0
+    assert default_rows(pg.engine) == 0 and registered(pg.engine) == len(before["case_events"])
     assert partition_of(pg.engine, "case_events", f"at < '{months[1][0]}-{months[1][1]:02d}-01+00'") == \
         [partitions.partition_name("case_events", months[0])]
 
@@ -110,6 +116,12 @@ def test_the_migration_keeps_every_row_and_partitioned_tables_equal_sqlite(two_s
     with pg.engine.connect() as c:
         assert c.execute(text("SELECT min(id) FROM case_events WHERE case_id = :c"), {"c": case}).scalar() > top
     assert ActFacts(pg).refresh() == 2
+    assert registered(pg.engine) == len(before["case_events"]) + 2
+
+    # An event id stays unique over every month (the registry's key), as before the partitions.
+    with pytest.raises(IntegrityError), pg.engine.begin() as c:
+        c.execute(text("INSERT INTO case_events (event_id, case_id, type, at, actor, body) SELECT event_id, case_id, "
+                       "type, at - interval '40 days', actor, body FROM case_events WHERE case_id = :c"), {"c": case})
 
     # The same stream into SQLite: every projected table and both roll-ups equal.
     assert lite.worker().drain().dead == 0
@@ -151,3 +163,9 @@ def test_new_months_get_their_partition(system):
     assert partitions.maintain(engine) == [(2024, 7)]
     assert partition_of(engine, "case_events", "event_id = 'bulk-1'") == ["case_events_p2024_07"]
     assert default_rows(engine) == 0 and partitions.maintain(engine) == []
+    assert registered(engine) == 4
+
+    # Deleting events deletes their registration (the tests' and a rebuild's way to start again).
+    with engine.begin() as c:
+        c.execute(text("DELETE FROM case_events WHERE event_id = 'bulk-1'"))
+    assert registered(engine) == 3

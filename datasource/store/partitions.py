@@ -24,6 +24,14 @@ on the database server (many managed PostgreSQL offerings restrict extensions).
 
 Two processes making the same month are kept apart by a transaction-level advisory lock;
 ``CREATE TABLE … PARTITION OF`` locks the parent table briefly, once per month.
+
+**Event ids stay unique across months.**  A unique key of a partitioned table must hold its
+partition key, so ``event_id`` alone could only be unique per month.  The plain table
+:data:`REGISTRY` (``event_id`` primary key, ``at``) is kept by statement-level triggers on
+``case_events`` (insert, delete, truncate — whatever path writes the events) and enforces
+it for the whole history, as the old unique index did; the worker's duplicate check looks
+event ids up there (:func:`event_lookup_sql`) — one index, however many months — and reads
+the found events from their one partition.
 """
 from __future__ import annotations
 
@@ -40,6 +48,7 @@ TABLES = {"case_events": ("at", "instant"), "report_acts": ("at", "instant"), "r
 #: day may fall in the next or previous month of its UTC instant).
 MARGIN = timedelta(hours=14)
 
+REGISTRY = "case_event_ids"
 Month = tuple[int, int]
 
 
@@ -115,6 +124,16 @@ def existing(connection) -> dict[str, set[Month]]:
     return out
 
 
+def event_lookup_sql(connection, columns: str) -> str:
+    """SELECT ``columns`` (of ``case_events``) of the events whose ids are in the array
+    parameter: through the registry when the table is partitioned."""
+    if is_partitioned(connection):
+        listed = ", ".join(f"e.{c.strip()}" for c in columns.split(","))
+        return (f"SELECT {listed} FROM {REGISTRY} i JOIN case_events e ON e.event_id = i.event_id "
+                f"AND e.at = i.at WHERE i.event_id = ANY(%s)")
+    return f"SELECT {columns} FROM case_events WHERE event_id = ANY(%s)"
+
+
 def ensure(connection, months, known: set[Month] | None = None) -> list[Month]:
     """Make every table's partition of each month in ``months`` (in the caller's transaction),
     moving that month's rows out of the default partition; the months made.  ``known`` is
@@ -147,6 +166,8 @@ def _make(connection, table: str, month: Month) -> None:
         f"CREATE TEMPORARY TABLE {moving} ON COMMIT DROP AS WITH d AS (DELETE FROM {default_name(table)} "
         f"WHERE {_range_condition(table, month)} RETURNING *) SELECT * FROM d")
     connection.exec_driver_sql(f"CREATE TABLE {name} PARTITION OF {table} FOR VALUES FROM ({lo}) TO ({hi})")
+    if table == "case_events":     # registered when they came in; the insert below registers them again
+        connection.exec_driver_sql(f"DELETE FROM {REGISTRY} WHERE event_id IN (SELECT event_id FROM {moving})")
     connection.exec_driver_sql(f"INSERT INTO {table} SELECT * FROM {moving}")
     connection.exec_driver_sql(f"DROP TABLE {moving}")
 

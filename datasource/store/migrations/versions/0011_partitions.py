@@ -7,9 +7,10 @@ old name (its bigserial sequence handed over), one partition per month of the da
 two months ahead plus a default partition, the rows copied, the indexes made again, the old
 table dropped.  A partitioned table's unique keys must hold the partition key, so:
 
-- ``case_events``: primary key ``(id, at)``, unique ``(event_id, at)`` plus an index on
-  ``event_id`` (the worker's duplicate check looks events up by ``event_id`` alone, and
-  tells a re-delivery from a reused id by the content — ``datasource/follower/projector.py``);
+- ``case_events``: primary key ``(id, at)``; ``event_id`` stays unique over the whole history
+  through the plain table ``case_event_ids`` (``event_id`` primary key, ``at``), kept by
+  statement-level triggers on ``case_events`` (insert, delete, truncate) — the worker's
+  duplicate check looks ids up there (``partitions.event_lookup_sql``);
 - ``report_acts``: primary key ``(event_id, at)`` (an act's ``at`` is its event's);
 - ``report_acts_daily``: primary key ``(id, day)``.
 
@@ -30,13 +31,20 @@ down_revision = '0004_inspector_rollup'
 branch_labels = None
 depends_on = None
 
-#: table → (primary key before, after; unique constraints before, after)
+#: table → (primary key before, after; unique constraints of the plain table)
 KEYS = {
-    "case_events": (("id",), ("id", "at"), {"case_events_event_id_key": (("event_id",), ("event_id", "at"))}),
+    "case_events": (("id",), ("id", "at"), {"case_events_event_id_key": ("event_id",)}),
     "report_acts": (("event_id",), ("event_id", "at"), {}),
     "report_acts_daily": (("id",), ("id", "day"), {}),
 }
-EXTRA_INDEX = ("ix_case_events_event_id", "case_events", "event_id")   # lookups by event_id alone
+REGISTRY = partitions.REGISTRY
+TRIGGERS = {   # name → (event, transition table, body)
+    "case_event_ids_insert": ("INSERT", "REFERENCING NEW TABLE AS added",
+                              f"INSERT INTO {REGISTRY} (event_id, at) SELECT event_id, at FROM added"),
+    "case_event_ids_delete": ("DELETE", "REFERENCING OLD TABLE AS removed",
+                              f"DELETE FROM {REGISTRY} i USING removed r WHERE i.event_id = r.event_id"),
+    "case_event_ids_truncate": ("TRUNCATE", "", f"TRUNCATE {REGISTRY}"),
+}
 
 
 def _sql(statement: str):
@@ -67,13 +75,31 @@ def _rebuild(table: str, partitioned: bool) -> None:
     _sql(f"INSERT INTO {table} SELECT * FROM {old}")
     _sql(f"DROP TABLE {old}")
     _sql(f"ALTER TABLE {table} ADD CONSTRAINT {table}_pkey PRIMARY KEY ({', '.join(primary)})")
-    for name, (plain, with_key) in uniques.items():
-        _sql(f"ALTER TABLE {table} ADD CONSTRAINT {name} UNIQUE ({', '.join(with_key if partitioned else plain)})")
+    if not partitioned:
+        for name, columns in uniques.items():
+            _sql(f"ALTER TABLE {table} ADD CONSTRAINT {name} UNIQUE ({', '.join(columns)})")
     for name, definition in indexes:
-        if name != EXTRA_INDEX[0]:
-            _sql(definition.replace(" ON ONLY ", " ON "))   # a partitioned index's definition says ONLY
-    if table == EXTRA_INDEX[1] and partitioned:
-        _sql(f"CREATE INDEX {EXTRA_INDEX[0]} ON {table} ({EXTRA_INDEX[2]})")
+        _sql(definition.replace(" ON ONLY ", " ON "))   # a partitioned index's definition says ONLY
+
+
+def _registry() -> None:
+    """``event_id`` unique over every month: the registry, filled, and its triggers."""
+    _sql(f"CREATE TABLE {REGISTRY} (event_id varchar(64) PRIMARY KEY, at timestamptz NOT NULL)")
+    _sql(f"COMMENT ON TABLE {REGISTRY} IS 'every case_events.event_id (unique over all months) and its at: "
+         f"kept by triggers on case_events (migration 0004_partitions)'")
+    _sql(f"INSERT INTO {REGISTRY} (event_id, at) SELECT event_id, at FROM case_events")
+    for name, (event, transition, body) in TRIGGERS.items():
+        _sql(f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS "
+             f"$$ BEGIN {body}; RETURN NULL; END $$")
+        _sql(f"CREATE TRIGGER {name} AFTER {event} ON case_events {transition} FOR EACH STATEMENT "
+             f"EXECUTE FUNCTION {name}()")
+
+
+def _drop_registry() -> None:
+    for name in TRIGGERS:
+        _sql(f"DROP TRIGGER IF EXISTS {name} ON case_events")
+        _sql(f"DROP FUNCTION IF EXISTS {name}()")
+    _sql(f"DROP TABLE IF EXISTS {REGISTRY}")
 
 
 def _partitions_for(table: str, source: str) -> None:
@@ -97,10 +123,12 @@ def upgrade() -> None:
         return
     for table in KEYS:
         _rebuild(table, partitioned=True)
+    _registry()
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
+    _drop_registry()
     for table in KEYS:
         _rebuild(table, partitioned=False)
