@@ -48,7 +48,10 @@ def _fingerprints(engine) -> dict[str, tuple[int, str]]:
     return out
 
 
-def run(say, scale: float = 1.0) -> None:
+def run(say, scale: float = 1.0, figures: dict | None = None) -> None:
+    """The drill (see the module's text); ``figures``, when given, receives the measured
+    lag and catch-up figures (``bench/replica.py``)."""
+    figures = {} if figures is None else figures
     root = Path(__file__).resolve().parents[2]
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
@@ -147,6 +150,10 @@ def run(say, scale: float = 1.0) -> None:
                     raise AssertionError(f"the replica has not caught up within 60 s: {lag}")
                 time.sleep(0.1)
             worst = max(state["lags"], key=lambda x: x["bytes"], default={"bytes": 0, "seconds": 0})
+            figures.update({"events_per_s": stats.applied / load_s, "lag_bytes_max": worst["bytes"],
+                            "lag_seconds_max": max((x["seconds"] for x in state["lags"]), default=0.0),
+                            "lag_samples": len(state["lags"]), "catch_up_s": time.perf_counter() - caught_from,
+                            "events": total})
             say(f"check: the replica caught up {time.perf_counter() - caught_from:.2f} s after the load "
                 f"(largest lag sampled under load: {worst['bytes']:,} bytes / {worst['seconds']:.3f} s) — OK")
             deadline = time.perf_counter() + 30
