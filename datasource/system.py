@@ -50,6 +50,15 @@ class System:
     def engine(self):
         return make_engine(self.settings.effective_database_url)
 
+    @cached_property
+    def read_engine(self):
+        """What the read-only reports and the briefing read through: the read replica
+        (``CITYGRID_READ_DATABASE_URL``) while it answers and keeps up, else the primary
+        (:mod:`datasource.store.replica`).  Writes always use :attr:`engine`."""
+        from datasource.store.replica import ReadRouter, replica_options
+        url = self.settings.read_database_url
+        return ReadRouter(self.engine, make_engine(url, **replica_options(url)) if url else None)
+
     @property
     def redis_url(self) -> str:
         if self._redis_url is None:
@@ -126,5 +135,7 @@ class System:
     def close(self) -> None:
         if "redis" in self.__dict__:
             self.redis.close()
+        if "read_engine" in self.__dict__:
+            self.read_engine.dispose()
         if "engine" in self.__dict__:
             self.engine.dispose()

@@ -38,6 +38,7 @@ from dashboard.domain.scenario import Scenario
 from datasource.follower.casecache import CaseCache
 from datasource.follower.locator import GridLocator
 from datasource.redis.stream import require_checked
+from datasource.store import partitions
 from datasource.store.fastwrite import CASE_COLUMNS, CASE_TIME_COLUMNS, Changes, writer_for
 
 log = logging.getLogger("citygrid.projector")
@@ -45,7 +46,8 @@ log = logging.getLogger("citygrid.projector")
 CHUNK = 900   # stay under every driver's bound-parameter limit
 UPDATABLE = tuple(c for c in CASE_COLUMNS if c != "case_id")
 _TYPE_TEXT = {t: t.value for t in EventType}
-EVENT_SELECT = "SELECT event_id, stream_id, case_id, type, at, actor, body FROM case_events WHERE event_id"
+EVENT_COLUMNS = "event_id, stream_id, case_id, type, at, actor, body"
+EVENT_SELECT = f"SELECT {EVENT_COLUMNS} FROM case_events WHERE event_id"
 
 
 @dataclass
@@ -114,6 +116,7 @@ class Projector:
         self.writer = writer_for(self.dialect)
         self.cache = cache if cache is not None else CaseCache()
         self._days: dict[float, object] = {}
+        self._lookup: str | None = None    # PostgreSQL's duplicate look-up (partitions.event_lookup_sql)
 
     # ------------------------------------------------------------------ public
     def position(self) -> str | None:
@@ -284,8 +287,10 @@ class Projector:
         """Already applied events among ``event_ids``: event id → (stream id, event)."""
         found = []
         if self.dialect == "postgresql":
-            if event_ids:   # one array parameter, not thousands
-                found = connection.exec_driver_sql(f"{EVENT_SELECT} = ANY(%s)", (event_ids,)).all()
+            if event_ids:   # one array parameter, not thousands; monthly partitions: through the registry
+                if self._lookup is None:
+                    self._lookup = partitions.event_lookup_sql(connection, EVENT_COLUMNS)
+                found = connection.exec_driver_sql(self._lookup, (event_ids,)).all()
         else:
             for i in range(0, len(event_ids), CHUNK):
                 chunk = event_ids[i:i + CHUNK]

@@ -90,7 +90,7 @@ class BriefingService:
             other = day - timedelta(days=back)
             other_start, _ = rules.day_bounds(other, self.tz)
             windows[name] = Window(other, other_start, other_start + elapsed)
-        engine = self.system.engine
+        engine = self.system.read_engine   # reads only: the read replica when there is one
         with engine.connect() as connection:
             # "No data" is the system's (nothing recorded that day), not a quiet street's.
             if not q.any_event(connection, start, min(end, now)):

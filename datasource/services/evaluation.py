@@ -39,7 +39,8 @@ class DepartmentEvaluation:
 
     @property
     def engine(self):
-        return self.system.engine
+        """Reads only: the read replica when there is one (writes go through ``system.engine``)."""
+        return self.system.read_engine
 
     # ------------------------------------------------------------------ helpers
     def today(self, now: datetime | None = None) -> date:

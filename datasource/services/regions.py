@@ -94,7 +94,8 @@ class RegionReport:
 
     @property
     def engine(self):
-        return self.system.engine
+        """Reads only: the read replica when there is one (writes go through ``system.engine``)."""
+        return self.system.read_engine
 
     # ------------------------------------------------------------------ the regions
     @cached_property

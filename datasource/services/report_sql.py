@@ -230,7 +230,7 @@ t AS MATERIALIZED (
 INSERT INTO report_acts (event_id, type, actor, at, start_day, shift, on_time)
 SELECT t.id, t.type, t.actor, t.at, t.d0, {shift_of}, {on_time}
 FROM t WHERE t.id IS NOT NULL
-ON CONFLICT (event_id) DO NOTHING
+ON CONFLICT DO NOTHING
 """
     return text(sql)
 

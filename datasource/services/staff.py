@@ -49,7 +49,8 @@ class StaffReport:
 
     @property
     def engine(self):
-        return self.system.engine
+        """Reads only: the read replica when there is one (writes go through ``system.engine``)."""
+        return self.system.read_engine
 
     @property
     def inspectors_roster(self) -> list[dict]:

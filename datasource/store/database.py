@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError, ArgumentError
 from sqlalchemy.exc import NoSuchModuleError
 
 from dashboard.domain.scenario import Scenario
-from datasource.store import schema
+from datasource.store import partitions, schema
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -106,6 +106,8 @@ def load_reference(engine: Engine, scenario: Scenario) -> dict:
 
 
 def prepare(engine: Engine, scenario: Scenario) -> None:
-    """Migrate and load the reference tables: what every process does at start."""
+    """Migrate, make the coming months' partitions (PostgreSQL) and load the reference
+    tables: what every process does at start."""
     migrate(engine)
+    partitions.maintain(engine)
     load_reference(engine, scenario)

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy.dialects import postgresql
 
-from datasource.store import schema
+from datasource.store import partitions, schema
 
 UTC = timezone.utc
 CASE_COLUMNS = tuple(c.name for c in schema.cases.columns)
@@ -135,6 +135,7 @@ class PgWriter:
 
     def __init__(self):
         self.case_arrays = {c.name: _pg_array(c) for c in schema.cases.columns}
+        self.months: set = set()        # the months whose partitions are known to exist
 
     def read_position(self, connection) -> str | None:
         with _raw(connection).cursor() as cursor:
@@ -143,6 +144,10 @@ class PgWriter:
         return row[0] if row else None
 
     def write(self, connection, changes: Changes) -> None:
+        if changes.events:      # the batch's months and the next ones: made before an event needs them
+            months = partitions.months_of_instants(e[4] for e in changes.events)
+            months.update(partitions.months_between(max(months), partitions.next_month(max(months), partitions.AHEAD)))
+            partitions.ensure(connection, months, self.months)
         with _raw(connection).cursor() as cursor:
             if changes.events:
                 with cursor.copy(f"COPY case_events ({_columns(EVENT_COLUMNS)}) FROM STDIN") as copy:
