@@ -32,7 +32,7 @@ except ImportError:  # pragma: no cover - hiredis is a declared dependency
 from sqlalchemy import func, select
 
 from dashboard.domain.codes import case_id as make_case_id
-from datasource.redis.stream import APPEND_LUA
+from datasource.redis.stream import APPEND_LUA, EventStream
 from datasource.store import schema
 from datasource.simulation.inspectors import inspector_by_grid, inspectors_for
 from datasource.simulation.places import PlaceSampler
@@ -202,12 +202,14 @@ class ScriptPipe:
 
     def __init__(self, stream):
         self.stream, self.client = stream, stream.client
-        self.sha = self.client.script_load(APPEND_LUA).encode() if hiredis else None
+        # Packed commands need one stream on one plain server; partitions go through append_args.
+        fast = hiredis and isinstance(stream, EventStream) and hasattr(self.client, "connection_pool")
+        self.sha = self.client.script_load(APPEND_LUA).encode() if fast else None
         self.connection, self.waiting = None, None
 
     def send(self, chunk: list, keys: list, args: list) -> list[tuple]:
         """Send one batch; the refusals of the batch sent before it."""
-        if not hiredis:
+        if self.sha is None:
             outcomes = self.stream.append_args([c for _, c, *_ in chunk], args)
             return [(case, kind, o) for (_, case, kind, _, _), o in zip(chunk, outcomes) if not isinstance(o, str)]
         if self.connection is None:
@@ -215,7 +217,7 @@ class ScriptPipe:
         try:
             self.connection.send_packed_command(
                 [hiredis.pack_command((b"EVALSHA", self.sha, len(keys) + 1, self.stream.key, *keys,
-                                       b"0", len(chunk), b"1", *args))])
+                                       b"0", len(chunk), b"1", self.stream.id_spec, *args))])
         except BaseException:
             self._release(broken=True)
             raise
