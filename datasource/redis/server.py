@@ -124,7 +124,7 @@ def cluster_probe(cluster, timeout: float):
     from redis.cluster import ClusterNode, RedisCluster
     nodes = [ClusterNode(n.host, n.port) for n in cluster.get_nodes()]
     return RedisCluster(startup_nodes=nodes, socket_connect_timeout=timeout, socket_timeout=2 * timeout,
-                        retry=Retry(NoBackoff(), 0), cluster_error_retry_attempts=0)
+                        retry=Retry(NoBackoff(), 0))
 
 
 def resolve_url(settings) -> str:
