@@ -309,3 +309,57 @@ def test_a_resent_report_without_case_id_is_filed_once(parted):
     stats = gateway.drain()
     assert (stats.accepted, stats.duplicates) == (1, 1)
     assert parted.stream.length() == 1
+
+
+@pytest.fixture
+def parted_sqlite(tmp_path, stream_key, redis_server_url, clock):
+    """Three partitions on real Redis and one SQLite file shared by worker processes."""
+    settings = Settings(data_dir=tmp_path, redis_url=redis_server_url, stream=stream_key, stream_partitions=4,
+                        database_url=f"sqlite:///{tmp_path / 'citygrid.db'}", components_autoload=False)
+    system = System(settings, clock=clock).start()
+    yield system
+    system.close()
+
+
+def test_worker_processes_share_the_partitions_and_one_takes_over_when_the_other_is_killed(parted_sqlite, tmp_path):
+    """Two `citygrid worker` processes: two partitions each; SIGKILL one, and after its leases
+    expire the other reads all four, claiming what the dead one left pending."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from tests.helpers import wait_until
+    system = parted_sqlite
+    service = CommandService(system)
+    for _ in range(8):
+        service.file(SUP, service.report(SUP, "E0102", LON, LAT, "垃圾桶满溢", "phone", "normal").case_id)
+    env = dict(os.environ, PYTHONPATH=os.getcwd(), CITYGRID_DATA_DIR=str(tmp_path),
+               CITYGRID_REDIS_URL=system.settings.redis_url, CITYGRID_STREAM=system.settings.stream,
+               CITYGRID_STREAM_PARTITIONS="4", CITYGRID_DATABASE_URL=system.settings.database_url,
+               CITYGRID_COMPONENTS_AUTOLOAD="false")
+    workers = {name: subprocess.Popen([sys.executable, "-m", "dashboard.cli.commands", "worker", "--consumer", name],
+                                      env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+               for name in ("alpha", "beta")}
+    probe = system.worker(consumer="probe")
+    try:
+        wait_until(lambda: sorted(v or "-" for v in probe.holders().values()) == ["alpha", "alpha", "beta", "beta"]
+                   and probe.lag() == 0, timeout=60, message="two partitions each, and everything read")
+        os.kill(workers["alpha"].pid, signal.SIGKILL)
+        workers["alpha"].wait(timeout=10)
+        for _ in range(4):
+            service.report(SUP, "E0102", LON, LAT, "又满了", "phone", "normal")
+        wait_until(lambda: sorted(v or "-" for v in probe.holders().values()) == ["beta"] * 4 and probe.lag() == 0,
+                   timeout=60, message="beta to take alpha's partitions over and read them")
+    finally:
+        for process in workers.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+    assert sum(int(system.redis.xpending(p.key, system.settings.group)["pending"])
+               for p in system.stream.partitions()) == 0
+    target = make_engine(f"sqlite:///{tmp_path / 'rebuilt.db'}")
+    assert rebuild(system, target)["applied"] == 20
+    assert differences(snapshot(system.engine), snapshot(target)) == []
