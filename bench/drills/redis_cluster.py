@@ -65,7 +65,7 @@ class Producer(threading.Thread):
         self.error: BaseException | None = None
 
     def run(self) -> None:
-        from datasource.redis.server import DOWN
+        from datasource.follower.partitioned import OUTAGE
         started = time.monotonic()
         try:
             for cases, args in self.batches:
@@ -74,7 +74,7 @@ class Producer(threading.Thread):
                     try:
                         outcomes = self.stream.append_args(cases, args)
                         break
-                    except DOWN:
+                    except OUTAGE:
                         tries += 1
                         self.retries += 1
                         time.sleep(0.2)

@@ -104,7 +104,8 @@ class PartitionedWorker:
         """Workers whose heartbeat is younger than a lease (this one included)."""
         now_ms = now_ms or int(time.time() * 1000)
         beats = self.client.hgetall(f"{self.stream.key}:{backlog.HEARTBEAT}")
-        alive = {backlog._s(c) for c, ms in beats.items() if now_ms - int(ms) < self.lease_s * 1000}
+        alive = {c.decode() if isinstance(c, bytes) else c for c, ms in beats.items()
+                 if now_ms - int(ms) < self.lease_s * 1000}
         return len(alive | {self.consumer})
 
     def rebalance(self) -> None:
@@ -180,11 +181,15 @@ class PartitionedWorker:
                 if not n and (self.blocked or not self.held):
                     time.sleep(0.2 if self.blocked else 0.05)
         finally:
-            for index in list(self.held):
-                try:
-                    self.give_back(index)
-                except OUTAGE:
-                    pass
+            self.release()
+
+    def release(self) -> None:
+        """Give every lease back (a clean stop: the others need not wait for the expiry)."""
+        for index in list(self.held):
+            try:
+                self.give_back(index)
+            except OUTAGE:
+                self.held.discard(index)
 
     def drain(self, progress=None, patience_s: float | None = None) -> WorkerStats:
         """Process everything available now in every partition, then return (a partition
