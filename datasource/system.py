@@ -52,6 +52,9 @@ class System:
 
     @property
     def redis_url(self) -> str:
+        if self._redis_url is None and self.cluster:
+            raise RedisUnavailable("CITYGRID_REDIS_CLUSTER=true needs CITYGRID_REDIS_URL (a node of the cluster): "
+                                   "the embedded Redis is no cluster")
         if self._redis_url is None:
             self._redis_url = resolve_url(self.settings)
         return self._redis_url

@@ -217,6 +217,13 @@ def test_the_embedded_default_is_the_single_stream_unchanged(tmp_path):
         stop_embedded(tmp_path)
 
 
+def test_a_cluster_without_a_url_is_a_one_line_startup_error(tmp_path):
+    from datasource.system import StartupError
+    with pytest.raises(StartupError, match="CITYGRID_REDIS_CLUSTER=true needs CITYGRID_REDIS_URL"):
+        System(Settings(data_dir=tmp_path, redis_cluster=True, components_autoload=False)).start(database=False)
+    assert not (tmp_path / "redis").exists()     # no embedded server started for it
+
+
 def test_the_single_stream_keeps_its_keys_ids_and_worker(system):
     stream = system.stream
     assert isinstance(stream, EventStream) and not is_partitioned(stream)
