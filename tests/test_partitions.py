@@ -113,7 +113,7 @@ def schedules(draw, workers: int):
                                    st.sampled_from(["step"] * 6 + ["die", "vanish"])), max_size=25))
 
 
-@settings(max_examples=40, deadline=None, derandomize=True,
+@settings(max_examples=30, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large])
 @given(story=streams(max_cases=6, max_entries=30), parts=st.integers(2, 4), k=st.integers(1, 3),
