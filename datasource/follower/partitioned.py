@@ -3,7 +3,7 @@
 **The rule: a partition is read by one consumer at a time.**  Each partition has a lease in
 Redis, ``S:{p07}:lease`` (redis-py's :class:`redis.lock.Lock`: the value is the holder's
 consumer name, with an expiry of :data:`LEASE_S` seconds).  A worker reads and projects a
-partition only while it holds the lease, renewing it before every batch; it takes free
+partition only while it holds the lease, renewing it before its batches; it takes free
 leases up to its fair share (partitions ÷ live workers, from the heartbeats) and gives back
 the ones beyond it, so workers started later get their share.  A worker that dies stops
 renewing: its leases expire, another worker takes them and claims the entries the dead
@@ -35,6 +35,8 @@ log = logging.getLogger("citygrid.worker")
 
 #: Seconds a lease lives without renewal: how long a dead worker's partitions wait.
 LEASE_S = 10.0
+#: A held lease is extended before a batch when it was last extended this long ago.
+RENEW_S = 1.0
 #: Errors a Redis (Cluster) outage or fail-over raises; the worker waits and goes on.
 OUTAGE = (redis.ConnectionError, redis.TimeoutError, redis.exceptions.ClusterDownError,
           redis.exceptions.TryAgainError, redis.exceptions.MasterDownError, redis.exceptions.ReadOnlyError,
@@ -55,6 +57,7 @@ class PartitionedWorker:
         self.leases = [self.client.lock(part.slot_key("lease"), timeout=lease_s, blocking=False,
                                         thread_local=False) for part in stream.partitions()]
         self.held: set[int] = set()
+        self._renewed: dict[int, float] = {}     # partition → when its lease was last extended
         self.blocked: str | None = None
         self._stop = False
         self._balanced = float("-inf")
@@ -81,20 +84,28 @@ class PartitionedWorker:
             got = lease.acquire(token=self.consumer)
         if got:
             self.held.add(index)
+            self._renewed[index] = time.monotonic()
         return got
 
     def renew(self, index: int) -> bool:
-        """Extend the lease before a batch; False (and the partition dropped) if it was lost."""
+        """Extend the lease before a batch (at most every :data:`RENEW_S`); False (and the
+        partition dropped) if it was lost."""
+        now = time.monotonic()
+        if now - self._renewed.get(index, float("-inf")) < RENEW_S:
+            return True
         try:
             self.leases[index].reacquire()
+            self._renewed[index] = now
             return True
         except LockError:
+            self._renewed.pop(index, None)
             log.warning("lease of partition %d lost; another worker reads it now", index)
             self.held.discard(index)
             return False
 
     def give_back(self, index: int) -> None:
         self.held.discard(index)
+        self._renewed.pop(index, None)
         try:
             self.leases[index].release()
         except LockError:
@@ -178,7 +189,8 @@ class PartitionedWorker:
                     continue
                 if n and on_batch:
                     on_batch(n)
-                if not n and (self.blocked or not self.held):
+                # One partition waits inside XREADGROUP; several are polled, so rest when idle.
+                if not n and (self.blocked or len(self.held) != 1):
                     time.sleep(0.2 if self.blocked else 0.05)
         finally:
             self.release()
