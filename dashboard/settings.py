@@ -43,6 +43,12 @@ class Settings(BaseSettings):
                                                             "else from `CITYGRID_DATABASE_URL` (default: none)")
     stream: str = Field("citygrid:events", min_length=1,
                         description="Redis stream key of case events (default `citygrid:events`)")
+    stream_partitions: int = Field(1, ge=1, le=1024,
+                                   description="number of case-event streams, each with its own consumer group; "
+                                               "workers share them (docs/city-scale-stream.md) (default 1: the "
+                                               "single stream `STREAM`)")
+    redis_cluster: bool = Field(False, description="`CITYGRID_REDIS_URL` names one node of a Redis Cluster "
+                                                   "(also chosen by a `redis+cluster://` URL) (default `false`)")
     group: str = Field("citygrid-worker", min_length=1,
                        description="consumer group of the worker (default `citygrid-worker`)")
     consumer: str | None = Field(None, description="the worker's consumer name in that group; `citygrid worker "

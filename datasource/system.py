@@ -14,8 +14,8 @@ from dashboard.domain.scenario import Scenario, ScenarioError
 from dashboard.settings import Settings
 from datasource.store.database import DatabaseUnavailable, make_engine, prepare
 from datasource.store.holiday_source import calendar_country, country_holidays, load_scenario
-from datasource.redis.server import RedisUnavailable, connect, resolve_url
-from datasource.redis.stream import EventStream
+from datasource.redis.partitions import is_partitioned, open_stream
+from datasource.redis.server import RedisUnavailable, connect, is_cluster, resolve_url
 
 
 log = logging.getLogger(__name__)
@@ -61,32 +61,50 @@ class System:
 
     @property
     def redis_url(self) -> str:
+        if self._redis_url is None and self.cluster:
+            raise RedisUnavailable("CITYGRID_REDIS_CLUSTER=true needs CITYGRID_REDIS_URL (a node of the cluster): "
+                                   "the embedded Redis is no cluster")
         if self._redis_url is None:
             self._redis_url = resolve_url(self.settings)
         return self._redis_url
 
-    @cached_property
-    def redis(self):
-        return connect(self.redis_url)
+    @property
+    def cluster(self) -> bool:
+        """Whether Redis is a cluster (``CITYGRID_REDIS_CLUSTER`` or a ``redis+cluster://`` URL)."""
+        return is_cluster(self.settings.redis_url, self.settings.redis_cluster)
 
     @cached_property
-    def stream(self) -> EventStream:
-        return EventStream(self.redis, self.settings.stream)
+    def redis(self):
+        return connect(self.redis_url, cluster=self.cluster)
+
+    @cached_property
+    def stream(self):
+        """The case stream: one :class:`EventStream`, or its partitions behind the same interface."""
+        return open_stream(self.redis, self.settings.stream, self.settings.stream_partitions, self.cluster)
 
     @cached_property
     def locator(self):
         from datasource.follower.locator import GridLocator
         return GridLocator(self.scenario)
 
-    def projector(self, engine=None):
-        from datasource.follower.projector import Projector
-        return Projector(engine or self.engine, self.scenario, self.locator)
+    def projector(self, engine=None, stream=None):
+        """A projector into ``engine`` (default the system's) of ``stream`` (a partition; default
+        the single stream), keeping that stream's own position."""
+        from datasource.follower.projector import Projector, position_name
+        return Projector(engine or self.engine, self.scenario, self.locator,
+                         position=position_name(stream or self.stream.partitions()[0]))
 
     def worker(self, **options):
+        """The worker: of the single stream, or sharing a partitioned stream's partitions with
+        the other workers of the group (:class:`PartitionedWorker`)."""
         from datasource.follower.worker import Worker
         if options.get("consumer") is None:   # --consumer beats CITYGRID_CONSUMER beats HOST-worker
             options["consumer"] = self.settings.consumer
-        return Worker(self.stream, self.settings.group, self.projector(), **options)
+        if not is_partitioned(self.stream):
+            return Worker(self.stream, self.settings.group, self.projector(), **options)
+        from datasource.follower.partitioned import PartitionedWorker
+        return PartitionedWorker(self.stream, self.settings.group, lambda part: self.projector(stream=part),
+                                 **options)
 
     def start(self, redis: bool = True, database: bool = True, today: date | None = None) -> "System":
         """Check the scenario and its calendar, reach Redis and prepare the database;

@@ -3,7 +3,7 @@
 The reporting tables are a pure function of the stream.  The rule that makes them so:
 
 * **Stream order, each entry once.**  ``projection_state.last_stream_id`` is the last entry
-  the database has processed (applied, skipped as a duplicate or dead-lettered); it is
+  the database has processed (one row per partition of a partitioned stream) (applied, skipped as a duplicate or dead-lettered); it is
   written in the same transaction as the entries' effects.  Entries at or before it are
   re-deliveries and are skipped without being looked at again — a re-delivered entry
   that was refused is not re-judged against a case that has moved on since.  An entry
@@ -39,7 +39,7 @@ from datasource.follower.casecache import CaseCache
 from datasource.follower.locator import GridLocator
 from datasource.redis.stream import require_checked
 from datasource.store import partitions
-from datasource.store.fastwrite import CASE_COLUMNS, CASE_TIME_COLUMNS, Changes, writer_for
+from datasource.store.fastwrite import CASE_COLUMNS, CASE_TIME_COLUMNS, STATE_KEY, Changes, writer_for
 
 log = logging.getLogger("citygrid.projector")
 
@@ -104,16 +104,24 @@ def driver_errors(connection):
         raise DBAPIError.instance(None, None, exc, dbapi.Error) from exc
 
 
+def position_name(stream) -> str:
+    """The ``projection_state`` row of a stream: ``stream`` for the single stream, ``stream:p07``
+    for partition 7 of a partitioned one (:mod:`datasource.redis.partitions`)."""
+    return STATE_KEY if stream.index is None else f"{STATE_KEY}:p{stream.index:02d}"
+
+
 class Projector:
     """Folds stream entries into the reporting database (used by worker and rebuild)."""
 
     def __init__(self, engine: Engine, scenario: Scenario, locator: GridLocator | None = None,
-                 cache: CaseCache | None = None):
+                 cache: CaseCache | None = None, position: str = STATE_KEY):
+        """``position``: the ``projection_state`` row of the stream (partition) this projector
+        folds — each partition keeps its own (:func:`position_name`)."""
         self.engine, self.scenario = engine, scenario
         self.locator = locator or GridLocator(scenario)
         self.dialect = engine.dialect.name
         self.tz = scenario.calendar.tz
-        self.writer = writer_for(self.dialect)
+        self.writer = writer_for(self.dialect, position)
         self.cache = cache if cache is not None else CaseCache()
         self._days: dict[float, object] = {}
         self._lookup: str | None = None    # PostgreSQL's duplicate look-up (partitions.event_lookup_sql)

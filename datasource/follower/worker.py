@@ -56,11 +56,15 @@ def default_consumer() -> str:
 
 class Worker:
     def __init__(self, stream: EventStream, group: str, projector: Projector, consumer: str | None = None,
-                 batch_size: int = 2000, claim_idle_ms: int = 30_000):
+                 batch_size: int = 2000, claim_idle_ms: int = 30_000, beat_key: str | None = None,
+                 stats: WorkerStats | None = None):
+        """``beat_key``: the stream key whose heartbeat hash ``/health`` reads (the base key of a
+        partitioned stream; default this stream's); ``stats``: shared by a partition's workers."""
         self.stream, self.group, self.projector = stream, group, projector
         self.consumer = consumer or default_consumer()
         self.batch_size, self.claim_idle_ms = batch_size, claim_idle_ms
-        self.stats = WorkerStats()
+        self.beat_key = beat_key or stream.key
+        self.stats = stats if stats is not None else WorkerStats()
         self.client = stream.client
         self._stop = False
         self.blocked: str | None = None
@@ -165,7 +169,7 @@ class Worker:
         """The heartbeat ``/health`` reads (at most once a second): "alive", not "busy"."""
         now = time.monotonic()
         if now - self._beaten >= 1.0:
-            backlog.beat(self.client, self.stream.key, self.consumer)
+            backlog.beat(self.client, self.beat_key, self.consumer)
             self._beaten = now
 
     def _handle(self, entries: list) -> bool:

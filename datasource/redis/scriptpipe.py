@@ -12,7 +12,7 @@ try:
 except ImportError:  # pragma: no cover - hiredis is a declared dependency
     hiredis = None
 
-from datasource.redis.stream import APPEND_LUA
+from datasource.redis.stream import APPEND_LUA, EventStream
 
 
 class ScriptPipe:
@@ -28,12 +28,15 @@ class ScriptPipe:
 
     def __init__(self, stream):
         self.stream, self.client = stream, stream.client
-        self.sha = self.client.script_load(APPEND_LUA).encode() if hiredis else None
+        # Packed commands need one stream on one plain server; partitions (and a cluster) go
+        # through the stream's own append_args, split per partition.
+        fast = hiredis and isinstance(stream, EventStream) and hasattr(self.client, "connection_pool")
+        self.sha = self.client.script_load(APPEND_LUA).encode() if fast else None
         self.connection, self.waiting = None, None
 
     def send(self, chunk: list, keys: list, args: list) -> list[tuple]:
         """Send one batch; the refusals of the batch sent before it."""
-        if not hiredis:
+        if self.sha is None:
             outcomes = self.stream.append_args([item[1] for item in chunk], args)
             return [(item[1], item[2], o) for item, o in zip(chunk, outcomes) if not isinstance(o, str)]
         if self.connection is None:
@@ -44,7 +47,7 @@ class ScriptPipe:
             # between two batches).
             self.connection.send_packed_command(
                 [hiredis.pack_command((b"EVALSHA", self.sha, len(keys) + 1, self.stream.key, *keys,
-                                       b"0", len(chunk), b"1", *args))], check_health=self.waiting is None)
+                                       b"0", len(chunk), b"1", self.stream.id_spec, *args))], check_health=self.waiting is None)
         except BaseException:
             self._release(broken=True)
             raise

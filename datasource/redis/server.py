@@ -12,6 +12,13 @@ import time
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisClusterException
+from redis.retry import Retry
+
+
+#: What a call to a Redis server or cluster raises when it is down or failing over.
+DOWN = (redis.RedisError, OSError, RedisClusterException)
 
 
 class RedisUnavailable(Exception):
@@ -69,11 +76,22 @@ def _ping(url: str) -> bool:
         return False
 
 
-def connect(url: str, check: bool = True, **options) -> redis.Redis:
-    """A client for ``url``; with ``check``, fail with a clear RedisUnavailable now, not later."""
+CLUSTER_SCHEME = "redis+cluster://"
+
+
+def is_cluster(url: str | None, cluster: bool = False) -> bool:
+    """Whether ``url`` names a Redis Cluster: the setting, or a ``redis+cluster://`` URL."""
+    return cluster or bool(url and url.startswith(CLUSTER_SCHEME))
+
+
+def connect(url: str, check: bool = True, cluster: bool = False, **options):
+    """A client for ``url`` (a ``RedisCluster`` for a cluster, see :func:`is_cluster`); with
+    ``check``, fail with a clear RedisUnavailable now, not later."""
     options.setdefault("socket_connect_timeout", 2)
     options.setdefault("socket_timeout", 10)
     options.setdefault("health_check_interval", 15)
+    if is_cluster(url, cluster):
+        return _connect_cluster(url.replace(CLUSTER_SCHEME, "redis://", 1), options)
     try:
         client = redis.Redis.from_url(url, **options)
     except ValueError as exc:
@@ -86,6 +104,27 @@ def connect(url: str, check: bool = True, **options) -> redis.Redis:
                 f"cannot reach Redis at {url} ({exc.__class__.__name__}); start it, or unset "
                 f"CITYGRID_REDIS_URL to use the embedded server") from None
     return client
+
+
+def _connect_cluster(url: str, options: dict):
+    """A ``RedisCluster`` client from one node's URL (it discovers the others)."""
+    from redis.cluster import RedisCluster
+    try:
+        return RedisCluster.from_url(url, **options)
+    except ValueError as exc:
+        raise RedisUnavailable(f"bad Redis URL {url!r}: {exc}") from None
+    except (RedisClusterException, redis.RedisError, OSError) as exc:
+        raise RedisUnavailable(
+            f"cannot reach the Redis Cluster at {url} ({str(exc).splitlines()[0][:120]}); start it, or unset "
+            f"CITYGRID_REDIS_CLUSTER for a single server") from None
+
+
+def cluster_probe(cluster, timeout: float):
+    """A client of the same cluster with short timeouts and no retries (health checks)."""
+    from redis.cluster import ClusterNode, RedisCluster
+    nodes = [ClusterNode(n.host, n.port) for n in cluster.get_nodes()]
+    return RedisCluster(startup_nodes=nodes, socket_connect_timeout=timeout, socket_timeout=2 * timeout,
+                        retry=Retry(NoBackoff(), 0))
 
 
 def resolve_url(settings) -> str:

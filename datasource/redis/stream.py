@@ -62,7 +62,9 @@ def _targets() -> dict[str, str]:
 
 
 # KEYS: [1] the stream, [1+i] the hash of event i's case, with dedupe also [1+n+i] its done-key.
-# ARGV: [1] dedupe TTL in seconds (0: none), [2] n, [3] '1': reply with the refusals only, then
+# ARGV: [1] dedupe TTL in seconds (0: none), [2] n, [3] '1': reply with the refusals only, [4] the
+# entry ids: '' = Redis's own ('*'), 'p N' = partition p of N: ids whose sequence number is p
+# modulo N, so that no two partitions ever hold the same id (datasource/redis/partitions.py), then
 # per event: event_id, case_id, type, at, actor, body, at in µs since the epoch, expected
 # version ('' = any), k, then k state strings.
 # Reply: per event the new entry id, or {reason, stage, version, actor, at, type} /
@@ -74,7 +76,29 @@ local FROM = %s
 local TO = %s
 local ttl, n, quiet = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3] == '1'
 local out, S, order = {}, {}, {}
-local a = 4
+local a = 5
+local part, parts, lms, lseq = nil, nil, 0, 0
+if ARGV[4] ~= '' then
+  local sp = string.find(ARGV[4], ' ')
+  part, parts = tonumber(string.sub(ARGV[4], 1, sp - 1)), tonumber(string.sub(ARGV[4], sp + 1))
+  local info = redis.pcall('XINFO', 'STREAM', KEYS[1])
+  if not info.err then
+    for j = 1, #info, 2 do
+      if info[j] == 'last-generated-id' then
+        local dash = string.find(info[j + 1], '-')
+        lms, lseq = tonumber(string.sub(info[j + 1], 1, dash - 1)), tonumber(string.sub(info[j + 1], dash + 1))
+      end
+    end
+  end
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  if now > lms then lms, lseq = now, -1 end
+end
+local function next_id()
+  if not part then return '*' end
+  lseq = lseq + 1 + ((part - lseq - 1) %% parts)
+  return string.format('%%.0f-%%.0f', lms, lseq)
+end
 for i = 1, n do
   local eid, cid, typ, at, actor = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
   local us, expect, nx = ARGV[a + 6], ARGV[a + 7], tonumber(ARGV[a + 8])
@@ -109,7 +133,7 @@ for i = 1, n do
       res = {why, st.stage, tostring(st.version), st.actor, st.at, st.type}
     else
       local nv = tostring(st.version + 1)
-      local id = redis.call('XADD', KEYS[1], '*', 'event_id', eid, 'case_id', cid, 'type', typ, 'at', at,
+      local id = redis.call('XADD', KEYS[1], next_id(), 'event_id', eid, 'case_id', cid, 'type', typ, 'at', at,
                             'actor', actor, 'body', ARGV[a + 5], '%s', nv)
       local new = TO[typ]
       if new == '' then new = st.stage elseif new == '@resume' then new = st.sf or 'filed' end
@@ -197,11 +221,28 @@ def stamped(fields: dict, version: int = 0) -> dict:
 
 
 class EventStream:
-    """One Redis stream of case events with its companion keys."""
+    """One Redis stream of case events with its companion keys.
 
-    def __init__(self, client: redis.Redis, key: str):
+    ``index``/``parts``: this is partition ``index`` of ``parts`` (see
+    :mod:`datasource.redis.partitions`); None for the single stream of the default layout."""
+
+    def __init__(self, client, key: str, index: int | None = None, parts: int = 1):
         self.client, self.key, self.prefix = client, key, key + ":"
+        self.index, self.parts = index, parts
+        self._ids = f"{index} {parts}" if index is not None and parts > 1 else ""
         self._script = client.register_script(APPEND_LUA)
+
+    def partitions(self) -> list["EventStream"]:
+        """The streams a worker or a rebuild reads: just this one."""
+        return [self]
+
+    def part(self, case_id: str) -> "EventStream":
+        """The stream that holds ``case_id``'s events: this one."""
+        return self
+
+    def slot_key(self, suffix: str) -> str:
+        """A key beside the stream, in its cluster slot (a script may touch it with the stream)."""
+        return self.prefix + suffix
 
     def case_key(self, case_id: str) -> str:
         return f"{self.prefix}case:{case_id}"
@@ -236,7 +277,7 @@ class EventStream:
         not appended again (``Conflict.reason == 'duplicate'``); the key is set with the
         new entry id for ``ttl`` seconds."""
         keys = [self.key, *(self.case_key(c) for c in case_ids), *(dedupe or ())]
-        reply = self._script(keys=keys, args=[str(ttl if dedupe else 0), str(len(case_ids)), "0", *args])
+        reply = self._script(keys=keys, args=[str(ttl if dedupe else 0), str(len(case_ids)), "0", self._ids, *args])
         return [self.outcome(case, item) for case, item in zip(case_ids, reply)]
 
     @staticmethod
@@ -250,6 +291,11 @@ class EventStream:
         stage = _s(item[1])
         return Conflict(case_id, None if stage == "-" else stage, int(_s(item[2])),
                         _s(item[3]), _s(item[4]), _s(item[5]), reason)
+
+    @property
+    def id_spec(self) -> str:
+        """The script's ARGV[4] for this stream (how it makes entry ids)."""
+        return self._ids
 
     def append_raw(self, fields: dict, pipe=None) -> None:
         """XADD ``fields`` as they are, around the check — what an outside system writing to

@@ -15,6 +15,7 @@ from redis.retry import Retry
 from sqlalchemy import func, select, text
 
 from datasource.redis import backlog
+from datasource.redis.server import DOWN, cluster_probe
 from datasource.store import schema
 
 
@@ -27,19 +28,29 @@ class Health:
 
     @property
     def client(self) -> redis.Redis:
-        """A probe on the same server as the system's client (rebuilt if that client changes)."""
+        """A probe on the same server (or cluster) as the system's client (rebuilt if that
+        client changes)."""
         source = self.system.redis
         if self._probe is None or self._probe[0] is not source:
-            kwargs = dict(source.connection_pool.connection_kwargs)
-            kwargs.update(socket_connect_timeout=self.timeout, socket_timeout=2 * self.timeout,
-                          retry=Retry(NoBackoff(), 0), health_check_interval=0)
-            pool = redis.ConnectionPool(connection_class=source.connection_pool.connection_class, **kwargs)
-            self._probe = (source, redis.Redis(connection_pool=pool))
+            if not hasattr(source, "connection_pool"):
+                self._probe = (source, cluster_probe(source, self.timeout))
+            else:
+                kwargs = dict(source.connection_pool.connection_kwargs)
+                kwargs.update(socket_connect_timeout=self.timeout, socket_timeout=2 * self.timeout,
+                              retry=Retry(NoBackoff(), 0), health_check_interval=0)
+                pool = redis.ConnectionPool(connection_class=source.connection_pool.connection_class, **kwargs)
+                self._probe = (source, redis.Redis(connection_pool=pool))
         return self._probe[1]
 
     @property
     def key(self) -> str:
+        """The stream's key: the heartbeats live beside it (also for a partitioned stream)."""
         return self.system.settings.stream
+
+    @property
+    def keys(self) -> list[str]:
+        """The keys of the streams the worker reads (the partitions of a partitioned stream)."""
+        return [part.key for part in self.system.stream.partitions()]
 
     @property
     def group(self) -> str:
@@ -48,12 +59,13 @@ class Health:
     def redis_ok(self) -> bool:
         try:
             return bool(self.client.ping())
-        except (redis.RedisError, OSError):
+        except DOWN:
             return False
 
     def oldest_unprocessed_ms(self) -> int | None:
         """Publish time of the oldest entry the worker has not committed (see :mod:`backlog`)."""
-        return backlog.oldest_unprocessed_ms(self.client, self.key, self.group)
+        ages = [backlog.oldest_unprocessed_ms(self.client, key, self.group) for key in self.keys]
+        return min((ms for ms in ages if ms is not None), default=None)
 
     def data_age(self, now: float, oldest_ms: int | None) -> float:
         """Seconds the oldest unprocessed entry has waited (0 while the worker keeps up)."""
@@ -73,8 +85,8 @@ class Health:
             started = time.perf_counter()
             self.client.ping()
             out["redis"] = {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 2),
-                            "stream_length": int(self.client.xlen(self.key))}
-        except (redis.RedisError, OSError) as exc:
+                            "stream_length": sum(int(self.client.xlen(key)) for key in self.keys)}
+        except DOWN as exc:
             out["ok"] = False
             out["redis"] = {"ok": False, "error": str(exc).splitlines()[0][:200]}
         engine = self.system.engine
@@ -99,10 +111,10 @@ class Health:
         if out["redis"]["ok"]:
             try:
                 now = time.time()
-                worker["lag"] = backlog.group_lag(self.client, self.key, self.group)
+                worker["lag"] = sum(backlog.group_lag(self.client, key, self.group) or 0 for key in self.keys)
                 age = self.data_age(now, self.oldest_unprocessed_ms())
                 worker.update(self.heartbeat(now, worker["lag"]))
-            except (redis.RedisError, OSError) as exc:
+            except DOWN as exc:
                 worker["error"] = str(exc)[:200]
         worker["age_s"] = round(age, 1)
         out["worker"] = worker

@@ -36,6 +36,7 @@ from dashboard.domain.events import MAX_DEADLINE, CaseEvent, InvalidEvent, parse
 from dashboard.domain.inputs import DESCRIPTION_MAX, TEXT_MAX, InputRefused, clean_text
 from dashboard.domain.lifecycle import EventType, Stage, TransitionRefused, check_stage
 from dashboard.domain.projection import apply_event
+from datasource.redis.partitions import is_partitioned
 from datasource.redis.stream import Conflict, event_args
 
 log = logging.getLogger("citygrid.gateway")
@@ -97,6 +98,7 @@ class Gateway:
     def __init__(self, system, consumer: str | None = None, batch_size: int = 500, claim_idle_ms: int = 30_000):
         self.system, self.stream, self.client = system, system.stream, system.stream.client
         self.inbox = inbox_key(self.stream.key)
+        self.partitioned = is_partitioned(self.stream)
         self.rejected = self.inbox + ":rejected"
         self.consumer = consumer or default_consumer()
         self.batch_size, self.claim_idle_ms = batch_size, claim_idle_ms
@@ -105,8 +107,34 @@ class Gateway:
         self._commands = None
         self._stop = False
 
-    def done_key(self, event_id: str) -> str:
-        return f"{self.inbox}:done:{event_id}"
+    def done_key(self, event_id: str, case_id: str | None = None) -> str:
+        """The once-only key of an inbox event.  The single stream keeps them all beside the
+        inbox; a partitioned stream keeps each in its case's partition (the script touches it
+        with the case's hash, in one cluster slot), so it needs the case id."""
+        if not self.partitioned:
+            return f"{self.inbox}:done:{event_id}"
+        return self.stream.part(case_id or "").slot_key(f"inbox:done:{event_id}")
+
+    def _assigned(self, event_id: str) -> str | None:
+        """The case id given before to a report of this ``event_id`` (partitioned stream only)."""
+        if not self.partitioned:
+            return None
+        value = self.client.get(f"{self.inbox}:assigned:{event_id}")
+        return value.decode() if isinstance(value, bytes) else value
+
+    def _assign(self, event: CaseEvent, day) -> str:
+        """A new case id for a report without one.  On a partitioned stream it is remembered
+        for the event id (:data:`DONE_TTL`), so that a re-sent report finds its partition's
+        once-only key and is not filed twice."""
+        if not self.partitioned:
+            return self.stream.next_case_id(day)
+        before = self._assigned(event.event_id)
+        if before:
+            return before
+        case_id = self.stream.next_case_id(day)
+        if not self.client.set(f"{self.inbox}:assigned:{event.event_id}", case_id, nx=True, ex=DONE_TTL):
+            case_id = self._assigned(event.event_id) or case_id   # another gateway was quicker
+        return case_id
 
     def ensure_group(self) -> None:
         try:
@@ -155,7 +183,7 @@ class Gateway:
             if current and until <= datetime.fromisoformat(current):
                 raise InvalidEvent("an extension must move the deadline later")
         if assign:
-            event.case_id = self.stream.next_case_id(event.at.astimezone(scenario.calendar.tz).date())
+            event.case_id = self._assign(event, event.at.astimezone(scenario.calendar.tz).date())
         else:
             self._reserve_serial(event)
         return _Checked(inbox_id, event, at_text, body_text, state)
@@ -181,7 +209,7 @@ class Gateway:
         entries = [(_s(entry_id), fields) for entry_id, fields in entries]
         live = [(i, f) for i, f in entries if f]
         ids = [_s(_raw(f).get("event_id", b"")) for _, f in live]
-        done = self.client.mget([self.done_key(e) for e in ids]) if live else []
+        done = self._seen(ids, [_s(_raw(f).get("case_id", b"")).strip() for _, f in live])
         checked, refused = [], []
         for (inbox_id, fields), event_id, seen in zip(live, ids, done):
             if seen is not None:   # appended before (a retry or a re-delivery)
@@ -201,7 +229,8 @@ class Gateway:
             args = [a for c in checked for a in event_args(c.event, state=c.state, at_text=c.at_text,
                                                           body_text=c.body_text)]
             outcomes = self.stream.append_args([c.event.case_id for c in checked], args,
-                                               dedupe=[self.done_key(c.event.event_id) for c in checked], ttl=DONE_TTL)
+                                               dedupe=[self.done_key(c.event.event_id, c.event.case_id)
+                                                       for c in checked], ttl=DONE_TTL)
             for item, outcome in zip(checked, outcomes):
                 if isinstance(outcome, str):
                     batch.accepted += 1
@@ -210,7 +239,8 @@ class Gateway:
                 else:
                     refused.append((item.inbox_id, by_id[item.inbox_id], _refusal(item.event, outcome)))
         batch.refused = len(refused)
-        pipe = self.client.pipeline(transaction=True)
+        # One transaction where it can be one; a cluster's keys lie in several slots.
+        pipe = self.client.pipeline(transaction=hasattr(self.client, "connection_pool"))
         for inbox_id, fields, reason in refused:
             log.warning("inbox entry %s refused: %s", inbox_id, reason)
             pipe.xadd(self.rejected, {"inbox_id": inbox_id, "event_id": _s(_raw(fields).get("event_id", b"")),
@@ -224,6 +254,18 @@ class Gateway:
         for name in ("accepted", "duplicates", "refused", "batches"):
             setattr(self.stats, name, getattr(self.stats, name) + getattr(batch, name))
         return batch
+
+    def _seen(self, event_ids: list[str], case_ids: list[str]) -> list:
+        """Per event: its once-only key's value (appended before) or None.  A report without
+        a case id is looked up under the case id it was given the first time."""
+        if not event_ids:
+            return []
+        if not self.partitioned:
+            return self.client.mget([self.done_key(e) for e in event_ids])
+        pipe = self.client.pipeline(transaction=False)
+        for event_id, case_id in zip(event_ids, case_ids):
+            pipe.get(self.done_key(event_id, case_id or self._assigned(event_id)))
+        return pipe.execute()
 
     def _read(self, block_ms: int | None) -> list:
         """Own pending entries first (after a crash), then ones idle at a dead consumer, then new."""

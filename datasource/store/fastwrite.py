@@ -23,7 +23,7 @@ CASE_COLUMNS = tuple(c.name for c in schema.cases.columns)
 CASE_TIME_COLUMNS = frozenset(c.name for c in schema.cases.columns if isinstance(c.type, schema.UTCDateTime))
 EVENT_COLUMNS = ("event_id", "stream_id", "case_id", "type", "at", "actor", "body")
 DEAD_COLUMNS = ("stream_id", "event_id", "reason", "fields", "recorded_at")
-STATE_KEY = "stream"
+STATE_KEY = "stream"    # the position of the single stream; partition p's is "stream:pNN"
 
 
 @dataclass
@@ -76,11 +76,12 @@ class SqliteWriter:
 
     placeholder = "?"
 
-    def __init__(self):
+    def __init__(self, position: str = STATE_KEY):
+        self.position_name = position
         self.position_sql = "SELECT last_stream_id FROM projection_state WHERE name = ?"
 
     def read_position(self, connection) -> str | None:
-        row = _raw(connection).execute(self.position_sql, (STATE_KEY,)).fetchone()
+        row = _raw(connection).execute(self.position_sql, (self.position_name,)).fetchone()
         return row[0] if row else None
 
     def write(self, connection, changes: Changes) -> None:
@@ -119,7 +120,7 @@ class SqliteWriter:
             raw.executemany(f"INSERT INTO dead_letters ({_columns(DEAD_COLUMNS)}) VALUES (?, ?, ?, ?, ?) "
                             "ON CONFLICT (stream_id) DO NOTHING", [(*d[:4], t(d[4])) for d in changes.dead])
         raw.execute("INSERT INTO projection_state (name, last_stream_id) VALUES (?, ?) ON CONFLICT (name) "
-                    "DO UPDATE SET last_stream_id = excluded.last_stream_id", (STATE_KEY, changes.position))
+                    "DO UPDATE SET last_stream_id = excluded.last_stream_id", (self.position_name, changes.position))
 
 
 def _pg_array(column) -> str:
@@ -133,13 +134,14 @@ class PgWriter:
     it scan the whole ``cases`` table.  The position row is read FOR UPDATE, so
     concurrent workers take turns."""
 
-    def __init__(self):
+    def __init__(self, position: str = STATE_KEY):
+        self.position_name = position
         self.case_arrays = {c.name: _pg_array(c) for c in schema.cases.columns}
         self.months: set = set()        # the months whose partitions are known to exist
 
     def read_position(self, connection) -> str | None:
         with _raw(connection).cursor() as cursor:
-            cursor.execute("SELECT last_stream_id FROM projection_state WHERE name = %s FOR UPDATE", (STATE_KEY,))
+            cursor.execute("SELECT last_stream_id FROM projection_state WHERE name = %s FOR UPDATE", (self.position_name,))
             row = cursor.fetchone()
         return row[0] if row else None
 
@@ -184,8 +186,9 @@ class PgWriter:
                 cursor.executemany(f"INSERT INTO dead_letters ({_columns(DEAD_COLUMNS)}) VALUES (%s, %s, %s, %s, %s) "
                                    "ON CONFLICT (stream_id) DO NOTHING", changes.dead)
             cursor.execute("INSERT INTO projection_state (name, last_stream_id) VALUES (%s, %s) ON CONFLICT (name) "
-                           "DO UPDATE SET last_stream_id = EXCLUDED.last_stream_id", (STATE_KEY, changes.position))
+                           "DO UPDATE SET last_stream_id = EXCLUDED.last_stream_id", (self.position_name, changes.position))
 
 
-def writer_for(dialect_name: str):
-    return PgWriter() if dialect_name == "postgresql" else SqliteWriter()
+def writer_for(dialect_name: str, position: str = STATE_KEY):
+    """The writer of a dialect, keeping the database's position in stream ``position``."""
+    return PgWriter(position) if dialect_name == "postgresql" else SqliteWriter(position)
