@@ -253,14 +253,14 @@ def measure(system, rounds: int) -> dict:
             "flagged": data["unusual"].get("flagged_count"), "clusters": len(data["unusual"]["clusters"])}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, default=2_000_000)
     parser.add_argument("--per-day", type=float, default=1330)
     parser.add_argument("--pg", default=PG_SERVER, help="URL of the PostgreSQL server's maintenance database")
     parser.add_argument("--reuse", action="store_true", help="measure the database a previous run filled")
     parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     from datasource.system import System
     folder = Path("/tmp/citygrid-bench-briefing")
     folder.mkdir(exist_ok=True)
@@ -282,6 +282,20 @@ def main() -> None:
     print(f"| PDF, browser started for it | {figures['pdf_cold_s']:.2f} s | |")
     print(f"| `citygrid briefing --force` (new process, {figures['pdf_bytes'] // 1024} KB) | {figures['cli_s']:.2f} s | |")
     system.close()
+    return figures
+
+
+def measure(scale: float = 1.0) -> list[dict]:
+    """For ``make bench``: 250,000 cases at Dongcheng's 1,330 a day at scale 1 (the README's run:
+    2,000,000), 3 rounds."""
+    from bench.harness import figure, need_postgresql, sized
+    pg = need_postgresql()
+    cases = round(sized(250_000, scale, 20_000))
+    out = main(["--cases", str(cases), "--pg", pg, "--rounds", str(round(sized(3, scale, 1)))])
+    note = f"{cases:,} cases, PostgreSQL; briefing of {out['day']}"
+    return [figure("briefing page (Dash callback, uncached)", out["page_s"] * 1000, "ms", at_most=1000, note=note),
+            figure("briefing PDF, web process", out["pdf_warm_s"] * 1000, "ms", at_most=5000, note=note),
+            figure("`citygrid briefing` in a new process", out["cli_s"] * 1000, "ms", note=note)]
 
 
 if __name__ == "__main__":
