@@ -37,9 +37,10 @@ REDIS_URL = os.environ.get("CITYGRID_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"
 
 @dataclass(frozen=True)
 class Bench:
-    name: str          # module bench.<name>
+    name: str          # module bench.<name> (or a dotted module path)
     minutes: float     # budget at scale 1.0 on the 2-core machine (stopped past it, plus a margin)
     what: str
+    browser: bool = False   # drives headless Chromium (left out of the quick test's run)
 
 
 #: Every benchmark ``make bench`` runs, in order (the city-scale ones last).
@@ -50,11 +51,11 @@ BENCHES = (
     Bench("search", 3, "case search and true queues"),
     Bench("regions", 6, "/regions and /inspectors server time, PostgreSQL"),
     Bench("departments", 6, "/departments evaluation on years of history, PostgreSQL"),
-    Bench("briefing", 6, "daily briefing page and PDF, PostgreSQL"),
+    Bench("briefing", 6, "daily briefing page and PDF (Chromium), PostgreSQL", browser=True),
     Bench("briefing_stats", 4, "calibration of the briefing's statistics"),
-    Bench("wall", 6, "the wall beside the plain-Dash way"),
-    Bench("wall_push", 6, "the wall pushed beside the wall polling"),
-    Bench("city", 20, "the city: 16 districts, 59,072 grids — load, wall, /departments"),
+    Bench("wall", 6, "the wall beside the plain-Dash way", browser=True),
+    Bench("wall_push", 6, "the wall pushed beside the wall polling", browser=True),
+    Bench("city", 20, "the city: 16 districts, 59,072 grids — load, wall, /departments", browser=True),
 )
 
 
@@ -120,7 +121,7 @@ def machine() -> dict:
 # ---------------------------------------------------------------------------- one benchmark
 def run_one(name: str, scale: float, out: Path) -> None:
     """In the child process: measure one benchmark, write its rows as JSON to ``out``."""
-    module = importlib.import_module(f"bench.{name}")
+    module = importlib.import_module(name if "." in name else f"bench.{name}")
     try:
         rows = module.measure(scale)
         status, error = "ok", None
@@ -163,6 +164,11 @@ def _spawn(bench: Bench, scale: float, log: Path, budget_s: float) -> dict:
 
 
 # ---------------------------------------------------------------------------- the suite
+def _budget(bench: Bench, scale: float) -> float:
+    """Seconds a benchmark may take before it is stopped: its minutes × scale, half again, + 2 min."""
+    return 60 * bench.minutes * max(scale, 0.05) * 1.5 + 120
+
+
 def run(scale: float = 1.0, only: tuple[str, ...] = (), out: Path = RESULTS, say=print) -> dict:
     chosen = [b for b in BENCHES if not only or b.name in only]
     unknown = set(only) - {b.name for b in BENCHES}
@@ -174,7 +180,7 @@ def run(scale: float = 1.0, only: tuple[str, ...] = (), out: Path = RESULTS, say
               "machine": machine(), "benches": [], "rows": []}
     started = time.perf_counter()
     for bench in chosen:
-        budget = 60 * bench.minutes * max(scale, 0.05) * 1.5 + 120
+        budget = _budget(bench, scale)
         say(f"bench {bench.name}: {bench.what} …")
         done = _spawn(bench, scale, LOGS / f"{bench.name}.log", budget)
         report["benches"].append({"name": bench.name, "status": done["status"], "error": done["error"],
