@@ -297,7 +297,12 @@ def measure(scale: float = 1.0) -> list[dict]:
                    note=f"{load['grids']:,} grids, under the load; first load {w['load_bytes'] / 2**20:.1f} MB "
                         f"compressed; the server built its map layers once at start ({load['layers_built_s']} s)"),
             figure("city wall: traffic per second at steady state", w["bytes_per_s"] / 1024, "KB/s", at_most=50,
-                   note="CDP Network domain, every response and the event stream")]
+                   note="CDP Network domain, every response and the event stream"),
+            figure("city: history through the real path, end to end", h["events_per_s_end_to_end"], "events/s",
+                   note=f"{h['events']:,} events of {h['cases']:,} cases in {h['seconds']:.0f} s "
+                        "(generate, checked append, worker drain)"),
+            figure("city: server start, map layers of 59,072 grids built", load["layers_built_s"], "s",
+                   note="once per web process, in its warm-up thread; a wall opened before waits for it")]
     if pg_reachable():
         try:
             dep = departments_phase(scale)
