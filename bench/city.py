@@ -288,7 +288,9 @@ def measure(scale: float = 1.0) -> list[dict]:
     rows = [figure("city: events/s sustained", l["rate"], "events/s", at_least=RATE * 0.98, target="≥ 1,000 events/s",
                    note=slice_note),
             figure("city: consumer lag p95 during the slice", l["lag_p95"] / RATE, "s", at_most=5,
-                   note=f"max {l['lag_max']:,} entries, last {l['lag_last']:,}; drained {l['drain_after_s']} s after"),
+                   note=f"max {l['lag_max']:,} entries, last {l['lag_last']:,}; "
+                        + (f"drained {l['drain_after_s']:.1f} s after the traffic stopped" if l["drain_after_s"] is not None
+                           else "not drained 120 s after the traffic stopped")),
             figure("city: lag growth over the slice's second half", l["lag_slope_per_s"], "entries/s", at_most=RATE * 0.01,
                    target="≈ 0 (≤ 1 % of the rate)", note="least-squares slope of the lag"),
             figure("city wall: event → screen p95", pct(w["e2s_ms"], 0.95), "ms", at_most=1000,

@@ -225,7 +225,7 @@ def measure(scale: float = 1.0) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         url = fresh_database("postgresql", pg, Path(tmp), "regions")
     out = main(["--days", f"{days:g}", "--database-url", url, "--rounds", str(round(sized(5, scale, 1)))])[30]
-    note = f"last 30 days of {days:g} days of history, PostgreSQL"
+    note = f"a 30-day window over {days:g} days of history, PostgreSQL"
     return [figure("/regions page callback, street level", out["/regions page callback (street level)"][0], "ms",
                    at_most=300, note=note),
             figure("/inspectors page callback", out["/inspectors page callback (all tables, map, charts)"][0], "ms",
