@@ -299,7 +299,11 @@ def measure(scale: float = 1.0) -> list[dict]:
     from bench.harness import figure, need_postgresql, sized
     pg = need_postgresql()
     cases = round(sized(250_000, scale, 20_000))
-    out = main(["--cases", str(cases), "--pg", pg, "--rounds", str(round(sized(3, scale, 1)))])
+    from datasource.redis.server import stop_embedded
+    try:
+        out = main(["--cases", str(cases), "--pg", pg, "--rounds", str(round(sized(3, scale, 1)))])
+    finally:   # the app's embedded Redis (started in main's folder) would outlive the run
+        stop_embedded(Path("/tmp/citygrid-bench-briefing"))
     note = f"{cases:,} cases, PostgreSQL; briefing of {out['day']}"
     return [figure("briefing page (Dash callback, uncached)", out["page_s"] * 1000, "ms", at_most=1000, note=note),
             figure("briefing PDF, web process", out["pdf_warm_s"] * 1000, "ms", at_most=5000, note=note),

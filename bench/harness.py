@@ -130,6 +130,22 @@ def run_one(name: str, scale: float, out: Path) -> None:
     out.write_text(json.dumps({"rows": rows, "status": status, "error": error}, ensure_ascii=False))
 
 
+def _stop(child: subprocess.Popen) -> None:
+    """Stop a benchmark's process group (its servers, workers and browsers with it)."""
+    try:
+        os.killpg(child.pid, signal.SIGTERM)
+        child.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+    except ProcessLookupError:
+        pass
+
+
+def _terminated(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 def _spawn(bench: Bench, scale: float, log: Path, budget_s: float) -> dict:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
         answer = Path(handle.name)
@@ -142,13 +158,11 @@ def _spawn(bench: Bench, scale: float, log: Path, budget_s: float) -> dict:
         try:
             code = child.wait(timeout=budget_s)
         except subprocess.TimeoutExpired:
-            os.killpg(child.pid, signal.SIGTERM)
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(child.pid, signal.SIGKILL)
-                child.wait()
+            _stop(child)
             code = None
+        except BaseException:     # the harness itself stopped (SIGTERM, Ctrl-C): the benchmark stops too
+            _stop(child)
+            raise
     seconds = time.perf_counter() - started
     try:
         found = json.loads(answer.read_text()) if answer.stat().st_size else None
@@ -245,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not 0 < scale <= 10:
         parser.error(f"--scale must be in (0, 10], not {scale:g}")
+    signal.signal(signal.SIGTERM, _terminated)   # a stopped harness stops its running benchmark
     try:
         report = run(scale, tuple(args.only), args.out)
     except ValueError as exc:

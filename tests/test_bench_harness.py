@@ -20,9 +20,17 @@ FAST = [b.name for b in harness.BENCHES if not b.browser]
 ROW_KEYS = {"bench", "figure", "value", "unit", "target", "met", "note", "plain"}
 
 
-def _bench(*args: str, timeout: float = 170, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bench", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
+def _bench(*args: str, timeout: float = 420) -> subprocess.CompletedProcess:
+    """``python -m bench ARGS``; past ``timeout`` it is stopped with SIGTERM, which stops its benchmark too."""
+    process = subprocess.Popen([sys.executable, "-m", "bench", *args], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.terminate()
+        out, err = process.communicate(timeout=30)
+        pytest.fail(f"python -m bench {' '.join(args)} ran past {timeout} s:\n{out[-2000:]}{err[-2000:]}")
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
 
 def test_quick_run_writes_every_figure_beside_its_target(tmp_path):
