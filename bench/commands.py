@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> dict:
 def measure(scale: float = 1.0) -> list[dict]:
     """For ``make bench``: 300 dispatches per mode at scale 1, both databases when PostgreSQL answers."""
     from bench.harness import PG_URL, REDIS_URL, figure, pg_reachable, sized
-    n = round(sized(300, scale, 20))
+    n = round(sized(300, scale, 10))
     out = main(["--n", str(n), "--db", "both" if pg_reachable() else "sqlite", "--pg", PG_URL, "--redis", REDIS_URL])
     names = {"service": "CommandService.dispatch", "api": "API in-process", "http": "API over HTTP"}
     return [figure(f"click-to-stream p95, {kind}, {names[mode]}", r["p95"], "ms", at_most=100,

@@ -221,7 +221,7 @@ def measure(scale: float = 1.0) -> list[dict]:
     from bench.harness import figure, need_postgresql, sized
     from bench.worker import fresh_database
     pg = need_postgresql()
-    days = sized(60, scale, 2)
+    days = sized(60, scale, 1)
     with tempfile.TemporaryDirectory() as tmp:
         url = fresh_database("postgresql", pg, Path(tmp), "regions")
     out = main(["--days", f"{days:g}", "--database-url", url, "--rounds", str(round(sized(5, scale, 1)))])[30]

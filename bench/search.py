@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> dict:
 def measure(scale: float = 1.0) -> list[dict]:
     """For ``make bench``: 90 days of history at scale 1, 20 calls each; the worst median beside each page's."""
     from bench.harness import figure, sized
-    days = sized(90, scale, 1)
+    days = sized(90, scale, 0.3)
     out = main(["--days", f"{days:g}", "--runs", str(round(sized(20, scale, 3)))])
     timings = out["timings"]
     search = max((v[0], k) for k, v in timings.items() if k.startswith("search"))
