@@ -43,7 +43,7 @@ audit-deps: $(STAMP)
 	$(BIN)/python -m pip_audit --skip-editable --progress-spinner off
 
 ## Every benchmark (issue 15): bench/results.json and one table, figures beside their targets
-## (docs/bench.md: about an hour on the 2-core machine; BENCH_ARGS=--quick for a smoke run,
+## (docs/bench.md: about an hour on the 2-core machine, 27 min at --scale 0.3; BENCH_ARGS=--quick for a smoke run,
 ## BENCH_ARGS="--scale 0.3" for a proportional slice, BENCH_ARGS="--only city").
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
