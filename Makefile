@@ -42,14 +42,11 @@ test-clocks: $(STAMP)
 audit-deps: $(STAMP)
 	$(BIN)/python -m pip_audit --skip-editable --progress-spinner off
 
-## Benchmarks recorded in the README (run on a quiet machine; they take a few minutes).
+## Every benchmark (issue 15): bench/results.json and one table, figures beside their targets
+## (docs/bench.md: about an hour on the 2-core machine, 27 min at --scale 0.3; BENCH_ARGS=--quick for a smoke run,
+## BENCH_ARGS="--scale 0.3" for a proportional slice, BENCH_ARGS="--only city").
 bench: $(STAMP)
-	$(BIN)/python bench/worker.py
-	$(BIN)/python bench/backfill.py --days 90
-	$(BIN)/python bench/commands.py
-	$(BIN)/python bench/wall.py
-	$(BIN)/python bench/briefing.py
-	$(BIN)/python bench/briefing_stats.py
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 ## Regenerate communities and unit grids from the road network (output is committed).
 grids: $(STAMP)

@@ -22,11 +22,11 @@ from datasource.simulation.backfill import backfill  # noqa: E402
 from datasource.system import System  # noqa: E402
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=float, default=90)
     parser.add_argument("--database-url", default=None)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), database_url=args.database_url)
         system = System(settings).start()
@@ -38,6 +38,17 @@ def main() -> None:
     for key, value in figures.items():
         print(f"{key}: {value}")
     print(f"total seconds: {total:.1f}  (target: 90 days in under 60 s)")
+    return {**figures, "days": args.days, "seconds": total}
+
+
+def measure(scale: float = 1.0) -> list[dict]:
+    """For ``make bench``: 90 days at scale 1; the time is given per 90 days (target < 60 s)."""
+    from bench.harness import figure, sized
+    days = sized(90, scale, 0.3)
+    out = main(["--days", f"{days:g}"])
+    return [figure("backfill of 90 days, SQLite, end to end", out["seconds"] * 90 / days, "s", at_most=60,
+                   note=f"{days:g} days measured ({out.get('cases', 0):,} cases, {out.get('events', 0):,} events), "
+                        "scaled to 90 days")]
 
 
 if __name__ == "__main__":

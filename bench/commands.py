@@ -116,17 +116,18 @@ def run(kind: str, args, folder: Path) -> dict:
         system.close()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=300, help="dispatches per mode")
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     kinds = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
+    out = {}
     with tempfile.TemporaryDirectory() as tmp:
         for kind in kinds:
-            results = run(kind, args, Path(tmp))
+            results = out[kind] = run(kind, args, Path(tmp))
             print(f"\n{kind}: {args.n} dispatches per mode (ms)")
             print(f"  {'mode':<8} {'p50':>7} {'p95':>7} {'max':>7}")
             for mode, r in results.items():
@@ -134,6 +135,18 @@ def main() -> None:
                 print(f"  {mode:<8} {r['p50']:7.2f} {r['p95']:7.2f} {r['max']:7.2f}   {verdict}")
             print("  README: | " + kind + " | " + " | ".join(
                 f"{results[m]['p50']:.1f} / {results[m]['p95']:.1f}" for m in ("service", "api", "http")) + " |")
+    return out
+
+
+def measure(scale: float = 1.0) -> list[dict]:
+    """For ``make bench``: 300 dispatches per mode at scale 1, both databases when PostgreSQL answers."""
+    from bench.harness import PG_URL, REDIS_URL, figure, pg_reachable, sized
+    n = round(sized(300, scale, 10))
+    out = main(["--n", str(n), "--db", "both" if pg_reachable() else "sqlite", "--pg", PG_URL, "--redis", REDIS_URL])
+    names = {"service": "CommandService.dispatch", "api": "API in-process", "http": "API over HTTP"}
+    return [figure(f"click-to-stream p95, {kind}, {names[mode]}", r["p95"], "ms", at_most=100,
+                   note=f"p50 {r['p50']:.1f} ms, {r['n']} dispatches")
+            for kind, modes in out.items() for mode, r in modes.items()]
 
 
 if __name__ == "__main__":

@@ -141,14 +141,15 @@ def part_calls(system, period: Period) -> dict:
             "  part: returns per dispatcher": run(returns_sql, returns_params)}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=float, default=180)
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--reuse", action="store_true", help="time a database filled by an earlier run")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--parts", action="store_true", help="also time the people report's statements one by one")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    out: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), database_url=args.database_url, secret_key="bench")
         system = System(settings).start()
@@ -206,11 +207,29 @@ def main() -> None:
                 **(part_calls(system, period) if args.parts else {}),
             }
             for name, call in calls.items():
-                median, worst = timed(call, args.rounds)
+                median, worst = out.setdefault(days, {})[name] = timed(call, args.rounds)
                 print(f"  {name:55s} median {median:8.1f} ms   max {worst:8.1f} ms")
             print(f"  (load average now {os.getloadavg()[0]:.1f})")
         system.close()
         stop_embedded(Path(tmp))
+    return out
+
+
+def measure(scale: float = 1.0) -> list[dict]:
+    """For ``make bench``: 60 days through the real path into PostgreSQL at scale 1 (the README's
+    figures used 180 days; the pages open on 30), 5 rounds."""
+    from bench.harness import figure, need_postgresql, sized
+    from bench.worker import fresh_database
+    pg = need_postgresql()
+    days = sized(60, scale, 1)
+    with tempfile.TemporaryDirectory() as tmp:
+        url = fresh_database("postgresql", pg, Path(tmp), "regions")
+    out = main(["--days", f"{days:g}", "--database-url", url, "--rounds", str(round(sized(5, scale, 1)))])[30]
+    note = f"a 30-day window over {days:g} days of history, PostgreSQL"
+    return [figure("/regions page callback, street level", out["/regions page callback (street level)"][0], "ms",
+                   at_most=300, note=note),
+            figure("/inspectors page callback", out["/inspectors page callback (all tables, map, charts)"][0], "ms",
+                   at_most=500, note=note)]
 
 
 if __name__ == "__main__":

@@ -38,12 +38,13 @@ def timed(call, runs: int) -> tuple[float, float]:
     return statistics.median(seconds) * 1000, max(seconds) * 1000
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=float, default=90)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--runs", type=int, default=20)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    out = {}
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), database_url=args.database_url)
         system = System(settings).start()
@@ -71,10 +72,24 @@ def main() -> None:
         }
         print(f"cases in the database: {total}  ({system.engine.dialect.name}, {args.days:g} days)")
         for name, call in checks.items():
-            median, worst = timed(call, args.runs)
+            median, worst = out[name] = timed(call, args.runs)
             print(f"{name:40s} median {median:7.1f} ms   worst {worst:7.1f} ms")
         system.close()
         stop_embedded(Path(tmp))
+    return {"cases": total, "timings": out}
+
+
+def measure(scale: float = 1.0) -> list[dict]:
+    """For ``make bench``: 90 days of history at scale 1, 20 calls each; the worst median beside each page's."""
+    from bench.harness import figure, sized
+    days = sized(90, scale, 0.3)
+    out = main(["--days", f"{days:g}", "--runs", str(round(sized(20, scale, 3)))])
+    timings = out["timings"]
+    search = max((v[0], k) for k, v in timings.items() if k.startswith("search"))
+    queues = max((v[0], k) for k, v in timings.items() if k.startswith("queues"))
+    note = f"{out['cases']:,} cases ({days:g} days), SQLite; slowest: "
+    return [figure("case search, slowest median", search[0], "ms", at_most=300, note=note + search[1]),
+            figure("work-page queues, slowest median", queues[0], "ms", at_most=300, note=note + queues[1])]
 
 
 if __name__ == "__main__":

@@ -407,7 +407,7 @@ def table(results: dict, viewers: int) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict | None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--days", type=float, default=30, help="days of history to backfill")
     parser.add_argument("--rate", type=float, default=100, help="live events per second")
@@ -417,7 +417,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     parser.add_argument("--serve", choices=("wall", "plain"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.serve:
         return serve(args.serve, args.port)
 
@@ -479,6 +479,7 @@ def main() -> None:
         print()
         print(f"{args.days:g} days of history, {grids} unit grids, {args.rate:g} events/s, SQLite, 2 CPUs")
         print(table(results, args.viewers))
+        return {"grids": grids, **results}
         if args.json:
             args.json.write_text(json.dumps({k: {kk: vv for kk, vv in v.items() if kk != "template"}
                                              for k, v in results.items()}, indent=1))
@@ -494,6 +495,31 @@ def main() -> None:
         for key in system.redis.scan_iter(match=settings.stream + "*", count=1000):
             system.redis.delete(key)
         system.close()
+
+
+def measure(scale: float = 1.0) -> list[dict]:
+    """For ``make bench``: the README's run at scale 1 (30 days, 100 events/s, 50 viewers, 20 s phases)."""
+    from bench.harness import REDIS_URL, figure, sized
+    days, viewers, seconds = sized(30, scale, 0.3), round(sized(50, scale, 3)), sized(20, scale, 3)
+    r = main(["--days", f"{days:g}", "--rate", "100", "--viewers", str(viewers), "--seconds", f"{seconds:g}",
+              "--redis", REDIS_URL])
+    w, p = r["wall"], r["plain"]
+    note = f"{days:g} days, {r['grids']:,} grids, 100 events/s, SQLite; {len(w['e2s_ms'])}/{w['probes']} probes seen"
+    ratio = lambda v: v["many"]["cpu_per_s"] / max(v["one"]["cpu_per_s"], 1e-9)  # noqa: E731
+    return [figure("wall event → screen p95 (polling)", pct(w["e2s_ms"], 0.95), "ms", at_most=1000,
+                   plain=pct(p["e2s_ms"], 0.95), note=note),
+            figure("wall bytes per tick (median, compressed)", pct(w["tick_bytes"], 0.5), "B", at_most=10_240,
+                   plain=pct(p["tick_bytes"], 0.5), target="≤ 10 KB",
+                   note="the wall is pushed since issue 13 (no polled ticks): see wall_push's bytes per second"
+                   if not w["tick_bytes"] else note),
+            figure("wall first load, compressed", w["load_bytes"], "B", at_most=2 * 2**20, plain=p["load_bytes"],
+                   target="≤ 2 MB", note=note),
+            figure("wall first full paint", w["paint_ms"], "ms", at_most=3000, plain=p["paint_ms"],
+                   note=note if p["paint_ms"] else f"the plain page did not paint within {PAINT_TIMEOUT_S} s"),
+            figure(f"wall tick latency p95, {viewers} viewers", w["many"]["p95_ms"], "ms", at_most=200,
+                   plain=p["many"]["p95_ms"], note=note),
+            figure(f"wall server CPU, {viewers} viewers / 1 viewer", ratio(w), "×", at_most=2, plain=ratio(p),
+                   note=note)]
 
 
 if __name__ == "__main__":

@@ -142,7 +142,7 @@ def table(r: dict, viewers: int, rate: float, demo_rate: float) -> str:
     ])
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict | None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--days", type=float, default=30, help="days of history to backfill")
     parser.add_argument("--rate", type=float, default=100, help="live events per second")
@@ -152,7 +152,7 @@ def main() -> None:
     parser.add_argument("--redis", default=os.environ.get("CITYGRID_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.serve:
         return serve(args.port)
 
@@ -220,6 +220,7 @@ def main() -> None:
         print(f"{args.days:g} days of history, {grids} unit grids, {args.rate:g} events/s, SQLite, "
               f"{psutil.cpu_count()} CPUs, waitress 16 + {WALL_STREAMS} threads")
         print(table(results, args.viewers, args.rate, args.demo_rate))
+        return {"grids": grids, **results}
     finally:
         stop.set()
         for process in processes:
@@ -232,6 +233,25 @@ def main() -> None:
         for key in system.redis.scan_iter(match=settings.stream + "*", count=1000):
             system.redis.delete(key)
         system.close()
+
+
+def measure(scale: float = 1.0) -> list[dict]:
+    """For ``make bench``: the docs' run at scale 1 (30 days, 100 events/s, 50 viewers, 20 s phases)."""
+    from bench.harness import REDIS_URL, figure, sized
+    days, viewers, seconds = sized(30, scale, 0.3), round(sized(50, scale, 3)), sized(20, scale, 3)
+    r = main(["--days", f"{days:g}", "--rate", "100", "--viewers", str(viewers), "--seconds", f"{seconds:g}",
+              "--redis", REDIS_URL])
+    poll, push = r["poll"], r["push"]
+    note = f"{days:g} days, {r['grids']:,} grids, 100 events/s; polling beside push in the note"
+    ratio = lambda v: v["many"]["cpu_per_s"] / max(v["one"]["cpu_per_s"], 1e-9)  # noqa: E731
+    return [figure("pushed wall event → screen p95", bench.pct(push["e2s_ms"], 0.95), "ms", at_most=1000,
+                   note=f"polling {bench.pct(poll['e2s_ms'], 0.95):,.0f} ms; " + note),
+            figure("pushed wall first full paint", push["paint_ms"], "ms", at_most=3000,
+                   note=f"polling {poll['paint_ms'] or float('nan'):,.0f} ms"),
+            figure(f"pushed wall server CPU, {viewers} walls / 1", ratio(push), "×", at_most=2,
+                   note=f"polling {ratio(poll):.1f}×"),
+            figure("pushed wall bytes per second per wall at 3 events/s", push["demo_bytes_per_s"], "B/s",
+                   at_most=1024, target="≤ 1 KB/s", note=f"polling {poll['demo_bytes_per_s']:,.0f} B/s")]
 
 
 if __name__ == "__main__":

@@ -134,7 +134,7 @@ def run_bare_insert(kind, rows, args, folder, scenario) -> tuple[float, float]:
     return len(rows) / clock.wall, len(rows) / clock.cpu
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=float, default=10, help="days of backfilled history in the stream")
     parser.add_argument("--batch", type=int, default=2000)
@@ -142,13 +142,15 @@ def main() -> None:
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--only", choices=["sqlite", "postgresql"], default=None)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     scenario = Scenario()
+    out = {"events": None}
     key, entries = make_stream(args, scenario)
     system = System(Settings(data_dir=Path(tempfile.gettempdir()), redis_url=args.redis, database_url="sqlite://",
                              stream=key))
     try:
         rows = bare_rows(system, key)
+        out["events"] = entries
         print(f"backfilled stream: {args.days:g} days, {entries:,} events; batch {args.batch}; "
               f"{args.rounds} rounds, medians")
         print(f"{'':<12} {'wall clock':^38} | {'per CPU second (one core)':^38}")
@@ -161,12 +163,36 @@ def main() -> None:
                     wall, cpu, figures = run_worker(kind, key, args, Path(tmp), scenario, system)
                     rates.append((wall, cpu, *run_bare_insert(kind, rows, args, Path(tmp), scenario)))
             w, wc, b, bc = (statistics.median(r[i] for r in rates) for i in range(4))
+            out[kind] = {"worker": w, "worker_cpu": wc, "bare": b, "bare_cpu": bc}
             print(f"{kind:<12} {w:>12,.0f} {b:>19,.0f} {w / b:>5.2f} | {wc:>12,.0f} {bc:>19,.0f} {wc / bc:>5.2f}  "
                   f"{figures}", flush=True)
     finally:
         for k in system.redis.scan_iter(match=key + "*", count=1000):
             system.redis.delete(k)
         system.close()
+    return out
+
+
+def measure(scale: float = 1.0) -> list[dict]:
+    """For ``make bench``: 10 days of backfilled stream at scale 1 (73,000 events), 3 rounds."""
+    from bench.harness import PG_URL, REDIS_URL, figure, pg_reachable, sized
+    days = sized(10, scale, 0.2)
+    only = [] if pg_reachable() else ["--only", "sqlite"]
+    out = main(["--days", f"{days:g}", "--rounds", str(round(sized(3, scale, 1))), "--pg", PG_URL,
+                "--redis", REDIS_URL, *only])
+    rows = []
+    for kind, name in (("sqlite", "SQLite"), ("postgresql", "PostgreSQL")):
+        r = out.get(kind)
+        if r is None:
+            rows.append(figure(f"worker catch-up, {name}", None, "events/s", at_least=20_000,
+                               note="not measured: PostgreSQL not reachable"))
+            continue
+        note = f"{out['events']:,} events of {days:g} days; {r['worker']:,.0f} events/s wall clock"
+        rows.append(figure(f"worker catch-up per CPU-second, {name}", r["worker_cpu"], "events/s", at_least=20_000,
+                           note=note))
+        rows.append(figure(f"worker / bare batched INSERT, {name}", r["worker"] / r["bare"], "×", at_least=0.5,
+                           note=f"bare INSERT {r['bare']:,.0f} rows/s"))
+    return rows
 
 
 if __name__ == "__main__":
