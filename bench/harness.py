@@ -41,6 +41,8 @@ class Bench:
     minutes: float     # budget at scale 1.0 on the 2-core machine (stopped past it, plus a margin)
     what: str
     browser: bool = False   # drives headless Chromium (left out of the quick test's run)
+    servers: bool = False   # starts servers of its own (a Redis Cluster, a PostgreSQL pair): left out of the
+                            # quick test's run — their drills' tests run them in CI
 
 
 #: Every benchmark ``make bench`` runs, in order (the city-scale ones last).
@@ -55,6 +57,9 @@ BENCHES = (
     Bench("briefing_stats", 4, "calibration of the briefing's statistics"),
     Bench("wall", 6, "the wall beside the plain-Dash way", browser=True),
     Bench("wall_push", 6, "the wall pushed beside the wall polling", browser=True),
+    Bench("cluster", 4, "checked append and projection: 1 vs 3 partitions, single Redis vs Redis Cluster; "
+          "1 vs 3 worker processes on PostgreSQL", servers=True),
+    Bench("replica", 3, "PostgreSQL streaming replica: lag under the worker's load, catch-up after a restart", servers=True),
     Bench("city", 20, "the city: 16 districts, 59,072 grids — load, wall, /departments", browser=True),
 )
 

@@ -16,7 +16,7 @@ from bench import harness
 ROOT = Path(__file__).resolve().parent.parent
 #: The quick run leaves out the three benchmarks that drive Chromium (wall, wall_push, city:
 #: each needs a minute or more even at the smallest size); `make bench --quick` runs them all.
-FAST = [b.name for b in harness.BENCHES if not b.browser]
+FAST = [b.name for b in harness.BENCHES if not b.browser and not b.servers]
 ROW_KEYS = {"bench", "figure", "value", "unit", "target", "met", "note", "plain"}
 
 
