@@ -39,6 +39,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bench.citygen import ensure
+from bench.teardown import teardown
 
 ROOT = Path(__file__).resolve().parent.parent
 CITY_DIR = ROOT / "var" / "bench" / "city"
@@ -239,17 +240,7 @@ def load_phase(scale: float, say=print) -> dict:
             f"({len(out['wall']['e2s_ms'])}/{out['wall']['probes']})")
         return out
     finally:
-        stop.set()
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        for key in system.redis.scan_iter(match=settings.stream + "*", count=1000):
-            system.redis.delete(key)
-        system.close()
+        teardown(stop, processes, system, settings.stream, timeout=15)
 
 
 # ---------------------------------------------------------------------------- phase: departments

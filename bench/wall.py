@@ -39,6 +39,7 @@ import psutil  # noqa: E402
 
 from dashboard.settings import Settings  # noqa: E402
 from datasource.redis.stream import stamped  # noqa: E402
+from bench.teardown import teardown  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBE_JS = """(ids) => { window.__seen = {}; const want = new Set(ids);
@@ -484,17 +485,7 @@ def main(argv: list[str] | None = None) -> dict | None:
             args.json.write_text(json.dumps({k: {kk: vv for kk, vv in v.items() if kk != "template"}
                                              for k, v in results.items()}, indent=1))
     finally:
-        stop.set()
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        for key in system.redis.scan_iter(match=settings.stream + "*", count=1000):
-            system.redis.delete(key)
-        system.close()
+        teardown(stop, processes, system, settings.stream)
 
 
 def measure(scale: float = 1.0) -> list[dict]:

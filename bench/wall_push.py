@@ -38,6 +38,7 @@ import psutil  # noqa: E402
 
 import wall as bench  # noqa: E402  (bench/wall.py: traffic, probes, polling load)
 from dashboard.settings import Settings  # noqa: E402
+from bench.teardown import teardown  # noqa: E402
 
 WALL_STREAMS = 64
 
@@ -222,17 +223,7 @@ def main(argv: list[str] | None = None) -> dict | None:
         print(table(results, args.viewers, args.rate, args.demo_rate))
         return {"grids": grids, **results}
     finally:
-        stop.set()
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        for key in system.redis.scan_iter(match=settings.stream + "*", count=1000):
-            system.redis.delete(key)
-        system.close()
+        teardown(stop, processes, system, settings.stream)
 
 
 def measure(scale: float = 1.0) -> list[dict]:
