@@ -18,6 +18,7 @@ import redis
 from sqlalchemy import inspect as sa_inspect, select
 
 from dashboard.settings import Settings
+from datasource.redis import backlog
 from datasource.redis.backlog import group_lag
 from datasource.simulation.backfill import CASES_PER_DAY, History, append_history, generate_history
 from datasource.store import schema
@@ -119,8 +120,7 @@ class Traffic:
     skipped.  :attr:`appended` counts events handled, :attr:`acknowledged` those Redis took."""
 
     def __init__(self, system: System, made: History, rate: float, chunk_seconds: float = 0.1):
-        self.system, self.history, self.rate = system, made, rate
-        self.chunk = max(1, int(rate * chunk_seconds))
+        self.system, self.history, self.rate, self.chunk_seconds = system, made, rate, chunk_seconds
         self.appended, self.acknowledged, self.failures, self.refused, self.errors = 0, 0, 0, 0, []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="drill-traffic", daemon=True)
@@ -131,13 +131,15 @@ class Traffic:
         return self
 
     def _run(self) -> None:
-        events, started, part = self.history.events, time.monotonic(), 0
+        events, due, part = self.history.events, time.monotonic(), 0
         try:
             while self.appended < len(events) and not self._stop.is_set():
-                delay = started + self.appended / self.rate - time.monotonic()
+                delay = due - time.monotonic()
                 if delay > 0:
                     self._stop.wait(delay)
-                chunk = events[self.appended:self.appended + self.chunk]
+                size = max(1, int(self.rate * self.chunk_seconds))   # ``rate`` may change while it runs
+                chunk = events[self.appended:self.appended + size]
+                due = max(due, time.monotonic() - 1.0) + len(chunk) / self.rate
                 try:
                     append_history(self.system.stream, History(events=chunk, serials=self.history.serials,
                                                                 model=self.history.model), seed=f"drill-{part}")
@@ -159,6 +161,11 @@ class Traffic:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(30)
+
+
+def beating(system: System) -> bool:
+    """Whether a worker has sent its heartbeat (it is up and reading the stream)."""
+    return backlog.last_beat(system.redis, system.settings.stream) is not None
 
 
 def lag(system: System) -> int:
