@@ -87,6 +87,6 @@ def run(say, scale: float = 1.0) -> None:
             system.close()
             if differences:
                 raise AssertionError("tables differ from a clean rebuild: " + "; ".join(differences))
-            say(f"check: all {len(rows)} tables equal a clean rebuild — OK")
+            say(f"check: all {len(rows)} tables the stream determines equal a clean rebuild — OK")
     finally:
         shutil.rmtree(folder, ignore_errors=True)

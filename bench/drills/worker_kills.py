@@ -62,7 +62,7 @@ def run(say, scale: float = 1.0) -> None:
             system.close()
             if differences:
                 raise AssertionError("tables differ from the clean rebuild: " + "; ".join(differences))
-            say(f"check: all {len(rows)} tables equal the clean rebuild row for row "
+            say(f"check: all {len(rows)} tables the stream determines equal the clean rebuild row for row "
                 f"({rows.get('case_events', 0):,} events, {rows.get('cases', 0):,} cases) — OK")
             if stored != distinct or stored + dead != traffic.appended:
                 raise AssertionError(f"{stored:,} events stored ({distinct:,} distinct) + {dead} dead letters "

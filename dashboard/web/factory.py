@@ -46,6 +46,8 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     services = Services(system, layers)
     server.extensions["citygrid.services"] = services
     security.init_app(server, system)   # origin check, limits, headers (issue 12)
+    from dashboard.web import outage   # Redis or the database down: a 503 that says so (issue 15)
+    outage.init_app(server)
     auth.init_app(server, system)
     api.init_app(server, services)
     from dashboard.web import api_reports  # the evaluation's API and exports (issue 9)

@@ -35,6 +35,7 @@ from dashboard.domain.projection import SOURCES
 from dashboard.domain.scope import covers
 from datasource.services import audit
 from datasource.redis.stream import Conflict
+from datasource.store.stream_loss import LossWatch
 
 from dashboard.domain.permissions import OWN_CASE_ACTIONS, may
 from datasource.services.components import named_component
@@ -76,6 +77,7 @@ class CommandService:
         no row, no effect; every outcome — done, refused, lost race, crash — recorded."""
         def audited_work(entry: audit.Entry):
             try:
+                self._refuse_if_stream_lost()
                 result = work()
             except InputRefused as exc:
                 refused = CommandRefused.of_input(exc)
@@ -94,6 +96,15 @@ class CommandService:
         return audit.audited(self.system.engine, audited_work, user=actor.name, role=actor.role, action=action,
                              case_id=case_id if isinstance(case_id, str) and is_case_id(case_id) else None,
                              remote_addr=actor.remote_addr)
+
+    def _refuse_if_stream_lost(self) -> None:
+        """503 while Redis has lost the stream (:mod:`datasource.store.stream_loss`): the case
+        states and the case numbers went with it, so no command can be checked."""
+        watch = self.__dict__.get("_loss")
+        if watch is None:
+            watch = self.__dict__["_loss"] = LossWatch(self.stream.client, self.stream.key, self.system.engine)
+        if watch.reason():
+            raise CommandRefused(503, Msg("outage.stream_lost"), outcome="error")
 
     @staticmethod
     def _summary(result: CommandResult) -> str:
