@@ -119,9 +119,9 @@ class Traffic:
     check refused (the command side lost its cases) is counted in :attr:`refused` and
     skipped.  :attr:`appended` counts events handled, :attr:`acknowledged` those Redis took."""
 
-    def __init__(self, system: System, made: History, rate: float, chunk_seconds: float = 0.1):
+    def __init__(self, system: System, made: History, rate: float, chunk_seconds: float = 0.1, start: int = 0):
         self.system, self.history, self.rate, self.chunk_seconds = system, made, rate, chunk_seconds
-        self.appended, self.acknowledged, self.failures, self.refused, self.errors = 0, 0, 0, 0, []
+        self.appended, self.acknowledged, self.failures, self.refused, self.errors = start, 0, 0, 0, []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="drill-traffic", daemon=True)
         self.done = threading.Event()
@@ -131,7 +131,7 @@ class Traffic:
         return self
 
     def _run(self) -> None:
-        events, due, part = self.history.events, time.monotonic(), 0
+        events, due = self.history.events, time.monotonic()
         try:
             while self.appended < len(events) and not self._stop.is_set():
                 delay = due - time.monotonic()
@@ -142,7 +142,7 @@ class Traffic:
                 due = max(due, time.monotonic() - 1.0) + len(chunk) / self.rate
                 try:
                     append_history(self.system.stream, History(events=chunk, serials=self.history.serials,
-                                                                model=self.history.model), seed=f"drill-{part}")
+                                                                model=self.history.model), seed=f"drill-{self.appended}")
                 except (redis.RedisError, OSError) as exc:   # an outage: note it, try the chunk again
                     self.failures += 1
                     self.errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}")
@@ -154,7 +154,6 @@ class Traffic:
                 else:
                     self.acknowledged += len(chunk)
                 self.appended += len(chunk)
-                part += 1
         finally:
             self.done.set()
 
@@ -184,6 +183,17 @@ def wait_caught_up(system: System, timeout: float, workers=()) -> float:
         return lag(system) == 0
     wait_for(caught_up, timeout, "the workers to catch up", interval=0.2)
     return time.monotonic() - started
+
+
+def rebuild_in_process(system: System, target_url: str) -> dict:
+    """What ``citygrid rebuild`` does, in this process (the worker-kill drill runs the command
+    itself; the others save its start-up)."""
+    from datasource.follower.rebuild import rebuild
+    engine = make_engine(target_url)
+    try:
+        return rebuild(system, engine)
+    finally:
+        engine.dispose()
 
 
 def rebuild_into(settings: Settings, target_url: str) -> str:

@@ -96,7 +96,7 @@ def run(say, scale: float = 1.0) -> None:
                 raise AssertionError(f"the worker exited with {code}: {worker.tail()}")
             say("check: the worker stops cleanly on SIGTERM (exit 0) — OK")
             clean = f"sqlite:///{folder / 'clean.db'}"
-            _kit.rebuild_into(settings, clean)
+            _kit.rebuild_in_process(system, clean)
             rows, differences = _kit.compare_databases(settings.effective_database_url, clean)
             system.close()
             if differences:

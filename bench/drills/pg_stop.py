@@ -81,7 +81,7 @@ def run(say, scale: float = 1.0) -> None:
                 c.execute(text("CREATE DATABASE clean"))
             admin.dispose()
             clean = cluster.url.rsplit("/", 1)[0] + "/clean"
-            _kit.rebuild_into(settings, clean)
+            _kit.rebuild_in_process(system, clean)
             rows, differences = _kit.compare_databases(settings.effective_database_url, clean)
             health.close()
             system.close()

@@ -2,10 +2,11 @@
 without → the pages say stale, the product recovers or refuses clearly, nothing is written
 twice.
 
-Each round runs a private Redis, a real ``citygrid worker`` subprocess, traffic through the
-checked append and the web app in-process (its health API, its wall snapshot and its command
-API through Flask's test client).  Redis is killed (SIGKILL: a crash) under load and started
-again on the same port and folder.
+A private Redis, a real ``citygrid worker`` subprocess, traffic through the checked append
+and the web app in-process (its health API, its wall snapshot and its command API through
+Flask's test client).  Redis is killed (SIGKILL: a crash) under load and started again on the
+same port and folder — first with its append-only file, then, told ``CONFIG SET appendonly
+no``, without.
 
 * **with AOF** (``appendonly yes``, ``appendfsync always``): while Redis is down the health
   API answers 503 with ``stale``, the wall's snapshot says stale, a command gets a 503 with a
@@ -23,6 +24,7 @@ from __future__ import annotations
 import random
 import shutil
 import time
+from pathlib import Path
 
 from bench.drills import _kit
 from bench.drills._servers import private_redis
@@ -57,15 +59,6 @@ class Door:
         return answer.status_code, answer.get_json()
 
 
-def _setup(folder, server):
-    from datasource.services import accounts
-    settings = _kit.settings_for(folder, server.url)
-    system = _kit.System(settings).start()
-    accounts.add_user(system.engine, "drill", "supervision")
-    token = accounts.create_token(system.engine, "drill")
-    return settings, system, Door(settings, token)
-
-
 def _stream_event_ids(system) -> list[str]:
     ids = []
     for batch in system.stream.read_all():
@@ -73,125 +66,126 @@ def _stream_event_ids(system) -> list[str]:
     return ids
 
 
-def with_aof(say, scale: float, rng: random.Random) -> None:
-    outage, calm = _kit.scaled(OUTAGE_S, scale, 3.0), _kit.scaled(CALM_S, scale, 2.0)
-    folder = _kit.temp_folder("redis-aof")
+def run(say, scale: float = 1.0) -> None:
+    from datasource.services import accounts
+    rng = random.Random(6379)
+    folder = _kit.temp_folder("redis")
     try:
         with private_redis(appendonly=True) as server:
-            settings, system, door = _setup(folder, server)
-            say(f"with AOF: private Redis on port {server.port} (appendonly yes, appendfsync always), "
-                f"web app in-process, worker subprocess")
-            made = _kit.history(system, int(RATE * (2 * calm + outage + 30)))
-            worker = _kit.WorkerProcess(settings, "aof", folder).start()
-            _kit.wait_for(lambda: _kit.beating(system), 60, "the worker's first heartbeat")
-            traffic = _kit.Traffic(system, made, rate=RATE).start()
-            traffic.done.wait(calm * rng.uniform(0.8, 1.2))
-            server.kill()
-            say(f"killed Redis (SIGKILL) with {traffic.acknowledged:,} events acknowledged to the producer")
-            status, report = door.health()
-            if status != 503 or not report["stale"] or report["redis"]["ok"]:
-                raise AssertionError(f"health while Redis is down: {status} stale={report.get('stale')}")
-            if not door.wall_stale():
-                raise AssertionError("the wall does not say stale while Redis is down")
-            say("check: health API 503 with stale=true, the wall's snapshot says stale — OK")
-            status, answer = door.report()
-            if status != 503 or "Redis" not in answer.get("message", ""):
-                raise AssertionError(f"a command while Redis is down: {status} {answer}")
-            say(f"check: a command gets {status}: “{answer['message']}” — OK")
-            time.sleep(outage)   # the outage itself: nothing to wait for but time
-            if not worker.alive:
-                raise AssertionError(f"the worker died while Redis was down: {worker.tail()}")
-            server.start()
-            say(f"started Redis again after {outage:.0f} s (same port, same append-only file); "
-                f"stream holds {system.stream.length():,} entries")
-            if system.stream.length() < traffic.acknowledged:
-                raise AssertionError(f"the stream lost acknowledged events: {system.stream.length():,} < "
-                                     f"{traffic.acknowledged:,}")
-            say("check: every event acknowledged before the crash is still in the stream — OK")
-            traffic.done.wait(calm)
-            traffic.stop()
-            _kit.wait_caught_up(system, 120, [worker])
-            status, report = door.health()
-            if status != 200 or report["stale"] or door.wall_stale():
-                raise AssertionError(f"health after recovery: {status} stale={report.get('stale')}")
-            status, answer = door.report()
-            if status != 201:
-                raise AssertionError(f"a command after recovery: {status} {answer}")
-            say(f"check: recovered — health 200, not stale, the wall live, a report accepted ({answer['case_id']}) — OK")
-            _kit.wait_caught_up(system, 60, [worker])
-            ids = _stream_event_ids(system)
-            if len(ids) != len(set(ids)):
-                raise AssertionError(f"{len(ids) - len(set(ids))} event ids appear twice in the stream")
-            stored, distinct, dead = _kit.event_counts(system.engine)
-            if stored != distinct or stored + dead != len(ids):
-                raise AssertionError(f"{stored:,} events stored ({distinct:,} distinct) + {dead} dead ≠ "
-                                     f"{len(ids):,} stream entries")
-            say(f"check: nothing written twice — {len(ids):,} entries, no event id twice, each stored once "
-                f"({traffic.failures} producer retries during the outage, {traffic.refused} chunks refused "
-                f"as already appended) — OK")
+            settings = _kit.settings_for(folder, server.url)
+            system = _kit.System(settings).start()
+            accounts.add_user(system.engine, "drill", "supervision")
+            door = Door(settings, accounts.create_token(system.engine, "drill"))
+            worker = _kit.WorkerProcess(settings, "restarts", folder).start()
+            made = _kit.history(system, int(RATE * (5 * _kit.scaled(CALM_S, scale, 2.0) + 60
+                                                    + _kit.scaled(OUTAGE_S, scale, 3.0))))
+            sent = with_aof(say, scale, rng, server, settings, system, door, worker, made)
+            without_persistence(say, scale, rng, server, system, door, worker, made, sent)
             worker.stop()
-            clean = f"sqlite:///{folder / 'clean.db'}"
-            _kit.rebuild_into(settings, clean)
-            rows, differences = _kit.compare_databases(settings.effective_database_url, clean)
             system.close()
-            if differences:
-                raise AssertionError("tables differ from a clean rebuild: " + "; ".join(differences))
-            say(f"check: all {len(rows)} tables the stream determines equal a clean rebuild — OK")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def without_persistence(say, scale: float, rng: random.Random) -> None:
+def with_aof(say, scale, rng, server, settings, system, door, worker, made) -> int:
+    """The round with an append-only file; the events of ``made`` it appended."""
+    outage, calm = _kit.scaled(OUTAGE_S, scale, 3.0), _kit.scaled(CALM_S, scale, 2.0)
+    say(f"with AOF: private Redis on port {server.port} (appendonly yes, appendfsync always), "
+        f"web app in-process, worker subprocess")
+    _kit.wait_for(lambda: _kit.beating(system), 60, "the worker's first heartbeat")
+    traffic = _kit.Traffic(system, made, rate=RATE).start()
+    traffic.done.wait(calm * rng.uniform(0.8, 1.2))
+    server.kill()
+    say(f"killed Redis (SIGKILL) with {traffic.acknowledged:,} events acknowledged to the producer")
+    status, report = door.health()
+    if status != 503 or not report["stale"] or report["redis"]["ok"]:
+        raise AssertionError(f"health while Redis is down: {status} stale={report.get('stale')}")
+    if not door.wall_stale():
+        raise AssertionError("the wall does not say stale while Redis is down")
+    say("check: health API 503 with stale=true, the wall's snapshot says stale — OK")
+    status, answer = door.report()
+    if status != 503 or "Redis" not in answer.get("message", ""):
+        raise AssertionError(f"a command while Redis is down: {status} {answer}")
+    say(f"check: a command gets {status}: “{answer['message']}” — OK")
+    time.sleep(outage)   # the outage itself: nothing to wait for but time
+    if not worker.alive:
+        raise AssertionError(f"the worker died while Redis was down: {worker.tail()}")
+    server.start()
+    say(f"started Redis again after {outage:.0f} s (same port, same append-only file); "
+        f"stream holds {system.stream.length():,} entries")
+    if system.stream.length() < traffic.acknowledged:
+        raise AssertionError(f"the stream lost acknowledged events: {system.stream.length():,} < "
+                             f"{traffic.acknowledged:,}")
+    say("check: every event acknowledged before the crash is still in the stream — OK")
+    traffic.done.wait(calm)
+    traffic.stop()
+    _kit.wait_caught_up(system, 120, [worker])
+    status, report = door.health()
+    if status != 200 or report["stale"] or door.wall_stale():
+        raise AssertionError(f"health after recovery: {status} stale={report.get('stale')}")
+    status, answer = door.report()
+    if status != 201:
+        raise AssertionError(f"a command after recovery: {status} {answer}")
+    say(f"check: recovered — health 200, not stale, the wall live, a report accepted ({answer['case_id']}) — OK")
+    _kit.wait_caught_up(system, 60, [worker])
+    ids = _stream_event_ids(system)
+    if len(ids) != len(set(ids)):
+        raise AssertionError(f"{len(ids) - len(set(ids))} event ids appear twice in the stream")
+    stored, distinct, dead = _kit.event_counts(system.engine)
+    if stored != distinct or stored + dead != len(ids):
+        raise AssertionError(f"{stored:,} events stored ({distinct:,} distinct) + {dead} dead ≠ "
+                             f"{len(ids):,} stream entries")
+    say(f"check: nothing written twice — {len(ids):,} entries, no event id twice, each stored once "
+        f"({traffic.failures} producer retries during the outage, {traffic.refused} chunks refused "
+        f"as already appended) — OK")
+    clean = f"sqlite:///{Path(settings.data_dir) / 'clean.db'}"
+    _kit.rebuild_in_process(system, clean)
+    rows, differences = _kit.compare_databases(settings.effective_database_url, clean)
+    if differences:
+        raise AssertionError("tables differ from a clean rebuild: " + "; ".join(differences))
+    say(f"check: all {len(rows)} tables the stream determines equal a clean rebuild — OK")
+    return traffic.appended
+
+
+def without_persistence(say, scale, rng, server, system, door, worker, made, sent: int) -> None:
+    """The round without persistence, going on with ``made`` after its first ``sent`` events."""
     calm = _kit.scaled(CALM_S, scale, 2.0)
-    folder = _kit.temp_folder("redis-volatile")
-    try:
-        with private_redis(appendonly=False) as server:
-            settings, system, door = _setup(folder, server)
-            say(f"without persistence: private Redis on port {server.port} (appendonly no, no snapshots)")
-            made = _kit.history(system, int(RATE * (3 * calm + 30)))
-            worker = _kit.WorkerProcess(settings, "volatile", folder).start()
-            _kit.wait_for(lambda: _kit.beating(system), 60, "the worker's first heartbeat")
-            traffic = _kit.Traffic(system, made, rate=RATE).start()
-            traffic.done.wait(calm * rng.uniform(0.8, 1.2))
-            _kit.wait_for(lambda: _kit.lag(system) < RATE, 30, "the worker to keep up")
-            server.kill()
-            before = _kit.event_counts(system.engine)
-            say(f"killed Redis (SIGKILL) with {traffic.acknowledged:,} events acknowledged, {before[0]:,} stored")
-            server.start()
-            say(f"started Redis again: it came back empty (stream length {system.stream.length()})")
+    system.redis.config_set("appendonly", "no")
+    server.appendonly = False
+    say("without persistence: the same Redis told `CONFIG SET appendonly no`; it will restart without its file")
+    traffic = _kit.Traffic(system, made, rate=RATE, start=sent).start()
+    traffic.done.wait(calm * rng.uniform(0.8, 1.2))
+    _kit.wait_for(lambda: _kit.lag(system) < RATE, 30, "the worker to keep up")
+    server.kill()
+    before = _kit.event_counts(system.engine)
+    say(f"killed Redis (SIGKILL) with {traffic.acknowledged:,} events acknowledged, {before[0]:,} stored")
+    server.start()
+    say(f"started Redis again: it came back empty (stream length {system.stream.length()})")
 
-            def refused():
-                status, answer = door.report()
-                return (status, answer) if status == 503 and "lost" in answer.get("message", "") else None
-            status, answer = _kit.wait_for(refused, 15, "commands to be refused")
-            say(f"check: a command gets {status}: “{answer['message']}” — OK")
-            status, report = door.health()
-            if status != 503 or not report["stale"] or "lost" not in report.get("stream_lost", ""):
-                raise AssertionError(f"health after an empty restart: {status} {report}")
-            if not door.wall_stale():
-                raise AssertionError("the wall does not say stale after an empty restart")
-            say("check: health API 503, stale=true, stream_lost says why; the wall's snapshot says stale — OK")
-            traffic.done.wait(calm)
-            traffic.stop()
-            say(f"the producer went on: {traffic.refused} chunks refused by the checked append (the case states "
-                f"are gone), {system.stream.length():,} new entries in the stream")
-            time.sleep(2.0)   # give a worker that would wrongly go on the time to write
-            if not worker.alive:
-                raise AssertionError(f"the worker died after the empty restart: {worker.tail()}")
-            after = _kit.event_counts(system.engine)
-            if after != before:
-                raise AssertionError(f"the database changed after the empty restart: {before} → {after}")
-            if "lost the event stream" not in worker.tail(20):
-                raise AssertionError(f"the worker does not say why it waits: {worker.tail()}")
-            say("check: the worker runs and waits (its log says why); the database is untouched — "
-                f"{after[0]:,} events, {after[2]} dead letters: nothing written twice, no case number reused — OK")
-            worker.stop()
-            system.close()
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def run(say, scale: float = 1.0) -> None:
-    rng = random.Random(6379)
-    with_aof(say, scale, rng)
-    without_persistence(say, scale, rng)
+    def refused():
+        status, answer = door.report()
+        return (status, answer) if status == 503 and "lost" in answer.get("message", "") else None
+    status, answer = _kit.wait_for(refused, 15, "commands to be refused")
+    say(f"check: a command gets {status}: “{answer['message']}” — OK")
+    status, report = door.health()
+    if status != 503 or not report["stale"] or "lost" not in report.get("stream_lost", ""):
+        raise AssertionError(f"health after an empty restart: {status} {report}")
+    if not door.wall_stale():
+        raise AssertionError("the wall does not say stale after an empty restart")
+    say("check: health API 503, stale=true, stream_lost says why; the wall's snapshot says stale — OK")
+    traffic.done.wait(calm)
+    traffic.stop()
+    say(f"the producer went on: {traffic.refused} chunks refused by the checked append (the case states "
+        f"are gone), {system.stream.length():,} new entries in the stream")
+    time.sleep(2.0)   # give a worker that would wrongly go on the time to write
+    if not worker.alive:
+        raise AssertionError(f"the worker died after the empty restart: {worker.tail()}")
+    after = _kit.event_counts(system.engine)
+    if before[2]:
+        raise AssertionError(f"{before[2]} dead letters before the empty restart")
+    if after != before:
+        raise AssertionError(f"the database changed after the empty restart: {before} → {after}")
+    if "lost the event stream" not in worker.tail(20):
+        raise AssertionError(f"the worker does not say why it waits: {worker.tail()}")
+    say("check: the worker runs and waits (its log says why); the database is untouched — "
+        f"{after[0]:,} events, no dead letter: nothing written twice, no case number reused — OK")
