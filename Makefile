@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-clocks install bench clean grids audit-deps
+.PHONY: demo test test-clocks install bench drills clean grids audit-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,12 @@ bench: $(STAMP)
 	$(BIN)/python bench/wall.py
 	$(BIN)/python bench/briefing.py
 	$(BIN)/python bench/briefing_stats.py
+
+## Fault drills (issue 15): workers killed, Redis and PostgreSQL restarted, fuzzed entries, a burst;
+## each prints what it did and checked, then one PASSED/FAILED table (docs/drills.md: ~15 min).
+## DRILLS_ARGS="--only burst --scale 0.1" picks drills and shrinks them.
+drills: $(STAMP)
+	$(BIN)/python -m bench.drills $(DRILLS_ARGS)
 
 ## Regenerate communities and unit grids from the road network (output is committed).
 grids: $(STAMP)

@@ -51,6 +51,7 @@ def child_env(settings: Settings) -> dict[str, str]:
         if value is not None and value != Settings.model_fields[name].default:
             env[variable] = str(value).lower() if isinstance(value, bool) else str(value)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONUNBUFFERED"] = "1"   # the drills read the workers' logs while they run
     return env
 
 
@@ -65,10 +66,11 @@ class WorkerProcess:
         self.settings, self.consumer = settings, consumer
         self.log_path = Path(log_folder) / f"{consumer}.log"
         self.process: subprocess.Popen | None = None
-        self.starts = 0
+        self.starts, self._offset = 0, 0
 
     def start(self) -> "WorkerProcess":
         log = open(self.log_path, "a")
+        self._offset = log.tell()   # where this start's lines begin
         self.process = subprocess.Popen(citygrid("worker", "--consumer", self.consumer), env=child_env(self.settings),
                                         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         log.close()
@@ -85,8 +87,19 @@ class WorkerProcess:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(30)
 
+    def ready(self) -> bool:
+        """Whether the latest start has come up (it says so once its signal handler is set)."""
+        try:
+            with open(self.log_path, errors="replace") as log:
+                log.seek(self._offset)
+                return f"worker {self.consumer} on " in log.read()
+        except OSError:
+            return False
+
     def stop(self, timeout: float = 30) -> int | None:
-        """SIGTERM (the worker finishes its batch and exits); its exit code."""
+        """SIGTERM once it is up (the worker finishes its batch and exits); its exit code."""
+        if self.alive:
+            wait_for(lambda: self.ready() or not self.alive, 60, f"worker {self.consumer} to come up")
         if self.alive:
             self.process.send_signal(signal.SIGTERM)
             try:
