@@ -119,7 +119,7 @@ class WorkerProcess:
 def history(system: System, events: int, seed: int = 7) -> History:
     """Realistic history ending now with about ``events`` events (the backfill's generator),
     cut to exactly ``events`` in time order."""
-    days = events / EVENTS_PER_DAY * 1.15 + 0.2
+    days = events / EVENTS_PER_DAY * 1.5 + 0.2
     made = generate_history(system.scenario, system.locator, days, seed=seed, now=datetime.now(timezone.utc))
     del made.events[events:]
     return made
@@ -183,6 +183,15 @@ def beating(system: System) -> bool:
 def lag(system: System) -> int:
     value = group_lag(system.redis, system.settings.stream, system.settings.group)
     return 0 if value is None else value
+
+
+def pending(system: System, consumer: str) -> int:
+    """Entries delivered to ``consumer`` and not yet acknowledged."""
+    for row in system.redis.xinfo_consumers(system.settings.stream, system.settings.group):
+        name = row.get("name")
+        if (name.decode() if isinstance(name, bytes) else name) == consumer:
+            return int(row.get("pending") or 0)
+    return 0
 
 
 def wait_caught_up(system: System, timeout: float, workers=()) -> float:

@@ -2,9 +2,10 @@
 tables they leave equal a clean rebuild.
 
 Two real ``citygrid worker`` subprocesses share the consumer group while traffic is appended
-through the checked path; every so often one of them gets SIGKILL — wherever it is: inside a
-transaction, between the commit and the XACK, at start-up — and is started again under the
-same consumer name (it re-reads the entries it held).  When all traffic is in and the group
+through the checked path; every so often one of them, at a random moment after it came up,
+gets SIGKILL — wherever it is: reading, inside a transaction, between the commit and the XACK
+— and is started again under the same consumer name (it re-reads the entries it held; the
+other worker waits for them, stream order being the rule).  When all traffic is in and the group
 has caught up, ``citygrid rebuild`` replays the stream into an empty database, and every
 table of the two databases is compared row by row.
 """
@@ -24,7 +25,7 @@ EVENTS, KILLS, SECONDS = 100_000, 20, 60.0
 def run(say, scale: float = 1.0) -> None:
     events = int(_kit.scaled(EVENTS, scale, 2000))
     kills = int(_kit.scaled(KILLS, scale, 3))
-    seconds = _kit.scaled(SECONDS, scale, 8.0)
+    seconds = _kit.scaled(SECONDS, scale, 12.0)
     rng = random.Random(15)
     folder = _kit.temp_folder("kills")
     try:
@@ -38,11 +39,14 @@ def run(say, scale: float = 1.0) -> None:
             traffic = _kit.Traffic(system, made, rate=events / seconds).start()
             gap = seconds / (kills + 1)
             for n in range(1, kills + 1):
-                traffic.done.wait(rng.uniform(0.5, 1.5) * gap)
                 victim = rng.choice(workers)
+                # a random moment after it came up: while it reads, projects, commits or acknowledges
+                _kit.wait_for(victim.ready, 60, f"worker {victim.consumer} to come up")
+                traffic.done.wait(rng.uniform(0.1, 1.0) * gap)
+                held = _kit.pending(system, victim.consumer)
                 victim.kill()
-                say(f"killed worker {victim.consumer} ({n}/{kills}, SIGKILL) with {traffic.appended:,} events appended, "
-                    f"lag {_kit.lag(system):,}")
+                say(f"killed worker {victim.consumer} ({n}/{kills}, SIGKILL) holding {held:,} unacknowledged entries; "
+                    f"{traffic.appended:,} events appended, lag {_kit.lag(system):,}")
                 victim.start()
             traffic.done.wait()
             traffic.stop()
