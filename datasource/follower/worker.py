@@ -67,7 +67,9 @@ class Worker:
         self.blocked: str | None = None
         self._blocked_logged = 0.0
         self._beaten = float("-inf")
-        self._loss = LossWatch(self.client, stream.key, projector.engine)
+        # asked before every batch: one applied entry of a new stream would move the position
+        # past the loss and hide it
+        self._loss = LossWatch(self.client, stream.key, projector.engine, every=0)
 
     def ensure_group(self) -> None:
         try:

@@ -97,13 +97,14 @@ class CommandService:
                              case_id=case_id if isinstance(case_id, str) and is_case_id(case_id) else None,
                              remote_addr=actor.remote_addr)
 
+    @cached_property
+    def stream_loss(self) -> LossWatch:
+        return LossWatch(self.stream.client, self.stream.key, self.system.engine, every=0)   # asked every time
+
     def _refuse_if_stream_lost(self) -> None:
         """503 while Redis has lost the stream (:mod:`datasource.store.stream_loss`): the case
         states and the case numbers went with it, so no command can be checked."""
-        watch = self.__dict__.get("_loss")
-        if watch is None:
-            watch = self.__dict__["_loss"] = LossWatch(self.stream.client, self.stream.key, self.system.engine)
-        if watch.reason():
+        if self.stream_loss.reason():
             raise CommandRefused(503, Msg("outage.stream_lost"), outcome="error")
 
     @staticmethod

@@ -48,8 +48,9 @@ def stream_lost(client, key: str, engine) -> str | None:
 
 
 class LossWatch:
-    """:func:`stream_lost`, asked at most once per ``every`` seconds (commands, health and the
-    wall ask often; the answer changes only when Redis restarts)."""
+    """:func:`stream_lost`, asked at most once per ``every`` seconds: the health report and the
+    wall (several times a second) cache it; commands and the worker ask every time (``every=0``
+    — one indexed read and one XRANGE), so none slips through after a restart."""
 
     def __init__(self, client, key: str, engine, every: float = 2.0):
         self.client, self.key, self.engine, self.every = client, key, engine, every
