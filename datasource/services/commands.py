@@ -75,9 +75,12 @@ class CommandService:
     def _run(self, actor: Actor, action: str, case_id: str | None, work):
         """Run one command with its audit row written in the same step (:func:`audit.audited`):
         no row, no effect; every outcome — done, refused, lost race, crash — recorded."""
+        lost = self.stream_loss.reason()   # asked before the audit's transaction opens (no nested connection)
+
         def audited_work(entry: audit.Entry):
             try:
-                self._refuse_if_stream_lost()
+                if lost:   # Redis lost the stream: the case states and numbers went with it
+                    raise CommandRefused(503, Msg("outage.stream_lost"), outcome="error")
                 result = work()
             except InputRefused as exc:
                 refused = CommandRefused.of_input(exc)
@@ -99,13 +102,9 @@ class CommandService:
 
     @cached_property
     def stream_loss(self) -> LossWatch:
-        return LossWatch(self.stream.client, self.stream.key, self.system.engine, every=0)   # asked every time
-
-    def _refuse_if_stream_lost(self) -> None:
-        """503 while Redis has lost the stream (:mod:`datasource.store.stream_loss`): the case
-        states and the case numbers went with it, so no command can be checked."""
-        if self.stream_loss.reason():
-            raise CommandRefused(503, Msg("outage.stream_lost"), outcome="error")
+        """Whether Redis lost the stream (:mod:`datasource.store.stream_loss`): then every command
+        is refused with a 503, as none can be checked.  Asked before every command."""
+        return LossWatch(self.stream.client, self.stream.key, self.system.engine, every=0)
 
     @staticmethod
     def _summary(result: CommandResult) -> str:
