@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-clocks install bench clean grids audit-deps
+.PHONY: demo test test-clocks install bench drills clean grids audit-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,12 @@ audit-deps: $(STAMP)
 ## BENCH_ARGS="--scale 0.3" for a proportional slice, BENCH_ARGS="--only city").
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+## Fault drills (issue 15): workers killed, Redis and PostgreSQL restarted, fuzzed entries, a burst;
+## each prints what it did and checked, then one PASSED/FAILED table (docs/drills.md: ~15 min).
+## DRILLS_ARGS="--only burst --scale 0.1" picks drills and shrinks them.
+drills: $(STAMP)
+	$(BIN)/python -m bench.drills $(DRILLS_ARGS)
 
 ## Regenerate communities and unit grids from the road network (output is committed).
 grids: $(STAMP)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import timedelta
 
 import pytest
 import redis
@@ -32,48 +31,7 @@ from datasource.redis.stream import EventStream
 from datasource.store import schema
 from datasource.store.database import make_engine, prepare
 from tests.conftest import create_pg_database, drop_pg_database
-from tests.streams import POISONS, T0, clear_projection, differences, publish, snapshot, streams
-
-CASE = "DC20261102000001"
-NUMBERS = ["NaN", "Infinity", "-Infinity", "1e400", "-1e400", "1" + "0" * 400, "116.4035", "true", '"116.4"', "null"]
-TEXTS = ["x\\ud800", "\\udfff", "a\\u0000b", "\\u0007\\u001b[2J", "<script>alert(1)</script>", "=cmd|' /C calc'!A0",
-         "长" * 3000, "", " ", "\\n\\r\\t"]
-KINDS = ["reported", "filed", "dispatched", "handled", "extended", "suspended", "returned", "closed"]
-
-
-@st.composite
-def hostile_bodies(draw) -> str:
-    """A body text a hostile or broken producer could write."""
-    number, text = draw(st.sampled_from(NUMBERS)), draw(st.sampled_from(TEXTS))
-    shape = draw(st.sampled_from(["report", "note", "deadline", "nested", "raw"]))
-    if shape == "report":
-        return '{"category":"E0102","lon":%s,"lat":39.9135,"description":"%s"}' % (number, text)
-    if shape == "note":
-        return '{"note":"%s","reason":"%s","department":"sanitation","x":%s}' % (text, text, number)
-    if shape == "deadline":
-        return '{"department":"sanitation","deadline":"%s","until":"%s"}' % (
-            draw(st.sampled_from(["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-23:59", "2026-11-03T09:00:00+08:00",
-                                  "soon", "2026-11-03T09:00:00"])), text)
-    if shape == "nested":
-        depth = draw(st.sampled_from([3, 17, 40]))
-        return '{"a":' + "[" * depth + number + "]" * depth + "}"
-    return draw(st.text(max_size=40))
-
-
-@st.composite
-def hostile_entries(draw, start_ms: int) -> list[tuple[int, dict]]:
-    out = []
-    for i in range(draw(st.integers(1, 6))):
-        ms = start_ms + draw(st.integers(0, 3_600_000))
-        if draw(st.booleans()):
-            make = POISONS[draw(st.sampled_from(sorted(POISONS)))]
-            fields = make(f"h{i}-{uuid.uuid4().hex[:6]}", CASE, stream_time(f"{ms}-0") - timedelta(minutes=1))
-        else:
-            fields = {"event_id": f"h{i}-{uuid.uuid4().hex[:6]}", "case_id": CASE, "type": draw(st.sampled_from(KINDS)),
-                      "at": (stream_time(f"{ms}-0") - timedelta(minutes=1)).isoformat(), "actor": "fuzz",
-                      "body": draw(hostile_bodies())}
-        out.append((ms, fields))
-    return out
+from tests.streams import T0, clear_projection, differences, hostile_entries, publish, snapshot, streams
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

@@ -184,12 +184,24 @@ def simulate(ctx, rate, duration, seed, load):
 @click.option("--wall-streams", default=64, show_default=True, type=click.IntRange(0, 1024),
               help="Wall displays that may be open at once (each holds one more thread).")
 @click.option("--debug", is_flag=True, help="Werkzeug's development server with the debugger instead of waitress.")
+@click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Web processes sharing the address (each with --threads and --wall-streams); see docs/processes.md.")
 @click.pass_context
 @_fail_cleanly
-def serve(ctx, host, port, threads, wall_streams, debug):
+def serve(ctx, host, port, threads, wall_streams, debug, processes):
     """Run the web server (pages, API and the walls' live streams) on waitress."""
     from dashboard.web.factory import create_app, start
     from dashboard.web.wall_push import serve as serve_app
+    if processes > 1:
+        if debug:
+            raise click.UsageError("--debug runs one process; leave out --processes")
+        from dashboard.web.processes import ServeError, serve_processes
+        try:
+            serve_processes(ctx.obj, host, port, processes, threads=threads, wall_streams=wall_streams,
+                            echo=click.echo)
+        except ServeError as exc:
+            raise click.ClickException(str(exc)) from None
+        return
     app = start(create_app(ctx.obj))
     click.echo(f"CityGrid Command Centre on http://{host}:{port}/")
     if debug:

@@ -9,6 +9,7 @@ one-line :class:`~datasource.system.StartupError`.
 """
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -45,6 +46,8 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     services = Services(system, layers)
     server.extensions["citygrid.services"] = services
     security.init_app(server, system)   # origin check, limits, headers (issue 12)
+    from dashboard.web import outage   # Redis or the database down: a 503 that says so (issue 15)
+    outage.init_app(server)
     auth.init_app(server, system)
     api.init_app(server, services)
     from dashboard.web import api_reports  # the evaluation's API and exports (issue 9)
@@ -78,16 +81,29 @@ def start(app: dash.Dash) -> dash.Dash:
     system: System = server.extensions["citygrid"]
     system.start()
     if not server.config.get("SECRET_KEY"):
-        server.config["SECRET_KEY"] = _secret_key(system.settings)
+        server.config["SECRET_KEY"] = prepare_secret(system.settings)
     threading.Thread(target=assets(server).encoded, name="geo-warmup", daemon=True).start()
     return app
 
 
-def _secret_key(settings: Settings) -> str:
-    """The secret from the settings, else one generated once into ``DATA_DIR/secret_key``."""
+def prepare_secret(settings: Settings) -> str:
+    """The secret from the settings, else one generated once into ``DATA_DIR/secret_key``.
+
+    Several processes may start at once (``citygrid serve --processes``): the file is
+    written under another name and linked into place, so exactly one secret wins and every
+    process reads that one."""
+    if settings.secret_key:
+        return settings.secret_key
     path = Path(settings.data_dir) / "secret_key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        draft = path.with_name(f"secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+        draft.write_text(secrets.token_hex(32))
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)       # fails if another process was first: its secret stays
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return path.read_text().strip()

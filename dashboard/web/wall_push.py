@@ -131,9 +131,11 @@ def serve(app, host: str, port: int, threads: int = 16, wall_streams: int = 64, 
     hub = app.server.extensions.get("citygrid.wall_hub")
     if hub is not None:
         hub.max_streams = wall_streams
+    # ``sockets=[…]``: already bound listening sockets (several processes, one address) instead of host/port
+    where = {"sockets": options.pop("sockets")} if options.get("sockets") else {"host": host, "port": port}
     try:
-        waitress_serve(app.server, host=host, port=port, threads=threads + wall_streams,
-                       connection_limit=threads + wall_streams + 100, ident="citygrid", **options)
+        waitress_serve(app.server, threads=threads + wall_streams,
+                       connection_limit=threads + wall_streams + 100, ident="citygrid", **where, **options)
     finally:
         if hub is not None:
             hub.stop()

@@ -24,6 +24,7 @@ from datasource.follower.projector import BatchResult, OutOfOrder, Projector
 from datasource.redis import backlog
 from datasource.redis.backlog import group_lag
 from datasource.redis.stream import EventStream
+from datasource.store.stream_loss import LossWatch
 
 log = logging.getLogger("citygrid.worker")
 
@@ -70,6 +71,9 @@ class Worker:
         self.blocked: str | None = None
         self._blocked_logged = 0.0
         self._beaten = float("-inf")
+        # asked before every batch: one applied entry of a new stream would move the position
+        # past the loss and hide it
+        self._loss = LossWatch(self.client, stream.key, projector.engine, every=0)
 
     def ensure_group(self) -> None:
         try:
@@ -146,8 +150,10 @@ class Worker:
 
         Returns 0 without reading new entries while other consumers hold older ones that
         are not yet idle long enough to be claimed; :attr:`blocked` then says why."""
-        self.blocked = None
+        self.blocked = self._loss.reason()   # Redis lost the stream: wait, apply nothing (stream_loss)
         self._beat()
+        if self.blocked:
+            return 0
         entries = self._own_pending()
         if entries and self._handle(entries):
             return len(entries)

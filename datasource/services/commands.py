@@ -35,6 +35,7 @@ from dashboard.domain.projection import SOURCES
 from dashboard.domain.scope import covers
 from datasource.services import audit
 from datasource.redis.stream import Conflict
+from datasource.store.stream_loss import LossWatch
 
 from dashboard.domain.permissions import OWN_CASE_ACTIONS, may
 from datasource.services.components import named_component
@@ -74,8 +75,12 @@ class CommandService:
     def _run(self, actor: Actor, action: str, case_id: str | None, work):
         """Run one command with its audit row written in the same step (:func:`audit.audited`):
         no row, no effect; every outcome — done, refused, lost race, crash — recorded."""
+        lost = self.stream_loss.reason()   # asked before the audit's transaction opens (no nested connection)
+
         def audited_work(entry: audit.Entry):
             try:
+                if lost:   # Redis lost the stream: the case states and numbers went with it
+                    raise CommandRefused(503, Msg("outage.stream_lost"), outcome="error")
                 result = work()
             except InputRefused as exc:
                 refused = CommandRefused.of_input(exc)
@@ -94,6 +99,12 @@ class CommandService:
         return audit.audited(self.system.engine, audited_work, user=actor.name, role=actor.role, action=action,
                              case_id=case_id if isinstance(case_id, str) and is_case_id(case_id) else None,
                              remote_addr=actor.remote_addr)
+
+    @cached_property
+    def stream_loss(self) -> LossWatch:
+        """Whether Redis lost the stream (:mod:`datasource.store.stream_loss`): then every command
+        is refused with a 503, as none can be checked.  Asked before every command."""
+        return LossWatch(self.stream.client, self.stream.key, self.system.engine, every=0)
 
     @staticmethod
     def _summary(result: CommandResult) -> str:

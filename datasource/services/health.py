@@ -16,6 +16,7 @@ from sqlalchemy import func, select, text
 
 from datasource.redis import backlog
 from datasource.redis.server import DOWN, cluster_probe
+from datasource.store.stream_loss import LossWatch
 from datasource.store import schema
 
 
@@ -25,6 +26,7 @@ class Health:
     def __init__(self, system, timeout: float = 1.0):
         self.system, self.timeout = system, timeout
         self._probe: tuple[redis.Redis, redis.Redis] | None = None  # (the system's client, its probe)
+        self._loss = None   # LossWatch on the probe, built on first use
 
     @property
     def client(self) -> redis.Redis:
@@ -72,8 +74,18 @@ class Health:
         return max(0.0, now - oldest_ms / 1000.0) if oldest_ms else 0.0
 
     def is_stale(self, redis_ok: bool, db_ok: bool, age: float) -> bool:
-        """The one rule for "the data shown is not live" (wall banner, API)."""
-        return (not redis_ok) or (not db_ok) or age > self.system.settings.stale_seconds
+        """The one rule for "the data shown is not live" (wall banner, API): a service down,
+        the oldest unprocessed entry too old, or Redis restarted without the stream."""
+        return (not redis_ok) or (not db_ok) or age > self.system.settings.stale_seconds or bool(self.stream_lost())
+
+    def stream_lost(self) -> str | None:
+        """Why the stream counts as lost (:mod:`datasource.store.stream_loss`), else None."""
+        if self._loss is None:
+            self._loss = LossWatch(self.client, self.key, self.system.engine)
+        try:
+            return self._loss.reason()
+        except (redis.RedisError, OSError):
+            return None   # Redis down is its own fact
 
     def report(self) -> dict:
         """Redis, database, worker lag and data age, the worker's last heartbeat, dead letters
@@ -121,6 +133,10 @@ class Health:
         if worker["silent"]:
             out["ok"] = False
         out["stale"] = self.is_stale(out["redis"]["ok"], out["database"]["ok"], age)
+        lost = self.stream_lost() if out["redis"]["ok"] and out["database"]["ok"] else None
+        if lost:
+            out["ok"] = False
+            out["stream_lost"] = lost
         return out
 
     def heartbeat(self, now: float, lag: int | None) -> dict:
