@@ -90,7 +90,8 @@ class System:
     def projector(self, engine=None, stream=None):
         """A projector into ``engine`` (default the system's) of ``stream`` (a partition; default
         the single stream), keeping that stream's own position."""
-        from datasource.follower.projector import Projector, position_name
+        from datasource.follower.projector import Projector
+        from datasource.store.fastwrite import position_name
         return Projector(engine or self.engine, self.scenario, self.locator,
                          position=position_name(stream or self.stream.partitions()[0]))
 

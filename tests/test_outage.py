@@ -17,7 +17,7 @@ from datasource.services import accounts
 from datasource.services.command_types import Actor, CommandRefused
 from datasource.services.commands import CommandService
 from datasource.services.health import Health
-from datasource.store.stream_loss import stream_lost
+from datasource.store.stream_loss import stream_lost, watched
 from datasource.system import System
 from datasource.store import schema
 from tests.helpers import LAT, LON, count
@@ -55,12 +55,12 @@ def test_a_lost_stream_refuses_commands_stops_the_worker_and_says_stale(system):
     actor = Actor("sup", "supervision")
     case = commands.report(actor, REPORT["category"], LON, LAT, "before the loss").case_id
     system.worker().drain()
-    assert stream_lost(system.redis, system.settings.stream, system.engine) is None
+    assert stream_lost(system.redis, watched(system.stream), system.engine) is None
     events = count(system.engine, schema.case_events)
     # Redis comes back without its data: the stream, the case states and the counters are gone.
     for key in system.redis.scan_iter(match=system.settings.stream + "*"):
         system.redis.delete(key)
-    why = stream_lost(system.redis, system.settings.stream, system.engine)
+    why = stream_lost(system.redis, watched(system.stream), system.engine)
     assert why and "lost the event stream" in why
     with pytest.raises(CommandRefused) as refused:
         commands.report(actor, REPORT["category"], LON, LAT, "after the loss")
@@ -76,3 +76,27 @@ def test_a_lost_stream_refuses_commands_stops_the_worker_and_says_stale(system):
     assert count(system.engine, schema.case_events) == events
     report = Health(system).report()
     assert report["ok"] is False and report["stale"] is True and "lost" in report["stream_lost"]
+
+
+def test_a_lost_partition_is_a_lost_stream(settings, clock):
+    """With partitions each keeps its own position; losing any one of them counts (commands
+    refused, the worker waits) — the rule asks every partition, not the single stream's row."""
+    system = System(settings.with_(stream_partitions=3), clock=clock).start()
+    try:
+        commands = CommandService(system)
+        actor = Actor("sup", "supervision")
+        cases = [commands.report(actor, REPORT["category"], LON, LAT, f"分区 {i}").case_id for i in range(12)]
+        system.worker().drain()
+        assert stream_lost(system.redis, watched(system.stream), system.engine) is None
+        parts = system.stream.partitions()
+        assert len(parts) == 3
+        lost = system.stream.part(cases[0])
+        assert any(system.stream.part(c) is not lost for c in cases)   # the others stay whole
+        system.redis.delete(lost.key)
+        why = stream_lost(system.redis, watched(system.stream), system.engine)
+        assert why and "lost the event stream" in why
+        with pytest.raises(CommandRefused) as refused:
+            commands.report(actor, REPORT["category"], LON, LAT, "after the loss")
+        assert refused.value.status == 503
+    finally:
+        system.close()

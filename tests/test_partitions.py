@@ -19,7 +19,8 @@ from dashboard.domain.lifecycle import EventType
 from dashboard.settings import Settings
 from datasource.follower.locator import GridLocator
 from datasource.follower.partitioned import PartitionedWorker
-from datasource.follower.projector import Projector, position_name
+from datasource.follower.projector import Projector
+from datasource.store.fastwrite import position_name
 from datasource.follower.rebuild import rebuild
 from datasource.follower.worker import Worker
 from datasource.redis import backlog

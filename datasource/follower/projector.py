@@ -104,12 +104,6 @@ def driver_errors(connection):
         raise DBAPIError.instance(None, None, exc, dbapi.Error) from exc
 
 
-def position_name(stream) -> str:
-    """The ``projection_state`` row of a stream: ``stream`` for the single stream, ``stream:p07``
-    for partition 7 of a partitioned one (:mod:`datasource.redis.partitions`)."""
-    return STATE_KEY if stream.index is None else f"{STATE_KEY}:p{stream.index:02d}"
-
-
 class Projector:
     """Folds stream entries into the reporting database (used by worker and rebuild)."""
 

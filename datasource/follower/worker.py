@@ -24,7 +24,7 @@ from datasource.follower.projector import BatchResult, OutOfOrder, Projector
 from datasource.redis import backlog
 from datasource.redis.backlog import group_lag
 from datasource.redis.stream import EventStream
-from datasource.store.stream_loss import LossWatch
+from datasource.store.stream_loss import LossWatch, watched
 
 log = logging.getLogger("citygrid.worker")
 
@@ -73,7 +73,7 @@ class Worker:
         self._beaten = float("-inf")
         # asked before every batch: one applied entry of a new stream would move the position
         # past the loss and hide it
-        self._loss = LossWatch(self.client, stream.key, projector.engine, every=0)
+        self._loss = LossWatch(self.client, watched(stream), projector.engine, every=0)
 
     def ensure_group(self) -> None:
         try:

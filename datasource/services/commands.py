@@ -35,7 +35,7 @@ from dashboard.domain.projection import SOURCES
 from dashboard.domain.scope import covers
 from datasource.services import audit
 from datasource.redis.stream import Conflict
-from datasource.store.stream_loss import LossWatch
+from datasource.store.stream_loss import LossWatch, watched
 
 from dashboard.domain.permissions import OWN_CASE_ACTIONS, may
 from datasource.services.components import named_component
@@ -104,7 +104,7 @@ class CommandService:
     def stream_loss(self) -> LossWatch:
         """Whether Redis lost the stream (:mod:`datasource.store.stream_loss`): then every command
         is refused with a 503, as none can be checked.  Asked before every command."""
-        return LossWatch(self.stream.client, self.stream.key, self.system.engine, every=0)
+        return LossWatch(self.stream.client, watched(self.stream), self.system.engine, every=0)
 
     @staticmethod
     def _summary(result: CommandResult) -> str:

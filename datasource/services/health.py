@@ -16,7 +16,7 @@ from sqlalchemy import func, select, text
 
 from datasource.redis import backlog
 from datasource.redis.server import DOWN, cluster_probe
-from datasource.store.stream_loss import LossWatch
+from datasource.store.stream_loss import LossWatch, watched
 from datasource.store import schema
 
 
@@ -81,7 +81,7 @@ class Health:
     def stream_lost(self) -> str | None:
         """Why the stream counts as lost (:mod:`datasource.store.stream_loss`), else None."""
         if self._loss is None:
-            self._loss = LossWatch(self.client, self.key, self.system.engine)
+            self._loss = LossWatch(self.client, watched(self.system.stream), self.system.engine)
         try:
             return self._loss.reason()
         except (redis.RedisError, OSError):

@@ -26,6 +26,12 @@ DEAD_COLUMNS = ("stream_id", "event_id", "reason", "fields", "recorded_at")
 STATE_KEY = "stream"    # the position of the single stream; partition p's is "stream:pNN"
 
 
+def position_name(stream) -> str:
+    """The ``projection_state`` row of a stream: ``stream`` for the single stream, ``stream:p07``
+    for partition 7 of a partitioned one (:mod:`datasource.redis.partitions`)."""
+    return STATE_KEY if stream.index is None else f"{STATE_KEY}:p{stream.index:02d}"
+
+
 @dataclass
 class Changes:
     """Everything one batch writes (besides nothing: a batch of re-deliveries writes nothing)."""

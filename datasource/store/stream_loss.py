@@ -25,26 +25,35 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from datasource.store import schema
-from datasource.store.fastwrite import STATE_KEY
+from datasource.store.fastwrite import position_name
 
 REASON = ("Redis has lost the event stream: the reporting database has processed it up to entry {position}, "
           "which Redis no longer holds (restarted without its append-only file?). Restore Redis with its data "
           "(append-only file or replica); until then commands are refused and the worker waits")
 
 
-def processed_position(engine) -> str | None:
-    """The id of the last stream entry the reporting database has processed (None: none yet)."""
+def watched(stream) -> list[tuple[str, str]]:
+    """(Redis key, ``projection_state`` row) of every stream (partition) of ``stream``."""
+    return [(part.key, position_name(part)) for part in stream.partitions()]
+
+
+def processed_positions(engine, names: list[str]) -> dict[str, str]:
+    """Row name → the id of the last stream entry the reporting database has processed there."""
     table = schema.projection_state
     with engine.connect() as connection:
-        return connection.execute(select(table.c.last_stream_id).where(table.c.name == STATE_KEY)).scalar()
+        rows = connection.execute(select(table.c.name, table.c.last_stream_id).where(table.c.name.in_(names)))
+        return {name: position for name, position in rows if position}
 
 
-def stream_lost(client, key: str, engine) -> str | None:
-    """Why the stream counts as lost (one sentence), or None when it is whole."""
-    position = processed_position(engine)
-    if not position or client.xrange(key, min="-", max=position, count=1):
-        return None
-    return REASON.format(position=position)
+def stream_lost(client, streams: list[tuple[str, str]], engine) -> str | None:
+    """Why the stream (one of its partitions) counts as lost (one sentence), or None when it is whole.
+    ``streams``: (Redis key, ``projection_state`` row) pairs, see :func:`watched`."""
+    positions = processed_positions(engine, [name for _, name in streams])
+    for key, name in streams:
+        position = positions.get(name)
+        if position and not client.xrange(key, min="-", max=position, count=1):
+            return REASON.format(position=position)
+    return None
 
 
 class LossWatch:
@@ -52,8 +61,8 @@ class LossWatch:
     wall (several times a second) cache it; commands and the worker ask every time (``every=0``
     — one indexed read and one XRANGE), so none slips through after a restart."""
 
-    def __init__(self, client, key: str, engine, every: float = 2.0):
-        self.client, self.key, self.engine, self.every = client, key, engine, every
+    def __init__(self, client, streams: list[tuple[str, str]], engine, every: float = 2.0):
+        self.client, self.streams, self.engine, self.every = client, streams, engine, every
         self._checked, self._reason = float("-inf"), None
         self._lock = threading.Lock()
 
@@ -63,7 +72,7 @@ class LossWatch:
         with self._lock:
             if time.monotonic() - self._checked >= self.every:
                 try:
-                    self._reason = stream_lost(self.client, self.key, self.engine)
+                    self._reason = stream_lost(self.client, self.streams, self.engine)
                 except SQLAlchemyError:
                     return self._reason
                 self._checked = time.monotonic()
