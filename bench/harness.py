@@ -60,6 +60,7 @@ BENCHES = (
     Bench("cluster", 4, "checked append and projection: 1 vs 3 partitions, single Redis vs Redis Cluster; "
           "1 vs 3 worker processes on PostgreSQL", servers=True),
     Bench("replica", 3, "PostgreSQL streaming replica: lag under the worker's load, catch-up after a restart", servers=True),
+    Bench("processes", 3, "citygrid serve --processes: connections spread, wall snapshots per tick per process", servers=True),
     Bench("city", 20, "the city: 16 districts, 59,072 grids — load, wall, /departments", browser=True),
 )
 
