@@ -110,17 +110,20 @@ class LiveServer:
 
 
 class RedisProcess:
-    """A redis-server owned by one test: no persistence, so a restart starts empty."""
+    """A redis-server owned by one test: no persistence, so a restart starts empty — or, with
+    ``aof_dir``, its append-only file there (every write synced), so a restart keeps its data."""
 
-    def __init__(self, port: int | None = None):
+    def __init__(self, port: int | None = None, aof_dir=None):
         self.binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.persist = ["--appendonly", "yes", "--appendfsync", "always", "--dir", str(aof_dir)] if aof_dir \
+            else ["--appendonly", "no"]
         self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "RedisProcess":
         self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", *self.persist,
              "--daemonize", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_until(self._answers, timeout=20, message=f"redis-server on port {self.port}")
         return self

@@ -139,7 +139,8 @@ def test_wall_draws_the_map_and_follows_published_events(wall, browser_page, art
     first_row = page.locator("#wall-ticker .wall-tick-row").first
     wait_until(lambda: filed_case in first_row.inner_text() and "派遣" in first_row.inner_text(), timeout=30,
                message="the dispatch at the top of the ticker")
-    assert page.inner_text("#wall-fresh").startswith("数据更新于")
+    # the freshness line is drawn by the wall's one-second clock, after the data it speaks of
+    wait_until(lambda: page.inner_text("#wall-fresh").startswith("数据更新于"), message="fresh data")
     assert page.locator("#wall-banner").is_hidden()
 
     page.screenshot(path=str(artifacts / "wall-1920x1080.png"))
@@ -201,7 +202,11 @@ def test_english_and_rotation(wall, browser_page):
 
 
 def test_banner_when_redis_dies_and_gone_when_it_returns(tmp_path, browser_page, artifacts):
-    with RedisProcess() as redis_process:
+    # Redis with its append-only file, as a city must run it (docs/drills.md): a restart keeps the
+    # stream.  (One that comes back empty has lost the stream: the wall stays stale and says so —
+    # bench/drills/redis_restart.py and tests/test_outage.py.)
+    (tmp_path / "aof").mkdir()
+    with RedisProcess(aof_dir=tmp_path / "aof") as redis_process:
         settings = Settings(data_dir=tmp_path, redis_url=redis_process.url, tick_ms=500, stream="citygrid:events",
                             database_url=f"sqlite:///{tmp_path / 'wall.db'}")
         with Wall(settings) as wall:
@@ -219,7 +224,7 @@ def test_banner_when_redis_dies_and_gone_when_it_returns(tmp_path, browser_page,
             assert "bad" in page.get_attribute("#wall-fresh", "class")
             page.screenshot(path=str(artifacts / "wall-redis-down.png"))
 
-            redis_process.start()  # same port, empty: the worker and the wall reconnect by themselves
+            redis_process.start()  # same port, its data back: the worker and the wall reconnect by themselves
             banner.wait_for(state="hidden", timeout=60_000)
             # New events flow again after the restart.
             case = wall.case(7001)
