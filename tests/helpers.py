@@ -146,3 +146,15 @@ def required_query(operation: dict) -> dict:
     return {q["name"]: QUERY_SAMPLES[q["name"]] for q in operation.get("parameters", [])
             if q.get("required") and q.get("in") == "query"}
 
+
+def case_frames(engine):
+    """The ``cases`` and ``case_events`` tables as pandas frames with UTC times — what the tests that
+    recompute a page's figures independently start from."""
+    import pandas as pd
+    with engine.connect() as c:
+        cases = pd.read_sql("SELECT * FROM cases", c)
+        events = pd.read_sql("SELECT id, case_id, type, at AS t, actor FROM case_events", c)
+    for frame, columns in ((cases, ["reported_at", "filed_at", "closed_at", "rejected_at"]), (events, ["t"])):
+        for column in columns:
+            frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+    return cases, events

@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from click.testing import CliRunner
 
 from dashboard.domain.evaluation import Period
 from datasource.simulation.backfill import append_history, generate_history
+from tests.helpers import case_frames
 from tests.test_regions_pandas import test_people_figures_match_pandas as people_figures_match
 from tests.test_regions_pandas import test_street_and_grid_figures_match_pandas as region_figures_match
 
@@ -54,12 +54,7 @@ def generated(system):
     assert system.worker().drain().dead == 0
     period = Period(FIRST, LAST, tz=tz)
     assert period.start.astimezone(tz).utcoffset() != period.end.astimezone(tz).utcoffset()   # it crosses the change
-    with system.engine.connect() as c:
-        cases = pd.read_sql("SELECT * FROM cases", c)
-        events = pd.read_sql("SELECT id, case_id, type, at AS t, actor FROM case_events", c)
-    for frame, columns in ((cases, ["reported_at", "filed_at", "closed_at", "rejected_at"]), (events, ["t"])):
-        for column in columns:
-            frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+    cases, events = case_frames(system.engine)
     return system, period, cases, events
 
 

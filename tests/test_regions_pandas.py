@@ -19,6 +19,7 @@ from dashboard.domain.performance import ACT_STAGE, PUBLIC_SOURCES, shift_of
 from datasource.services.regions import RegionReport
 from datasource.services.staff import StaffReport
 from datasource.simulation.backfill import append_history, generate_history
+from tests.helpers import case_frames
 
 DAYS, PER_DAY = 6, 450
 
@@ -32,12 +33,7 @@ def generated(system):
     tz = system.scenario.calendar.tz
     today = now.astimezone(tz).date()
     period = Period(today - timedelta(days=DAYS - 2), today - timedelta(days=1), tz=tz)
-    with system.engine.connect() as c:
-        cases = pd.read_sql("SELECT * FROM cases", c)
-        events = pd.read_sql("SELECT id, case_id, type, at AS t, actor FROM case_events", c)
-    for frame, columns in ((cases, ["reported_at", "filed_at", "closed_at", "rejected_at"]), (events, ["t"])):
-        for column in columns:
-            frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+    cases, events = case_frames(system.engine)
     return system, period, cases, events
 
 

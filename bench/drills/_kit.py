@@ -252,6 +252,16 @@ def table_rows(engine) -> dict[str, list[tuple]]:
     return out
 
 
+def check_equals_rebuild(say, live_url: str, clean_url: str) -> dict[str, int]:
+    """The drills' last check: every table the stream determines equals a clean rebuild (rows per
+    table); AssertionError naming the differences otherwise."""
+    rows, differences = compare_databases(live_url, clean_url)
+    if differences:
+        raise AssertionError("tables differ from a clean rebuild: " + "; ".join(differences))
+    say(f"check: all {len(rows)} tables the stream determines equal a clean rebuild — OK")
+    return rows
+
+
 def compare_databases(live_url: str, clean_url: str) -> tuple[dict[str, int], list[str]]:
     """(rows per table, differences) between two databases; no differences when equal."""
     engines = make_engine(live_url), make_engine(clean_url)

@@ -140,10 +140,7 @@ def with_aof(say, scale, rng, server, settings, system, door, worker, made) -> i
         f"as already appended) — OK")
     clean = f"sqlite:///{Path(settings.data_dir) / 'clean.db'}"
     _kit.rebuild_in_process(system, clean)
-    rows, differences = _kit.compare_databases(settings.effective_database_url, clean)
-    if differences:
-        raise AssertionError("tables differ from a clean rebuild: " + "; ".join(differences))
-    say(f"check: all {len(rows)} tables the stream determines equal a clean rebuild — OK")
+    _kit.check_equals_rebuild(say, settings.effective_database_url, clean)
     return traffic.appended
 
 
