@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 
 from dashboard.settings import Settings
-from datasource.services import accounts
+from datasource.services import accounts, tokens
 from tests.helpers import TEST_NOW, FixedClock, event, loop_events, publish
 
 STREET, OTHER = "110101001", "110101011"
@@ -143,6 +143,23 @@ def test_stream_refuses_with_one_line(push_app, who, scope, status):
     answer = stream(client, **login, **({"scope": scope} if scope else {}))
     assert answer.status_code == status and answer.data.count(b"\n") == 1
     assert push_app.server.extensions["citygrid.wall_hub"].streams == 0
+
+
+def test_a_stream_opened_after_its_token_was_revoked_tells_the_page_where_to_go(push_app):
+    """The wall's token revoked before its stream opened (or while it reconnected): the stream
+    must still say so as an ``ended`` event — an EventSource reads no body of an error status,
+    and a wall without Dash requests would otherwise retry a 401 for ever."""
+    client = push_app.server.test_client()
+    assert client.get(f"/wall?token={push_app.tokens['wall1']}").status_code == 200
+    tokens.revoke(push_app.system.engine, tokens.list_tokens(push_app.system.engine, "wall1")[0]["id"])
+    answer = client.get("/wall/stream", buffered=False)
+    assert answer.status_code == 200 and answer.mimetype == "text/event-stream"
+    event_line, data_line = answer.get_data(as_text=True).strip().splitlines()
+    assert event_line == "event: ended"
+    body = json.loads(data_line.removeprefix("data: "))
+    assert body["reason"] == "token_revoked" and body["location"] == "/session-ended?reason=token_revoked"
+    # told once: the next request of that browser is an anonymous one
+    assert client.get("/wall/stream").status_code == 401
 
 
 def test_one_computation_per_version_whatever_the_number_of_streams(push_app):

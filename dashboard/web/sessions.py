@@ -21,10 +21,11 @@ page there (the log-in page, or ``/session-ended`` saying "display token revoked
 """
 from __future__ import annotations
 
+import json
 import time
 from urllib.parse import urlencode
 
-from flask import jsonify, request, session
+from flask import Response, jsonify, request, session
 
 from dashboard.i18n import t
 from datasource.services import accounts, tokens
@@ -34,6 +35,9 @@ SEEN_EVERY = 60
 #: Reasons after which the person logs in again (the others show /session-ended).
 LOGIN_AGAIN = ("logged_out", "idle", "expired", "password", "unknown")
 DASH_PATHS = ("/_dash-update-component",)
+#: The wall's event stream (:mod:`dashboard.web.wall_push`): an ended session is told there
+#: as an ``ended`` event — an ``EventSource`` drops any error status without reading it.
+WALL_STREAM = "/wall/stream"
 
 
 def stamp(store, user, now: float | None = None, token_id: int | None = None) -> None:
@@ -101,14 +105,20 @@ class SessionGuard:
 
 def ended_answer():
     """For a Dash callback request whose session has just ended: the 401 that tells the page
-    where to go (``assets/session.js``); None for any other request (it goes on anonymous,
-    so pages show "please log in" and the API answers 401)."""
+    where to go (``assets/session.js``); for the wall's event stream (a wall whose token was
+    revoked before its stream opened, or while it reconnected): an ``ended`` event, which
+    ``assets/wall_live.js`` follows; None for any other request (it goes on anonymous, so
+    pages show "please log in" and the API answers 401)."""
     reason = session.get("ended")
-    if reason is None or request.path not in DASH_PATHS:
+    if reason is None or request.path not in DASH_PATHS + (WALL_STREAM,):
         return None
     display = session.pop("ended_display", False)
     session.pop("ended", None)
-    return jsonify(ended_body(reason, display)), 401
+    body = ended_body(reason, display)
+    if request.path == WALL_STREAM:
+        return Response(f"event: ended\ndata: {json.dumps(body)}\n\n", mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-cache, no-store"})
+    return jsonify(body), 401
 
 
 def ended_body(reason: str, display: bool) -> dict:

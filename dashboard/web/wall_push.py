@@ -28,10 +28,10 @@ from flask_login import current_user
 
 from dashboard.domain.permissions import PAGE_ROLES, may_open
 from dashboard.domain.scope import ScopeError, covers_code, validate
-from dashboard.web.sessions import ended_body, stream_verdict
+from dashboard.web.sessions import WALL_STREAM, ended_body, stream_verdict
 from datasource.services.wall_hub import WallHub
 
-PATH = "/wall/stream"
+PATH = WALL_STREAM
 RETRY_MS = 1500          # how soon a browser reconnects after the stream broke
 HEARTBEAT = 2.0          # seconds between two events at most (the browser's "server reachable")
 LIFETIME = 300.0         # seconds a stream lasts before the browser resumes on a fresh one
