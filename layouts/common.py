@@ -8,6 +8,7 @@ from datetime import datetime
 import dash_leaflet as dl
 from dash import dcc, html
 
+from dashboard.domain.open311 import intake_notice
 from dashboard.i18n import t
 from layouts.components_map import component_field
 
@@ -102,6 +103,7 @@ def case_details(case: dict, lang: str, queries, tz) -> html.Div:
             _field(t("case.address", lang), " · ".join(x for x in (names.get("street"), names.get("community")) if x)
                    or "—"),
             _field(t("case.grid", lang), case.get("grid_code") or "—"),
+            *_intake_field(case, lang),   # issue 14: an Open311 request placed outside a grid or by its address
             component_field(case, lang, queries),   # issue 16: the component the case names
             _field(t("case.reporter", lang), [names.get("reporter") or case.get("reporter") or "—", html.Span(
                 f" · {t(f'source.{source}', lang)}" if source else "", className="muted")]),
@@ -111,6 +113,17 @@ def case_details(case: dict, lang: str, queries, tz) -> html.Div:
             _field(t("case.department", lang), names.get("department") or "—"),
         ], className="fields"),
     ], className="case-details")
+
+
+def _intake_field(case: dict, lang: str) -> list:
+    """The placement notice of a request that came in through Open311 (outside every grid:
+    snapped to the nearest one; or placed by a name in its address) — none for other cases."""
+    reported = next((e for e in case.get("timeline") or () if e.get("type") == "reported"), None)
+    found = intake_notice((reported or {}).get("body", {}).get("intake")) if reported else None
+    if found is None:
+        return []
+    return [_field(t("case.intake", lang), html.Span(t(found[0], lang, **found[1]), className="intake-notice",
+                                                     id="case-panel-intake"))]
 
 
 def _event_text(event: dict, lang: str, queries, tz) -> list:

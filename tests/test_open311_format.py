@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from plotly.utils import PlotlyJSONEncoder
 
 from datasource.services import accounts
 from tests.open311_client import check_error, spark, validate
@@ -88,7 +89,7 @@ def test_a_request_posted_with_a_key_is_a_reported_case_on_the_stream(client, sy
     assert fresh[0]["status"] == "open" and fresh[0]["service_code"] == "C0118"
 
 
-def test_a_point_outside_every_grid_is_accepted_and_marked(client, system, key):
+def test_a_point_outside_every_grid_is_accepted_and_marked(app, client, system, key):
     answer = post(client, "json", api_key=key, service_code="E0102", lat="31.2304", long="121.4737",
                   locale="en")   # Shanghai
     assert answer.status_code == 200
@@ -105,6 +106,17 @@ def test_a_point_outside_every_grid_is_accepted_and_marked(client, system, key):
     body = json.loads(system.engine.connect().exec_driver_sql(
         "SELECT body FROM case_events WHERE case_id = ?", (case_id,)).scalar())
     assert body["intake"]["outside"]["distance_m"] > 1_000_000
+    # the work pages' case details say it too (the supervision centre decides whether to file it)
+    from layouts.common import case_details
+    queries = app.server.extensions["citygrid.services"].cases
+    for lang, words in (("zh", "不在本区任何单元网格内"), ("en", "outside every unit grid")):
+        shown = json.dumps(case_details(queries.case(case_id, lang), lang, queries, system.scenario.calendar.tz).to_plotly_json(),
+                           cls=PlotlyJSONEncoder, ensure_ascii=False)
+        assert words in shown and "intake-notice" in shown
+    inside = post(client, "json", api_key=key, service_code="E0102", **INSIDE).get_json()[0]["service_request_id"]
+    system.worker(consumer="t").drain()
+    assert "intake-notice" not in json.dumps(case_details(queries.case(inside, "zh"), "zh", queries, system.scenario.calendar.tz)
+                                             .to_plotly_json(), cls=PlotlyJSONEncoder)
 
 
 @pytest.mark.parametrize("fmt", ["xml", "json"])

@@ -220,6 +220,22 @@ class Query:
     limit: int = MAX_REQUESTS
 
 
+def intake_notice(intake) -> tuple[str, dict] | None:
+    """What a reader must know about where a request was placed, as an i18n key and its values:
+    outside every grid (snapped to the nearest grid's edge, with the distance), or placed by a
+    name in its address (approximate); None otherwise.  ``intake`` is the ``reported`` event's
+    ``intake`` (:mod:`datasource.services.open311`): said to the Open311 client and shown on the
+    work pages' case details."""
+    if not isinstance(intake, dict):
+        return None
+    outside = intake.get("outside")
+    if isinstance(outside, dict) and isinstance(outside.get("distance_m"), int):
+        return "open311.notice.outside", {"distance": f"{outside['distance_m']:,}"}
+    if isinstance(intake.get("located_by"), str):
+        return "open311.notice.address", {"name": intake["located_by"]}
+    return None
+
+
 def comma_list(text: str | None) -> tuple[str, ...]:
     """``"a, b,,c"`` → ``("a", "b", "c")`` (an empty text: no values)."""
     if not text:

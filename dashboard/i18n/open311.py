@@ -55,6 +55,7 @@ STRINGS: dict[str, tuple[str, str]] = {
                                "The position lies outside every unit grid of the district ({distance} m from the nearest): "
                                "recorded at the nearest grid's edge; the supervision centre decides whether to file it"),
     "open311.notice.address": ("按地址中的「{name}」定位：位置为近似位置", "Placed by the address's \u201c{name}\u201d: the position is approximate"),
+    "case.intake": ("位置说明", "Placement"),
     # services and their attributes
     "open311.kind.component": ("部件问题 · {group}", "City component problem · {group}"),
     "open311.kind.event": ("事件问题 · {group}", "City event · {group}"),

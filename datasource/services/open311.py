@@ -27,7 +27,7 @@ from sqlalchemy import select
 from dashboard.domain.codes import is_case_id
 from dashboard.domain.inputs import quote, storable_problem
 from dashboard.domain.open311 import (MAX_REQUESTS, SOURCE, Open311Refused, Posted, Query, attributes_for, group_of,
-                                      status_of)
+                                      intake_notice, status_of)
 from dashboard.domain.scope import may_read_case
 from dashboard.domain.visits import PUBLIC_SOURCES
 from dashboard.i18n import t
@@ -268,12 +268,8 @@ class Open311:
 
     @staticmethod
     def _notice(intake: dict, lang: str) -> str | None:
-        outside = intake.get("outside")
-        if isinstance(outside, dict) and isinstance(outside.get("distance_m"), int):
-            return t("open311.notice.outside", lang, distance=f"{outside['distance_m']:,}")
-        if isinstance(intake.get("located_by"), str):
-            return t("open311.notice.address", lang, name=intake["located_by"])
-        return None
+        found = intake_notice(intake)
+        return t(found[0], lang, **found[1]) if found else None
 
     def _address(self, row: dict, intake: dict, lang: str) -> str | None:
         if isinstance(intake.get("address"), str) and intake["address"]:
