@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
@@ -66,6 +68,21 @@ def wait_until(condition, timeout: float = 30.0, interval: float = 0.1, message:
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {message} (last value: {last!r})")
+
+
+@contextmanager
+def worker_running(system):
+    """A worker following the stream in a thread while the block runs, as in production: the
+    reporting database keeps up, and the health's "worker silent" rule sees a live worker however
+    long a slow (loaded) machine makes the block last."""
+    worker = system.worker()
+    thread = threading.Thread(target=worker.run, kwargs={"block_ms": 100}, daemon=True, name="test-worker")
+    thread.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        thread.join(10)
 
 
 def event(case_id: str, kind: str, at: datetime, actor: str = "tester", **body) -> CaseEvent:

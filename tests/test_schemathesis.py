@@ -27,7 +27,6 @@ from __future__ import annotations
 import io
 import itertools
 import os
-import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -38,6 +37,7 @@ from dashboard.web.api_models import EXAMPLE_COMPONENT
 from datasource.services import accounts
 from datasource.services.commands import CommandService
 from tests import components_data
+from tests.helpers import worker_running
 from tests.test_permissions import ADMIN, LAT, LON, prepare
 
 schemathesis = pytest.importorskip("schemathesis")
@@ -160,22 +160,18 @@ def test_schemathesis_all_phases_clean(system, app, clock):
     accounts.add_user(system.engine, "fuzzer", "admin", "password-123")
     token = accounts.create_token(system.engine, "fuzzer")
     parameters = prepare_all(system, CommandService(system))
-    worker = system.worker()   # the reporting database follows, as in production (recommendations need it)
-    thread = threading.Thread(target=worker.run, kwargs={"block_ms": 100}, daemon=True)
-    thread.start()
     schemathesis.openapi.format("date-time", future_instants(max(clock(), datetime.now(timezone.utc))))
     for media, strategy in photos().items():
         schemathesis.openapi.media_type(media, strategy)
-    try:
-        # the WSGI transport does not undo Flask-Compress's gzip/brotli, so ask for plain bodies
-        ctx, failures = run_schemathesis(app, {"Authorization": f"Bearer {token}", "Accept-Encoding": "identity"},
-                                         parameters)
+    try:   # the reporting database follows, as in production (recommendations need it)
+        with worker_running(system):
+            # the WSGI transport does not undo Flask-Compress's gzip/brotli, so ask for plain bodies
+            ctx, failures = run_schemathesis(app, {"Authorization": f"Bearer {token}",
+                                                   "Accept-Encoding": "identity"}, parameters)
     finally:
         unregister_string_format("date-time")
         for media in PHOTO_TYPES:
             MEDIA_TYPE_STRATEGIES.pop(media, None)
-        worker.stop()
-        thread.join(10)
     warned = {kind: labels for kind, labels in ctx.warnings.as_labels().items() if labels}
     assert failures == [], "\n".join(dict.fromkeys(failures))
     assert not {kind: warned[kind] for kind in MUST_NOT_WARN if kind in warned}, warned
