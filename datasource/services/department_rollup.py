@@ -175,20 +175,17 @@ class DepartmentDays:
     def refresh(self) -> int:
         """Recount the days and departments the events since the last refresh touched (every
         day, the first time or after a change of calendar); the number of events looked at."""
-        state = schema.report_state
         config = config_key(self.system.scenario)
+        with self.system.engine.connect() as c:       # the usual answer, without a lock: nothing new
+            top, upto, counted = self._marks(c)
+        if counted == config and top <= upto:
+            return 0
         with _REFRESH, self.system.engine.begin() as c:
-            top = c.execute(select(func.max(schema.case_events.c.id))).scalar() or 0
             lock(c)
             for_reports(c)
-            marks = {k: (n, v) for k, n, v in c.execute(select(state.c.key, state.c.n, state.c.value)
-                                                         .where(state.c.key.in_((UPTO, CONFIG))))}
-            upto = int((marks.get(UPTO) or (0, None))[0] or 0)
-            if (marks.get(CONFIG) or (None, None))[1] != config:
-                c.execute(delete(TABLE))
-                c.execute(delete(state).where(state.c.key.in_((UPTO, CONFIG))))
-                c.execute(insert(state), [{"key": UPTO, "n": 0, "value": None},
-                                          {"key": CONFIG, "n": None, "value": config}])
+            top, upto, counted = self._marks(c)       # again: another process may have done it
+            if counted != config or upto == 0:       # a first count, or a new calendar: from empty
+                self._reset(c, config)
                 upto = 0
             if top <= upto:
                 return 0
@@ -199,8 +196,26 @@ class DepartmentDays:
                 # one recount per day with the union of its departments: a superset is harmless
                 for day, departments in sorted(touched(c, tz, upto, top).items()):
                     recount(c, self.calendar, [day], departments)
-            c.execute(update(state).where(state.c.key == UPTO, state.c.n < top).values(n=top))
+            c.execute(update(schema.report_state).where(schema.report_state.c.key == UPTO,
+                                                        schema.report_state.c.n < top).values(n=top))
             return top - upto
+
+    @staticmethod
+    def _marks(c) -> tuple[int, int, str | None]:
+        """(newest event id, the roll-up's high-water mark, the configuration it was counted with)."""
+        state = schema.report_state
+        top = c.execute(select(func.max(schema.case_events.c.id))).scalar() or 0
+        marks = {k: (n, v) for k, n, v in c.execute(select(state.c.key, state.c.n, state.c.value)
+                                                     .where(state.c.key.in_((UPTO, CONFIG))))}
+        return int(top), int((marks.get(UPTO) or (0, None))[0] or 0), (marks.get(CONFIG) or (None, None))[1]
+
+    @staticmethod
+    def _reset(c, config: str) -> None:
+        """Empty the roll-up for a new configuration (or a first count); the mark back to 0."""
+        state = schema.report_state
+        c.execute(delete(TABLE))
+        c.execute(delete(state).where(state.c.key.in_((UPTO, CONFIG))))
+        c.execute(insert(state), [{"key": UPTO, "n": 0, "value": None}, {"key": CONFIG, "n": None, "value": config}])
 
     @staticmethod
     def rows(connection, first: date, last: date) -> list[dict]:
