@@ -30,7 +30,7 @@ has no place columns.
 from __future__ import annotations
 
 import threading
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 from sqlalchemy import delete, func, insert, select, update
@@ -79,10 +79,13 @@ def quantile(ordered: np.ndarray, p: float) -> float:
 
 
 def median_p90(seconds: np.ndarray) -> tuple[float, float] | None:
-    """(median, p90) working hours, rounded as the page shows them; None for no case."""
-    if seconds.size == 0:
+    """(median, p90) working hours, rounded as the page shows them; None for no case.  Only
+    the ranks the two quantiles read are put in place (``np.partition``: linear, not a sort)."""
+    n = seconds.size
+    if n == 0:
         return None
-    hours = np.sort(seconds).astype(float) / 3600.0
+    ranks = sorted({min(int(p * (n - 1)) + k, n - 1) for p in (0.5, 0.9) for k in (0, 1)})
+    hours = np.partition(seconds, ranks).astype(float) / 3600.0
     return round(quantile(hours, 0.5), 2), round(quantile(hours, 0.9), 2)
 
 
@@ -220,11 +223,17 @@ class DepartmentDays:
     @staticmethod
     def rows(connection, first: date, last: date) -> list[dict]:
         """The roll-up's rows of local days ``first`` … ``last`` (``day`` as a date)."""
-        statement = (select(TABLE).where(TABLE.c.day >= day_number(first), TABLE.c.day <= day_number(last)))
-        out = []
-        for row in connection.execute(statement).mappings():
-            row = dict(row)
-            row["day"] = EPOCH.fromordinal(EPOCH.toordinal() + row["day"])
-            out.append(row)
-        return out
-
+        statement = select(TABLE).where(TABLE.c.day >= day_number(first), TABLE.c.day <= day_number(last))
+        if connection.dialect.driver == "psycopg":
+            # bytea in binary: a month of a city's handling times is megabytes, and their hex
+            # text form costs ~3 × as long to send and decode
+            compiled = statement.compile(connection)
+            with connection.connection.dbapi_connection.cursor(binary=True) as cursor:
+                cursor.execute(str(compiled), compiled.params)
+                names = [d.name for d in cursor.description]
+                found = [dict(zip(names, row)) for row in cursor.fetchall()]
+        else:
+            found = [dict(row) for row in connection.execute(statement).mappings()]
+        for row in found:
+            row["day"] = EPOCH + timedelta(days=row["day"])
+        return found
