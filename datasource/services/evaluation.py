@@ -19,6 +19,7 @@ import pandas as pd
 
 from dashboard.domain.evaluation import DEPARTMENT_TABLES, Period, evaluate
 from dashboard.domain.limits import traffic_light
+from datasource.services import department_rollup as rollup
 from datasource.services import evaluation_queries as q
 from datasource.services.visits import satisfaction_rates
 from datasource.services.workhours import working_hours
@@ -31,8 +32,12 @@ class UnknownDepartment(LookupError):
 
 
 class DepartmentEvaluation:
-    def __init__(self, system):
+    def __init__(self, system, use_rollup: bool = True):
         self.system = system
+        #: read the whole district's overview from the daily roll-up (False: from the cases,
+        #: as a sub-centre's is — the benchmark's and the equality tests' comparison)
+        self.use_rollup = use_rollup
+        self.days = rollup.DepartmentDays(system)
         self.scenario = system.scenario
         self.calendar = self.scenario.calendar
         self.tz = self.calendar.tz
@@ -84,21 +89,14 @@ class DepartmentEvaluation:
     def _handling(self, packed: dict) -> dict:
         """key → (median, p90) working hours from first dispatch to the latest handling, from
         each key's packed ``first:handled,…`` texts (see ``evaluation_queries.packed_handling``)."""
-        keys, texts = [], []
-        for key, parts in packed.items():
-            text = ",".join(p for p in parts if p)
-            if text:
-                keys.append(key)
-                texts.append(text)
-        if not texts:
-            return {}
-        numbers = [np.array(text.replace(":", ",").split(","), dtype=float) for text in texts]
-        sizes = [n.size // 2 for n in numbers]
-        flat = np.concatenate(numbers)
-        hours = working_hours(self.calendar, flat[0::2], flat[1::2])
-        stats = pd.Series(hours).groupby(np.repeat(np.arange(len(keys)), sizes)).quantile([0.5, 0.9]).unstack()
-        return {keys[i]: (round(float(median), 2), round(float(p90), 2))
-                for i, median, p90 in zip(stats.index, stats[0.5], stats[0.9])}
+        keys = list(packed)
+        texts = [",".join(p for p in parts if p) for parts in packed.values()]
+        out = {}
+        for key, seconds in zip(keys, rollup.handling_seconds(self.calendar, texts)):
+            figures = rollup.median_p90(seconds)
+            if figures is not None:
+                out[key] = figures
+        return out
 
     def _row(self, totals: dict, oldest: datetime | None, now: datetime) -> dict:
         row = {k: int(totals.get(k) or 0) for k in q.ADDITIVE}
@@ -110,7 +108,7 @@ class DepartmentEvaluation:
     @staticmethod
     def _add(into: dict, group: dict) -> None:
         for k in q.ADDITIVE:
-            into[k] = into.get(k, 0) + int(group[k] or 0)
+            into[k] = into.get(k, 0) + int(group.get(k) or 0)
         oldest = q.utc(group.get("oldest_waiting"))
         if oldest is not None and (into.get("oldest") is None or oldest < into["oldest"]):
             into["oldest"] = oldest
@@ -125,25 +123,12 @@ class DepartmentEvaluation:
         or community code) counts only the cases of that area."""
         now = now or datetime.now(timezone.utc)
         lo, hi = self.window(period)
-        with self._connect(lo, hi) as connection:
-            groups = q.by_department_day(connection, lo, hi, now, self.tz, scope=scope)
-            returns = q.returns_by_department(connection, lo, hi, scope)
-        satisfaction = satisfaction_rates(self.engine, lo, hi, "department", scope)   # issue 11
-        packed: dict[str, list] = {}
-        for g in groups:
-            packed.setdefault(g["department"], []).append(g["handling"])
-        handling = self._handling(packed)
         dates = period.dates()
-        index = {d: i for i, d in enumerate(dates)}
-        totals: dict[str, dict] = {}
-        series: dict[str, list[int]] = {}
-        for g in groups:
-            dept = g["department"]
-            self._add(totals.setdefault(dept, {}), g)
-            line = series.setdefault(dept, [0] * len(dates))
-            i = index.get(self._day(g["day"]))
-            if i is not None:
-                line[i] += int(g["due"])
+        if scope is None and self.use_rollup:
+            totals, series, returns, handling = self._from_rollup(period, lo, hi, now)
+        else:
+            totals, series, returns, handling = self._from_cases(period, lo, hi, now, scope)
+        satisfaction = satisfaction_rates(self.engine, lo, hi, "department", scope)   # issue 11
         codes = self.department_codes()
         codes += sorted(d for d in set(totals) | set(returns) if d and d not in codes)
         rows = []
@@ -156,6 +141,50 @@ class DepartmentEvaluation:
             row["series"] = series.get(code, [0] * len(dates))
             rows.append(row)
         return {"period": period, "dates": dates, "now": now, "departments": rows}
+
+    def _from_cases(self, period: Period, lo, hi, now: datetime, scope: str | None):
+        """(totals, series, returns, handling) per department, grouped from the period's cases."""
+        with self._connect(lo, hi) as connection:
+            groups = q.by_department_day(connection, lo, hi, now, self.tz, scope=scope)
+            returns = q.returns_by_department(connection, lo, hi, scope)
+        packed: dict[str, list] = {}
+        for g in groups:
+            packed.setdefault(g["department"], []).append(g["handling"])
+        totals, series = self._per_department(groups, period)
+        return totals, series, returns, self._handling(packed)
+
+    def _from_rollup(self, period: Period, lo, hi, now: datetime):
+        """The same four from the daily roll-up (refreshed first) and the cases waiting now."""
+        self.days.refresh()
+        with self._connect(lo, hi) as connection:
+            days = rollup.DepartmentDays.rows(connection, period.first, period.last)
+            waiting = q.waiting_by_department(connection, lo, hi, now)
+        totals, series = self._per_department(days, period)
+        returns: dict[str, int] = {}
+        arrays: dict[str, list] = {}
+        for d in days:
+            if d["returns"]:
+                returns[d["department"]] = returns.get(d["department"], 0) + d["returns"]
+            if d["handling"]:
+                arrays.setdefault(d["department"], []).append(rollup.unpack(d["handling"]))
+        for w in waiting:
+            self._add(totals.setdefault(w["department"], {}), w)
+        handling = {dept: rollup.median_p90(np.concatenate(parts)) for dept, parts in arrays.items()}
+        return totals, series, returns, handling
+
+    def _per_department(self, groups: list[dict], period: Period) -> tuple[dict, dict]:
+        """Totals and daily series (cases due per day) per department of per-day groups."""
+        index = {d: i for i, d in enumerate(period.dates())}
+        totals: dict[str, dict] = {}
+        series: dict[str, list[int]] = {}
+        for g in groups:
+            dept = g["department"]
+            self._add(totals.setdefault(dept, {}), g)
+            line = series.setdefault(dept, [0] * len(index))
+            i = index.get(self._day(g["day"]))
+            if i is not None:
+                line[i] += int(g["due"])
+        return totals, series
 
     # ------------------------------------------------------------------ one department
     def department(self, code: str, period: Period, now: datetime | None = None,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import BigInteger, Date, Integer, String, and_, case, cast, func, or_, select, type_coerce
+from sqlalchemy import BigInteger, Date, Integer, String, and_, case, cast, func, or_, select, text, true, type_coerce
 from sqlalchemy.dialects import postgresql
 
 from dashboard.domain.evaluation import DEPARTMENT_STAGES, HANDLED_STAGES, WAITING_STAGE
@@ -83,12 +83,11 @@ def cohort(lo: datetime, hi: datetime, department: str | None = None, scope: str
     return and_(*where)
 
 
-def figures(now: datetime, dialect: str) -> list:
-    """The figures of a group of the cohort, labelled (see the domain's definitions): the
-    additive counts, the oldest waiting case, and the handled cases' times (packed)."""
+def fixed_figures(dialect: str) -> list:
+    """The figures of a group that do not depend on the moment asked (labelled): the counts
+    that add up over days, and the handled cases' times (packed)."""
     c = CASES
     handled = c.c.stage.in_(HANDLED_STAGES)
-    waiting = c.c.stage == WAITING_STAGE
     return [
         func.count().label("due"),
         func.sum(_flag(handled)).label("handled"),
@@ -96,14 +95,31 @@ def figures(now: datetime, dialect: str) -> list:
         func.sum(_flag(c.c.stage == "closed")).label("closed"),
         func.sum(c.c.rework_count).label("reworks"),
         func.sum(c.c.extension_count).label("extensions"),
-        func.sum(_flag(and_(waiting, c.c.handle_deadline_at < now))).label("overdue_now"),
-        func.sum(_flag(waiting)).label("backlog"),
-        func.min(type_coerce(case((waiting, c.c.first_dispatched_at)), schema.TS)).label("oldest_waiting"),
         packed_handling(dialect).label("handling"),
     ]
 
 
+def waiting_figures(now: datetime, waiting=None) -> list:
+    """The figures of the cases waiting for their department (labelled): overdue ``now``,
+    the backlog and the first dispatch of the oldest.  ``waiting``: the condition of a
+    waiting case (``true()`` where the statement reads waiting cases only)."""
+    c = CASES
+    waiting = c.c.stage == WAITING_STAGE if waiting is None else waiting
+    return [
+        func.sum(_flag(and_(waiting, c.c.handle_deadline_at < now))).label("overdue_now"),
+        func.sum(_flag(waiting)).label("backlog"),
+        func.min(type_coerce(case((waiting, c.c.first_dispatched_at)), schema.TS)).label("oldest_waiting"),
+    ]
+
+
+def figures(now: datetime, dialect: str) -> list:
+    """The figures of a group of the cohort, labelled (see the domain's definitions): the
+    additive counts, the oldest waiting case, and the handled cases' times (packed)."""
+    return fixed_figures(dialect) + waiting_figures(now)
+
+
 ADDITIVE = ("due", "handled", "handled_on_time", "closed", "reworks", "extensions", "overdue_now", "backlog")
+FIXED = ADDITIVE[:6]     # what the daily roll-up keeps (report_departments_daily)
 
 
 def by_department_day(connection, lo, hi, now, tz, department: str | None = None, scope: str | None = None) -> list[dict]:
@@ -112,6 +128,34 @@ def by_department_day(connection, lo, hi, now, tz, department: str | None = None
     day = local_day(CASES.c.first_dispatched_at, dialect, tz, lo).label("day")
     statement = (select(CASES.c.department_code.label("department"), day, *figures(now, dialect))
                  .where(cohort(lo, hi, department, scope)).group_by(CASES.c.department_code, day))
+    return [dict(r) for r in connection.execute(statement).mappings()]
+
+
+def fixed_by_department_day(connection, lo, hi, tz, departments=None) -> list[dict]:
+    """The roll-up's figures per (department, local day of first dispatch) of the cases first
+    dispatched in [lo, hi), of ``departments`` only when given (a recount)."""
+    dialect = connection.dialect.name
+    day = local_day(CASES.c.first_dispatched_at, dialect, tz, lo).label("day")
+    where = [cohort(lo, hi)]
+    if departments is not None:
+        where.append(CASES.c.department_code.in_(sorted(departments)))
+    statement = (select(CASES.c.department_code.label("department"), day, *fixed_figures(dialect))
+                 .where(*where).group_by(CASES.c.department_code, day))
+    return [dict(r) for r in connection.execute(statement).mappings()]
+
+
+#: The waiting cases as ``ix_cases_waiting``'s predicate spells it (a literal, so that the
+#: planner can match the partial index whatever the parameters).
+WAITING_ONLY = text(f"cases.stage = '{WAITING_STAGE}'")
+
+
+def waiting_by_department(connection, lo, hi, now) -> list[dict]:
+    """Overdue now, backlog and oldest waiting per department of the period's cases waiting
+    for it (``ix_cases_waiting`` alone)."""
+    # every row is a waiting case: the figures need not read ``stage``, so that the planner
+    # answers from the index alone (an index-only scan: ~3 × faster than visiting the rows)
+    statement = (select(CASES.c.department_code.label("department"), *waiting_figures(now, true()))
+                 .where(cohort(lo, hi), WAITING_ONLY).group_by(CASES.c.department_code))
     return [dict(r) for r in connection.execute(statement).mappings()]
 
 
@@ -137,7 +181,8 @@ def _attributed(lo, hi, kinds: tuple[str, ...], dialect: str, scope: str | None 
     # returned or reworked cases: the partial index ix_cases_first_dispatched_touched
     touched = or_(CASES.c.return_count > 0, CASES.c.rework_count > 0)
     return (select(r.c.id, r.c.case_id, r.c.type, r.c.at, r.c.actor, r.c.body, at_the_time.label("department"),
-                   CASES.c.department_code.label("current"), CASES.c.category_code, CASES.c.street_code)
+                   CASES.c.department_code.label("current"), CASES.c.category_code, CASES.c.street_code,
+                   CASES.c.first_dispatched_at)
             .select_from(CASES.join(r, r.c.case_id == CASES.c.case_id))
             .where(cohort(lo, hi, scope=scope), touched, r.c.type.in_(kinds))).subquery("attributed")
 
@@ -147,6 +192,16 @@ def returns_by_department(connection, lo, hi, scope: str | None = None) -> dict[
     sub = _attributed(lo, hi, ("returned",), connection.dialect.name, scope)
     rows = connection.execute(select(sub.c.department, func.count()).group_by(sub.c.department))
     return {dept: int(n) for dept, n in rows if dept}
+
+
+def returns_by_department_day(connection, lo, hi, tz) -> dict[tuple, int]:
+    """Returns (退回) of the cases first dispatched in [lo, hi) per (department that returned
+    them, local day of the case's first dispatch) — the roll-up's ``returns``."""
+    dialect = connection.dialect.name
+    sub = _attributed(lo, hi, ("returned",), dialect)
+    day = local_day(sub.c.first_dispatched_at, dialect, tz, lo)
+    rows = connection.execute(select(sub.c.department, day, func.count()).group_by(sub.c.department, day))
+    return {(dept, day): int(n) for dept, day, n in rows if dept}
 
 
 def returns_and_reworks(connection, lo, hi, department: str, limit: int, scope: str | None = None) -> list[dict]:

@@ -5,7 +5,7 @@ event-type values are the English words of :mod:`dashboard.domain.lifecycle`.
 """
 from __future__ import annotations
 
-from sqlalchemy import (Boolean, Column, Date, DateTime, Float, ForeignKey, Index, Integer,
+from sqlalchemy import (Boolean, LargeBinary, Column, Date, DateTime, Float, ForeignKey, Index, Integer,
                         MetaData, String, Table, Text, BigInteger, UniqueConstraint, text)
 
 from datetime import timezone
@@ -147,6 +147,10 @@ cases = Table(
     Index("ix_cases_grid_reported", "grid_code", "reported_at"),  # migration 0002_report_indexes
     Index("ix_cases_component_code", "component_code"),     # migration 0004_components
     Index("ix_cases_visited_at", "visited_at"),                   # migration 0004_evidence
+    # the cases waiting for their department, by first dispatch (migration 0004_department_rollup):
+    # /departments' backlog and "overdue now" read from this index alone
+    Index("ix_cases_waiting", "first_dispatched_at", "department_code", "handle_deadline_at",
+          postgresql_where=text("stage = 'dispatched'"), sqlite_where=text("stage = 'dispatched'")),
 )
 
 dead_letters = Table(
@@ -253,6 +257,30 @@ report_acts_daily = Table(
     Column("on_time", Integer, nullable=False, comment="of them, within the stage's time limit"),
     Index("ix_report_acts_daily_day", "day", "type"),
     comment="daily roll-up of report_acts (migration 0004_inspector_rollup)",
+)
+
+# The department evaluation's cohort counted per local day of first dispatch and department
+# (migration 0004_department_rollup): what /departments and its API aggregate over a window
+# — days × departments rows instead of every case of the window.  Kept by the reports'
+# refresh (datasource/services/department_rollup.py), recounted per touched day and
+# department from ``cases``.  The handled cases' working seconds are kept as a sorted array
+# so that the median and p90 stay exact; the figures that depend on the moment asked
+# (overdue now, backlog) are read from the waiting cases (``ix_cases_waiting``).
+report_departments_daily = Table(
+    "report_departments_daily", metadata,
+    Column("day", Integer, primary_key=True, comment="local day number (days since 1970-01-01) of the first dispatch"),
+    Column("department", String(32), primary_key=True,
+           comment="the department the cases are dispatched to now (returns: the one that returned)"),
+    Column("due", Integer, nullable=False, comment="cases first dispatched that day, dispatched to it now"),
+    Column("handled", Integer, nullable=False),
+    Column("handled_on_time", Integer, nullable=False),
+    Column("closed", Integer, nullable=False),
+    Column("reworks", Integer, nullable=False),
+    Column("extensions", Integer, nullable=False),
+    Column("returns", Integer, nullable=False, comment="returns (退回) it made of that day's cases"),
+    Column("handling", LargeBinary, nullable=False,
+           comment="handled cases' working seconds from first dispatch to handling: sorted int32, little-endian"),
+    comment="daily roll-up of the department evaluation (migration 0004_department_rollup)",
 )
 
 report_state = Table(
