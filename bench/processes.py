@@ -128,25 +128,48 @@ def snapshot(conn: http.client.HTTPConnection) -> dict[str, int]:
     return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", answer.getheader("X-CityGrid-Snapshot") or "")}
 
 
+def settle(probes: dict[str, list[http.client.HTTPConnection]], streams: int, timeout: float = 15) -> None:
+    """Wait until every process counts ``streams`` open wall streams: a stream its client
+    closed ends only at the server's next write (a heartbeat), so a previous round's streams
+    linger a few seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        counts = {pid: snapshot(conns[0]).get("streams") for pid, conns in probes.items()}
+        if all(count == streams for count in counts.values()):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"open wall streams per process {counts}, not {streams} each, after {timeout:.0f} s")
+        time.sleep(0.05)
+
+
 def per_second(served: Served, token: str, viewers: int, computations: int = 12) -> dict[str, tuple[float, int]]:
     """With ``viewers`` walls streaming from each process, until each process has computed
     ``computations`` more wall snapshots: pid → (computations per second, versions).  One pump
     per process computes once per interval (``tick_ms``/4, at most 4 per second) however many
     viewers it has; a computation per viewer would multiply the rate by ``viewers``."""
     walls, probes = served.pinned(each=viewers), served.pinned(each=1)
+    streams: list[http.client.HTTPResponse] = []
     try:
         for conns in walls.values():
             for conn in conns:
-                stream = open_wall(conn, token)
-                if stream.status != 200:
-                    raise AssertionError(f"a wall's stream answered {stream.status}")
-                first_state(stream)
+                # Kept until the end: the stream is answered with ``Connection: close``, so
+                # http.client hands the socket over to the response (``conn.sock`` is None). A
+                # response dropped here is garbage-collected, which closes its socket, and the
+                # server ends that stream at its next write (a heartbeat, every 2 s): the process
+                # would count one viewer fewer a few seconds later.
+                streams.append(open_wall(conn, token))
+                if streams[-1].status != 200:
+                    raise AssertionError(f"a wall's stream answered {streams[-1].status}")
+                first_state(streams[-1])
+        settle(probes, viewers)
         before = {pid: (time.monotonic(), snapshot(conns[0])) for pid, conns in probes.items()}
         done: dict[str, tuple[float, dict]] = {}
         deadline = time.monotonic() + 60
         while len(done) < len(probes) and time.monotonic() < deadline:
             for pid, conns in probes.items():
                 now = snapshot(conns[0])
+                if now.get("streams") != viewers:   # all along, not only at the end
+                    raise AssertionError(f"process {pid} counts {now.get('streams')} streams, not {viewers}")
                 if pid not in done and now["computations"] >= before[pid][1]["computations"] + computations:
                     done[pid] = (time.monotonic(), now)
             time.sleep(0.05)
@@ -154,13 +177,13 @@ def per_second(served: Served, token: str, viewers: int, computations: int = 12)
             raise AssertionError(f"the wall pumps computed fewer than {computations} snapshots in 60 s")
         out = {}
         for pid, (ended, now) in done.items():
-            if now.get("streams") != viewers:
-                raise AssertionError(f"process {pid} counts {now.get('streams')} streams, not {viewers}")
             started, then = before[pid]
             out[pid] = ((now["computations"] - then["computations"]) / (ended - started),
                         now["version"] - then["version"])
         return out
     finally:
+        for stream in streams:
+            stream.close()
         for conns in list(walls.values()) + list(probes.values()):
             for conn in conns:
                 conn.close()
