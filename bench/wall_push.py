@@ -42,6 +42,7 @@ import psutil  # noqa: E402
 import wall as bench  # noqa: E402  (bench/wall.py: traffic, probes, polling load)
 from dashboard.settings import Settings  # noqa: E402
 from bench.teardown import teardown  # noqa: E402
+from dashboard.web.wall_push import HEARTBEAT  # noqa: E402
 
 WALL_STREAMS = 64
 
@@ -124,7 +125,10 @@ def push_load(base: str, cookie: str, viewers: int, seconds: float, server_pid: 
     cpu = (sum(process.cpu_times()[:2]) - cpu0) / (time.monotonic() - wall0)
     measuring.clear()
     per_viewer = [n / seconds for n in counted]
-    end = time.monotonic()   # the viewers stop at their next chunk
+    end = time.monotonic()   # the viewers stop at their next chunk (a heartbeat at most 2 s away) …
+    for thread in threads:
+        thread.join(timeout=10)
+    time.sleep(HEARTBEAT + 1)  # … and the server counts their streams out at its next write: room for the next phase
     by = {flag: [b for k, b in enumerate(per_viewer) if gzip[k % len(gzip)] == flag] for flag in (True, False)}
     return {"cpu_per_s": cpu, "bytes_per_s_median": bench.pct(per_viewer, 0.5), "errors": len(errors),
             "bytes_per_s_gzip": bench.pct(by[True], 0.5), "bytes_per_s_plain": bench.pct(by[False], 0.5)}
