@@ -16,7 +16,9 @@ Phase **load** (one run, everything on this machine at once, PostgreSQL when it 
 4. meanwhile headless Chromium opens ``/wall`` of the whole city: first full paint (every grid
    drawn, markers in, stage numbers shown), bytes of the first load and bytes per second at
    steady state (the CDP Network domain: encoded bytes of every response and of the event
-   stream), and event → screen p95 of probe reports published at a known time.
+   stream), and event → screen p95 of probe reports published at a known time; then two clients
+   of the wall's event stream over one window, one accepting gzip and one not
+   (:func:`bench.wall_push.push_load`): what the stream's gzip saves, under the same load.
 
 Phase **departments**: ``32`` days (the 30-day window needs a day on each side) at Beijing's
 volume × ``scale`` generated straight into PostgreSQL with COPY (:func:`bench.departments.generate`
@@ -94,31 +96,42 @@ MARKER_PROBE_JS = """(ids) => { window.__seen = {}; const want = new Set(ids);
     if (want.size) requestAnimationFrame(poll); })(); }"""
 
 
-def browser(chromium, url: str, grids: int, traffic, steady_s: float, probes: int) -> dict:
-    """First paint, first-load bytes, steady bytes per second and event → screen of one wall."""
+def open_wall(chromium, url: str, grids: int):
+    """A wall opened in a new browser context, counting every byte it receives (the CDP Network
+    domain: encoded bytes of every response and of the event stream), waited for until its first
+    full paint.  (context, page, [(monotonic time, bytes)…], paint ms or None, when painted)."""
     from bench.wall import PAINTED
-    from datasource.redis.stream import stamped
     context = chromium.new_context(viewport={"width": 1920, "height": 1080})
     page = context.new_page()
-    received: list[tuple[float, int]] = []          # (monotonic time, encoded bytes)
+    received: list[tuple[float, int]] = []
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
     cdp.on("Network.dataReceived", lambda e: received.append((time.monotonic(), int(e.get("encodedDataLength") or 0))))
     page.add_init_script(PAINTED["wall"].replace("GRIDS", str(grids)))
-    opened = time.monotonic()
     page.goto(url, timeout=120_000)
     try:
         page.wait_for_function("() => window.__paint", timeout=180_000, polling=250)
         paint_ms = page.evaluate("window.__paint")
     except Exception:  # noqa: BLE001 - never painted within the time: the figure says so
         paint_ms = None
-    painted = time.monotonic()
+    return context, page, received, paint_ms, time.monotonic()
+
+
+def rate(received: list[tuple[float, int]], start: float, end: float) -> float:
+    """Bytes per second received between ``start`` and ``end`` (monotonic)."""
+    return sum(n for t, n in received if start < t <= end) / (end - start)
+
+
+def browser(chromium, url: str, grids: int, traffic, steady_s: float, probes: int) -> dict:
+    """First paint, first-load bytes, steady bytes per second and event → screen of one wall."""
+    from datasource.redis.stream import stamped
+    opened = time.monotonic()
+    context, page, received, paint_ms, painted = open_wall(chromium, url, grids)
     load_bytes = sum(n for t, n in received if t <= painted)
     page.wait_for_timeout(2000)
     start = time.monotonic()
     page.wait_for_timeout(steady_s * 1000)
-    end = time.monotonic()
-    steady = sum(n for t, n in received if start < t <= end) / (end - start)
+    steady = rate(received, start, time.monotonic())
     ids = [traffic.case_id() for _ in range(probes)]
     page.evaluate(MARKER_PROBE_JS, ids)
     published = {}
@@ -209,6 +222,13 @@ def load_phase(scale: float, say=print) -> dict:
             out["wall"] = browser(chromium, f"{base}/wall?token={token}&kiosk=1", grids, probe,
                                   steady_s=max(5.0, min(20.0, seconds / 6)), probes=max(6, round(20 * min(scale, 1))))
             chromium.close()
+        # The stream's gzip, side by side: two clients on /wall/stream over one window, one accepting
+        # gzip (as browsers do), one not — HTTP clients, not two walls: a second city wall in the
+        # browser saturates the two cores and stops reading its stream, which would count nothing.
+        from bench.wall_push import push_load
+        beside = push_load(base, wall.login_cookie(base, token), 2, max(5.0, min(20.0, seconds / 6)), server.pid,
+                           gzip=(True, False))
+        out["wall"]["beside"] = {"gzip": beside["bytes_per_s_gzip"], "plain": beside["bytes_per_s_plain"]}
         remaining = seconds - (time.monotonic() - t0)
         if remaining > 0:
             stop.wait(remaining)
@@ -238,7 +258,8 @@ def load_phase(scale: float, say=print) -> dict:
         say(f"  {out['load']}")
         say(f"  wall: paint {out['wall']['paint_ms']} ms, load {out['wall']['load_bytes']:,} B, "
             f"{out['wall']['bytes_per_s']:,.0f} B/s, event→screen p95 {pct(out['wall']['e2s_ms'], 0.95)} ms "
-            f"({len(out['wall']['e2s_ms'])}/{out['wall']['probes']})")
+            f"({len(out['wall']['e2s_ms'])}/{out['wall']['probes']}); side by side: gzip "
+            f"{out['wall']['beside']['gzip']:,.0f} B/s, uncompressed {out['wall']['beside']['plain']:,.0f} B/s")
         return out
     finally:
         teardown(stop, processes, system, settings.stream, timeout=15)
@@ -291,7 +312,9 @@ def measure(scale: float = 1.0) -> list[dict]:
                    note=f"{load['grids']:,} grids, under the load; first load {w['load_bytes'] / 2**20:.1f} MB "
                         f"compressed; the server built its map layers once at start ({load['layers_built_s']} s)"),
             figure("city wall: traffic per second at steady state", w["bytes_per_s"] / 1024, "KB/s", at_most=50,
-                   note="CDP Network domain, every response and the event stream"),
+                   note="CDP Network domain, every response and the event stream (gzip); the stream alone, side by "
+                        f"side: {w['beside']['gzip'] / 1024:,.1f} KB/s gzip, {w['beside']['plain'] / 1024:,.1f} KB/s "
+                        "uncompressed"),
             figure("city: history through the real path, end to end", h["events_per_s_end_to_end"], "events/s",
                    note=f"{h['events']:,} events of {h['cases']:,} cases in {h['seconds']:.0f} s "
                         "(generate, checked append, worker drain)"),

@@ -16,7 +16,9 @@ Figures, polling beside push:
   posting the tick callback once a second; push: clients holding ``/wall/stream`` open), and the
   ratio between them (target ≤ 2×);
 - bytes per second per wall at the demo's rate (``--demo-rate``, target ≤ 1 KB/s): polling
-  counts the tick responses (compressed, as sent), push the event-stream bytes.
+  counts the tick responses (compressed, as sent), push the event-stream bytes (gzip, as a
+  browser gets them) — and, side by side in the same window, the stream uncompressed; the same
+  pair at ``--rate``.  The push viewers of the CPU figures accept gzip, as browsers do.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ import tempfile
 import threading
 import time
 import uuid
+import zlib
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -39,6 +42,7 @@ import psutil  # noqa: E402
 import wall as bench  # noqa: E402  (bench/wall.py: traffic, probes, polling load)
 from dashboard.settings import Settings  # noqa: E402
 from bench.teardown import teardown  # noqa: E402
+from dashboard.web.wall_push import HEARTBEAT  # noqa: E402
 
 WALL_STREAMS = 64
 
@@ -64,9 +68,13 @@ def caught_up(system, limit_s: float = 1.0, timeout: float = 600) -> float:
     return time.monotonic() - started
 
 
-def push_load(base: str, cookie: str, viewers: int, seconds: float, server_pid: int) -> dict:
+def push_load(base: str, cookie: str, viewers: int, seconds: float, server_pid: int,
+              gzip: tuple[bool, ...] = (True,)) -> dict:
     """``viewers`` clients holding ``/wall/stream`` open: server CPU per second at steady state
-    (after every client got its whole state) and event-stream bytes per second per client."""
+    (after every client got its whole state) and event-stream bytes per second per client, as
+    sent (compressed when the client accepts gzip, as every browser's EventSource does; viewer
+    ``k`` asks for gzip when ``gzip[k % len(gzip)]``, so ``(True, False)`` measures both side by
+    side under the same load)."""
     host, port = urlparse(base).hostname, urlparse(base).port
     counted: list[int] = [0] * viewers
     joined = threading.Barrier(viewers + 1)
@@ -77,25 +85,29 @@ def push_load(base: str, cookie: str, viewers: int, seconds: float, server_pid: 
     def viewer(k: int):
         conn = http.client.HTTPConnection(host, port, timeout=30)
         try:
-            conn.request("GET", "/wall/stream", headers={"Cookie": cookie})
+            conn.request("GET", "/wall/stream", headers={"Cookie": cookie, "Accept-Encoding":
+                                                         "gzip" if gzip[k % len(gzip)] else "identity"})
             response = conn.getresponse()
             if response.status != 200:
                 errors.append(str(response.status))
                 joined.wait()
                 return
-            first = True
+            gzipped = response.getheader("Content-Encoding") == "gzip"
+            unzip = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzipped else None
+            text, first = b"", True
             while time.monotonic() < end:
-                line = response.fp.readline()
-                if not line:
+                data = response.read1(65536)      # the chunks as they come (chunked encoding undone)
+                if not data:
                     break
-                if first and line == b"\n":     # the end of the retry line or the whole state
-                    pass
-                if first and line.startswith(b"data:"):
-                    first = False
-                    joined.wait()
+                if first:                          # until the whole state is in (the retry line, then it)
+                    text += unzip.decompress(data) if unzip else data
+                    at = text.find(b"data:")
+                    if at >= 0 and b"\n\n" in text[at:]:
+                        first = False
+                        joined.wait()
                     continue
                 if measuring.is_set():
-                    counted[k] += len(line)
+                    counted[k] += len(data)
         except Exception as exc:  # noqa: BLE001 - a broken stream is a figure, not a crash
             errors.append(type(exc).__name__)
         finally:
@@ -113,8 +125,13 @@ def push_load(base: str, cookie: str, viewers: int, seconds: float, server_pid: 
     cpu = (sum(process.cpu_times()[:2]) - cpu0) / (time.monotonic() - wall0)
     measuring.clear()
     per_viewer = [n / seconds for n in counted]
-    end = time.monotonic()   # the viewers stop at their next line
-    return {"cpu_per_s": cpu, "bytes_per_s_median": bench.pct(per_viewer, 0.5), "errors": len(errors)}
+    end = time.monotonic()   # the viewers stop at their next chunk (a heartbeat at most 2 s away) …
+    for thread in threads:
+        thread.join(timeout=10)
+    time.sleep(HEARTBEAT + 1)  # … and the server counts their streams out at its next write: room for the next phase
+    by = {flag: [b for k, b in enumerate(per_viewer) if gzip[k % len(gzip)] == flag] for flag in (True, False)}
+    return {"cpu_per_s": cpu, "bytes_per_s_median": bench.pct(per_viewer, 0.5), "errors": len(errors),
+            "bytes_per_s_gzip": bench.pct(by[True], 0.5), "bytes_per_s_plain": bench.pct(by[False], 0.5)}
 
 
 def poll_bytes_per_s(base: str, cookie: str, template: str, seconds: float, server_pid: int) -> float:
@@ -138,8 +155,17 @@ def table(r: dict, viewers: int, rate: float, demo_rate: float) -> str:
         row("server CPU, 1 wall (CPU-s per s)", poll["one"]["cpu_per_s"], push["one"]["cpu_per_s"], "", "", 3),
         row(f"server CPU, {viewers} walls (CPU-s per s)", poll["many"]["cpu_per_s"], push["many"]["cpu_per_s"], "", "", 3),
         row(f"CPU {viewers} walls / 1 wall", ratio(poll), ratio(push), "×", "≤ 2×", 1),
+        row(f"… the pushed streams uncompressed: CPU, {viewers} walls (CPU-s per s)", None,
+            push["many_plain"]["cpu_per_s"], "", "", 3),
+        row(f"… the pushed streams uncompressed: CPU {viewers} walls / 1 wall", None,
+            push["many_plain"]["cpu_per_s"] / max(push["one_plain"]["cpu_per_s"], 1e-9), "×", "", 1),
         row(f"bytes per second per wall at {demo_rate:g} ev/s", poll["demo_bytes_per_s"], push["demo_bytes_per_s"],
             " B/s", "≤ 1 KB/s"),
+        row(f"… the pushed stream uncompressed (beside it), at {demo_rate:g} ev/s", None, push["demo_bytes_per_s_plain"],
+            " B/s"),
+        row(f"bytes per second per wall at {rate:g} ev/s", None, push["live_bytes"]["bytes_per_s_gzip"], " B/s"),
+        row(f"… the pushed stream uncompressed (beside it), at {rate:g} ev/s", None,
+            push["live_bytes"]["bytes_per_s_plain"], " B/s"),
     ])
 
 
@@ -202,6 +228,8 @@ def main(argv: list[str] | None = None) -> dict | None:
                 bench.settle(server.pid)
             chromium.close()
         template = results["poll"]["template"]
+        print(f"bytes per wall at {args.rate:g} events/s, gzip beside uncompressed …", flush=True)
+        results["push"]["live_bytes"] = push_load(base, cookie, 2, args.seconds, server.pid, gzip=(True, False))
         for key, n in (("one", 1), ("many", args.viewers)):
             print(f"{n} wall(s): polling …", flush=True)
             results["poll"][key] = bench.http_load(base, cookie, template, "wall", n, args.seconds, 1.0, server.pid)
@@ -209,14 +237,20 @@ def main(argv: list[str] | None = None) -> dict | None:
             print(f"{n} wall(s): push …", flush=True)
             results["push"][key] = push_load(base, cookie, n, args.seconds, server.pid)
             bench.settle(server.pid)
-            print("  ", results["poll"][key]["cpu_per_s"], results["push"][key], flush=True)
+            print(f"{n} wall(s): push, uncompressed …", flush=True)   # what the stream's gzip costs the server
+            results["push"][key + "_plain"] = push_load(base, cookie, n, args.seconds, server.pid, gzip=(False,))
+            bench.settle(server.pid)
+            print("  ", results["poll"][key]["cpu_per_s"], results["push"][key], results["push"][key + "_plain"],
+                  flush=True)
         stop.set()                                   # the demo's rate for the bytes per wall
         time.sleep(3)
         stop = threading.Event()
         bench.background_traffic(settings, args.demo_rate, stop)
         time.sleep(5)
         results["poll"]["demo_bytes_per_s"] = poll_bytes_per_s(base, cookie, template, args.seconds, server.pid)
-        results["push"]["demo_bytes_per_s"] = push_load(base, cookie, 1, args.seconds, server.pid)["bytes_per_s_median"]
+        demo = push_load(base, cookie, 2, args.seconds, server.pid, gzip=(True, False))   # side by side
+        results["push"]["demo_bytes_per_s"] = demo["bytes_per_s_gzip"]
+        results["push"]["demo_bytes_per_s_plain"] = demo["bytes_per_s_plain"]
         print()
         print(f"{args.days:g} days of history, {grids} unit grids, {args.rate:g} events/s, SQLite, "
               f"{psutil.cpu_count()} CPUs, waitress 16 + {WALL_STREAMS} threads")
@@ -240,9 +274,14 @@ def measure(scale: float = 1.0) -> list[dict]:
             figure("pushed wall first full paint", push["paint_ms"], "ms", at_most=3000,
                    note=f"polling {poll['paint_ms'] or float('nan'):,.0f} ms"),
             figure(f"pushed wall server CPU, {viewers} walls / 1", ratio(push), "×", at_most=2,
-                   note=f"polling {ratio(poll):.1f}×"),
+                   note=f"gzip streams; uncompressed {ratio({'many': push['many_plain'], 'one': push['one_plain']}):.1f}×; "
+                        f"polling {ratio(poll):.1f}×"),
             figure("pushed wall bytes per second per wall at 3 events/s", push["demo_bytes_per_s"], "B/s",
-                   at_most=1024, target="≤ 1 KB/s", note=f"polling {poll['demo_bytes_per_s']:,.0f} B/s")]
+                   at_most=1024, target="≤ 1 KB/s",
+                   note=f"gzip; uncompressed beside it {push['demo_bytes_per_s_plain']:,.0f} B/s; "
+                        f"polling {poll['demo_bytes_per_s']:,.0f} B/s"),
+            figure("pushed wall bytes per second per wall at 100 events/s", push["live_bytes"]["bytes_per_s_gzip"],
+                   "B/s", note=f"gzip; uncompressed beside it {push['live_bytes']['bytes_per_s_plain']:,.0f} B/s")]
 
 
 if __name__ == "__main__":

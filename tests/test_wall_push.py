@@ -3,11 +3,14 @@
 Server-sent events read from the Flask test client's streamed response: the first event is
 the whole state, a reconnect with ``Last-Event-ID`` gets only what it missed, an id of another
 process (epoch) gets the whole state again, and a street user's stream carries its street only
-— markers, grids, ticker, counts — whatever ``?scope=`` it asks for.
+— markers, grids, ticker, counts — whatever ``?scope=`` it asks for.  A client that accepts gzip
+(every browser's EventSource) gets one gzip member whose every chunk decompresses to whole events
+at once (issue 15: the city wall's traffic), ended cleanly with the stream.
 """
 from __future__ import annotations
 
 import json
+import zlib
 from datetime import timedelta
 
 import pytest
@@ -51,12 +54,20 @@ def push_app(tmp_path, stream_key, redis_server_url):
     system.close()
 
 
+GZIP = {"Accept-Encoding": "gzip, deflate, br, zstd"}   # what Chromium's EventSource sends
+
+
 def events_of(response, n: int, until=None) -> list[tuple[str, dict]]:
     """The first ``n`` data events of a streamed response as (id, payload) — or up to the first
-    whose payload satisfies ``until`` — then closes it."""
+    whose payload satisfies ``until`` — then closes it.  A gzip stream is decompressed chunk by
+    chunk, and each chunk must hold whole events: an event never waits for the next one."""
     out, buffer = [], ""
+    unzip = zlib.decompressobj(16 + zlib.MAX_WBITS) if response.headers.get("Content-Encoding") == "gzip" else None
     try:
         for chunk in response.response:
+            if unzip is not None:
+                chunk = unzip.decompress(chunk)
+                assert not chunk or chunk.endswith(b"\n\n"), "an event held back in the compressor"
             buffer += chunk.decode() if isinstance(chunk, bytes) else chunk
             while "\n\n" in buffer:
                 block, buffer = buffer.split("\n\n", 1)
@@ -70,10 +81,11 @@ def events_of(response, n: int, until=None) -> list[tuple[str, dict]]:
     return out
 
 
-def stream(client, token=None, bearer=None, **query):
+def stream(client, token=None, bearer=None, gzip=False, **query):
     if token:
         assert client.get(f"/wall?token={token}").status_code == 200
     headers = {"Last-Event-ID": query.pop("last")} if "last" in query else {}
+    headers.update(GZIP if gzip else {})
     if bearer:
         headers["Authorization"] = f"Bearer {bearer}"
     return client.get("/wall/stream", query_string=query, headers=headers, buffered=False)
@@ -102,9 +114,10 @@ def test_first_event_is_the_whole_state_then_a_resume_gets_only_what_was_missed(
     assert again["full"] == 1 and len(again["m"]) == 17
 
 
-def test_nothing_new_sends_only_heartbeats(push_app):
+@pytest.mark.parametrize("gzip", [False, True])
+def test_nothing_new_sends_only_heartbeats(push_app, gzip):
     client = push_app.server.test_client()
-    first, beat = events_of(stream(client, push_app.tokens["wall1"]), 2)
+    first, beat = events_of(stream(client, push_app.tokens["wall1"], gzip=gzip), 2)
     assert first[1]["full"] == 1
     assert set(beat[1]) == {"v", "t", "h"} and beat[1]["v"] >= first[1]["v"]
 
@@ -135,6 +148,58 @@ def test_a_street_user_gets_its_street_only(push_app):
     assert len(view["m"]) == 8 and not {m[0] for m in view["m"]} & {m[0] for m in full["m"]}
 
 
+def without_header(payload: dict) -> dict:
+    """A payload but its header (version, time, health: they move with every computation)."""
+    return {k: v for k, v in payload.items() if k not in ("v", "t", "h")}
+
+
+def test_a_gzip_accepting_client_gets_the_same_events_compressed_each_readable_at_once(push_app):
+    wall1 = push_app.tokens["wall1"]
+    plain_client, gzip_client = push_app.server.test_client(), push_app.server.test_client()
+    plain, packed = stream(plain_client, wall1), stream(gzip_client, wall1, gzip=True)
+    assert "Content-Encoding" not in plain.headers and packed.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in packed.headers["Vary"] and packed.mimetype == "text/event-stream"
+    [(first_id, full)] = events_of(plain, 1)
+    [(_, full_gzip)] = events_of(packed, 1)          # events_of: each chunk decompresses to whole events
+    assert full_gzip["full"] == 1 and without_header(full_gzip) == without_header(full)
+
+    # A new report: both resume from the same id and get the same delta.
+    lon, lat = push_app.places[STREET][0]
+    publish(push_app.system.stream, [event("DC20261101000901", "reported", TEST_NOW, category="E0102", lon=lon,
+                                           lat=lat, description="压缩", source="inspector")])
+    push_app.system.worker().drain()
+    has_marker = lambda p: "m" in p  # noqa: E731
+    delta = events_of(stream(plain_client, last=first_id), 8, until=has_marker)[-1][1]
+    delta_gzip = events_of(stream(gzip_client, last=first_id, gzip=True), 8, until=has_marker)[-1][1]
+    assert [m[0] for m in delta_gzip["m"]["u"]] == ["DC20261101000901"]
+    assert without_header(delta_gzip) == without_header(delta)
+
+
+@pytest.mark.parametrize("ending", ["lifetime", "token revoked"])
+def test_a_gzip_stream_ends_as_a_whole_member(push_app, monkeypatch, ending):
+    """However the stream ends — its lifetime over, or its session ended (an ``ended`` event) —
+    the gzip member is finished, so the browser reads the last event and no decoding error."""
+    from dashboard.web import wall_push
+    monkeypatch.setattr(wall_push, "LIFETIME", 1.5 if ending == "lifetime" else 60.0)
+    monkeypatch.setattr(wall_push, "TOKEN_CHECK", 0.2)
+    client = push_app.server.test_client()
+    answer = stream(client, push_app.tokens["wall1"], gzip=True)
+    unzip, text = zlib.decompressobj(16 + zlib.MAX_WBITS), ""
+    for chunk in answer.response:
+        text += unzip.decompress(chunk).decode()
+        if ending == "token revoked" and text.count("data:") == 1:   # the whole state is in: revoke
+            engine = push_app.system.engine
+            tokens.revoke(engine, tokens.list_tokens(engine, "wall1")[0]["id"])
+    answer.close()
+    assert unzip.eof and not unzip.unused_data and text.endswith("\n\n")
+    last = text.rstrip("\n").rsplit("\n\n", 1)[-1]
+    if ending == "token revoked":
+        assert last.startswith("event: ended\n") and '"reason": "token_revoked"' in last
+    else:
+        assert last.startswith("id: ") and "event: ended" not in text
+    assert push_app.server.extensions["citygrid.wall_hub"].streams == 0
+
+
 @pytest.mark.parametrize("who, scope, status", [(None, None, 401), ("crew", None, 403), ("wall1", "nonsense", 400),
                                                  ("wall1", "110101999", 400)])
 def test_stream_refuses_with_one_line(push_app, who, scope, status):
@@ -152,7 +217,7 @@ def test_a_stream_opened_after_its_token_was_revoked_tells_the_page_where_to_go(
     client = push_app.server.test_client()
     assert client.get(f"/wall?token={push_app.tokens['wall1']}").status_code == 200
     tokens.revoke(push_app.system.engine, tokens.list_tokens(push_app.system.engine, "wall1")[0]["id"])
-    answer = client.get("/wall/stream", buffered=False)
+    answer = client.get("/wall/stream", buffered=False, headers=GZIP)   # a browser accepts gzip: told all the same
     assert answer.status_code == 200 and answer.mimetype == "text/event-stream"
     event_line, data_line = answer.get_data(as_text=True).strip().splitlines()
     assert event_line == "event: ended"
