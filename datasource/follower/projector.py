@@ -27,6 +27,7 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from operator import itemgetter
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, DBAPIError, SQLAlchemyError
@@ -45,6 +46,9 @@ log = logging.getLogger("citygrid.projector")
 
 CHUNK = 900   # stay under every driver's bound-parameter limit
 UPDATABLE = tuple(c for c in CASE_COLUMNS if c != "case_id")
+_UPDATABLE_VALUES = itemgetter(*UPDATABLE)      # a row's updatable values in one C call
+#: the columns whose values place a case in the live counts (``_count_deltas``)
+_COUNTED = itemgetter("stage", "street_code", "grid_code", "department_code")
 _TYPE_TEXT = {t: t.value for t in EventType}
 EVENT_COLUMNS = "event_id, stream_id, case_id, type, at, actor, body"
 EVENT_SELECT = f"SELECT {EVENT_COLUMNS} FROM case_events WHERE event_id"
@@ -261,15 +265,16 @@ class Projector:
                                event.body_text))
             flow[(local_day(event.at), kind)] += 1
         written = [row for case, row in rows.items() if before.get(case) is not row]
+        updates, values = changes.updates, _UPDATABLE_VALUES
         for row in written:
             old = before.get(row["case_id"])
             if old is None:
                 changes.new_cases.append(row)
                 continue
             # A column an event did not touch holds the very object it held before.
-            names = tuple(n for n in UPDATABLE if row[n] is not old[n] and row[n] != old[n])
+            names = tuple([n for n, new, was in zip(UPDATABLE, values(row), values(old)) if new is not was and new != was])
             if names:
-                changes.updates.setdefault(names, []).append((*[row[n] for n in names], row["case_id"]))
+                updates.setdefault(names, []).append(row)
         changes.counts = _count_deltas(before, written)
         result.applied = len(event_rows)
         return changes, written
@@ -373,6 +378,8 @@ def _count_deltas(before: dict[str, dict], changed: list[dict]) -> Counter:
     deltas: Counter = Counter()
     for row in changed:
         old = before.get(row["case_id"])
+        if old is not None and _COUNTED(old) == _COUNTED(row):
+            continue    # counted where it was: its −1 and +1 cancel
         for sign, state in ((-1, old), (1, row)):
             if state is None:
                 continue

@@ -3,8 +3,9 @@
 The projector hands over one :class:`Changes` per batch; a writer turns it into the
 fewest statements its database can take: ``executemany`` on SQLite, COPY on PostgreSQL.
 Only what changed is written — the new events, new cases in full, and for a known case
-just the columns an event changed (grouped by the set of changed columns), the live
-count deltas and the day flow.  The SQL is plain and fixed (table and column names
+the columns an event changed (SQLite: one statement per set of changed columns;
+PostgreSQL: one statement for all, see :meth:`PgWriter._update_cases`), the live count
+deltas and the day flow.  The SQL is plain and fixed (table and column names
 from :mod:`datasource.store.schema`), so SQLAlchemy's per-row parameter processing, which
 dominated the worker's profile, is skipped.
 """
@@ -13,13 +14,16 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from operator import itemgetter
+
+import orjson
 
 from sqlalchemy.dialects import postgresql
 
 from datasource.store import partitions, schema
 
 UTC = timezone.utc
-CASE_COLUMNS = tuple(c.name for c in schema.cases.columns)
+CASE_COLUMNS = tuple(c.name.encode().decode() for c in schema.cases.columns)   # plain str (orjson's keys)
 CASE_TIME_COLUMNS = frozenset(c.name for c in schema.cases.columns if isinstance(c.type, schema.UTCDateTime))
 EVENT_COLUMNS = ("event_id", "stream_id", "case_id", "type", "at", "actor", "body")
 DEAD_COLUMNS = ("stream_id", "event_id", "reason", "fields", "recorded_at")
@@ -39,7 +43,7 @@ class Changes:
     position: str                                                   # last stream id of the batch
     events: list[tuple] = field(default_factory=list)               # EVENT_COLUMNS, ``at`` aware
     new_cases: list[dict] = field(default_factory=list)             # full rows
-    updates: dict[tuple, list[tuple]] = field(default_factory=dict)  # columns → [(*values, case_id)]
+    updates: dict[tuple, list[dict]] = field(default_factory=dict)   # changed columns → the rows (in full)
     counts: Counter = field(default_factory=Counter)                # (scope, key, stage) → delta
     flow: Counter = field(default_factory=Counter)                  # (local date, type) → events
     dead: list[tuple] = field(default_factory=list)                 # DEAD_COLUMNS, ``recorded_at`` aware
@@ -73,6 +77,22 @@ def _columns(names) -> str:
     return ", ".join(f'"{n}"' for n in names)
 
 
+_PLAIN_COLUMNS = tuple(n for n in CASE_COLUMNS if n not in CASE_TIME_COLUMNS)
+_TIME_COLUMNS = tuple(n for n in CASE_COLUMNS if n in CASE_TIME_COLUMNS)
+_PLAIN_VALUES, _TIME_VALUES = itemgetter(*_PLAIN_COLUMNS), itemgetter(*_TIME_COLUMNS)
+_SQLITE_INSERT_CASE = (f"INSERT INTO cases ({_columns(_PLAIN_COLUMNS + _TIME_COLUMNS)}) "
+                       f"VALUES ({', '.join('?' * len(CASE_COLUMNS))})")
+_GETTERS: dict[tuple, itemgetter] = {}
+
+
+def row_values(names: tuple, row: dict) -> tuple:
+    """The values of columns ``names`` (two or more) of a row, fetched in one C call."""
+    getter = _GETTERS.get(names)
+    if getter is None:
+        getter = _GETTERS[names] = itemgetter(*names) if len(names) > 1 else lambda r, n=names[0]: (r[n],)
+    return getter(row)
+
+
 def _raw(connection):
     return connection.connection.dbapi_connection
 
@@ -96,21 +116,19 @@ class SqliteWriter:
         if changes.events:
             raw.executemany(f"INSERT INTO case_events ({_columns(EVENT_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                             [(e[0], e[1], e[2], e[3], t(e[4]), e[5], e[6]) for e in changes.events])
-        if changes.new_cases:
-            plan = [(n, n in CASE_TIME_COLUMNS) for n in CASE_COLUMNS]
-            flags = [is_time for _, is_time in plan]
-            raw.executemany(f"INSERT INTO cases ({_columns(CASE_COLUMNS)}) VALUES ({', '.join('?' * len(plan))})",
-                            [tuple([t(v) if is_time and v is not None else v for v, is_time in
-                                    zip(map(row.__getitem__, CASE_COLUMNS), flags)]) for row in changes.new_cases])
+        if changes.new_cases:   # the columns in two runs, times last: two C calls fetch a row's values
+            plain, times = _PLAIN_VALUES, _TIME_VALUES
+            raw.executemany(_SQLITE_INSERT_CASE, [(*plain(row), *map(t, times(row))) for row in changes.new_cases])
         for names, rows in changes.updates.items():
+            values = [(*row_values(names, row), row["case_id"]) for row in rows]
             times = [i for i, n in enumerate(names) if n in CASE_TIME_COLUMNS]
             if times:
-                rows = [list(r) for r in rows]
-                for r in rows:
+                values = [list(r) for r in values]
+                for r in values:
                     for i in times:
                         r[i] = t(r[i])
             sets = ", ".join(f'"{n}" = ?' for n in names)
-            raw.executemany(f"UPDATE cases SET {sets} WHERE case_id = ?", rows)
+            raw.executemany(f"UPDATE cases SET {sets} WHERE case_id = ?", values)
         if changes.counts:
             ordered = sorted(changes.counts.items())
             raw.executemany("INSERT INTO live_counts (scope, key, stage, n) VALUES (?, ?, ?, ?) ON CONFLICT "
@@ -129,21 +147,32 @@ class SqliteWriter:
                     "DO UPDATE SET last_stream_id = excluded.last_stream_id", (self.position_name, changes.position))
 
 
-def _pg_array(column) -> str:
-    return column.type.compile(dialect=postgresql.dialect()) + "[]"
-
-
 class PgWriter:
-    """COPY for new rows (one round trip for thousands); changed columns and count deltas
-    as array parameters unnested in one set-based statement each — the planner then
-    expects few rows and joins through the primary key, where a temporary table made
-    it scan the whole ``cases`` table.  The position row is read FOR UPDATE, so
+    """COPY for new rows (one round trip for thousands); changed rows (as JSON) and count
+    deltas (as arrays) in one set-based statement each — the planner then expects few
+    rows and joins through the primary key, where a temporary table made it scan the
+    whole ``cases`` table.  The position row is read FOR UPDATE, so
     concurrent workers take turns."""
 
     def __init__(self, position: str = STATE_KEY):
         self.position_name = position
-        self.case_arrays = {c.name: _pg_array(c) for c in schema.cases.columns}
+        self.case_types = {c.name: c.type.compile(dialect=postgresql.dialect()) for c in schema.cases.columns}
         self.months: set = set()        # the months whose partitions are known to exist
+
+    def _update_cases(self, cursor, updates: dict[tuple, list[dict]]) -> None:
+        """The changed rows in one statement: every column any of them changed, for each
+        row its current value (a column a row did not change is set to the value it holds).
+        The rows travel as one JSON text (orjson, in C) that ``json_to_recordset`` reads:
+        one statement planned once, where one per set of changed columns (thirty a batch)
+        with an array per column cost most of the batch on both sides of the connection."""
+        changed = set().union(*updates)
+        names = tuple(n for n in CASE_COLUMNS if n in changed)
+        rows = [row for group in updates.values() for row in group]
+        payload = orjson.dumps([dict(zip(names, row_values(names, row)), case_id=row["case_id"]) for row in rows])
+        sets = ", ".join(f'"{n}" = u."{n}"' for n in names)
+        record = ", ".join(f'"{n}" {self.case_types[n]}' for n in (*names, "case_id"))
+        cursor.execute(f"UPDATE cases AS c SET {sets} FROM json_to_recordset(%s::json) AS u({record}) "
+                       f"WHERE c.case_id = u.case_id", (payload.decode(),))
 
     def read_position(self, connection) -> str | None:
         with _raw(connection).cursor() as cursor:
@@ -165,13 +194,8 @@ class PgWriter:
                 with cursor.copy(f"COPY cases ({_columns(CASE_COLUMNS)}) FROM STDIN") as copy:
                     for row in changes.new_cases:
                         copy.write_row([row[n] for n in CASE_COLUMNS])
-            for names, rows in changes.updates.items():
-                columns = list(zip(*rows))      # one array per changed column, then the case ids
-                arrays = ", ".join(f"%s::{self.case_arrays[n]}" for n in names)
-                sets = ", ".join(f'"{n}" = u."{n}"' for n in names)
-                cursor.execute(f"UPDATE cases AS c SET {sets} FROM unnest({arrays}, %s::varchar[]) "
-                               f"AS u({_columns(names)}, case_id) WHERE c.case_id = u.case_id",
-                               [list(column) for column in columns])
+            if changes.updates:
+                self._update_cases(cursor, changes.updates)
             if changes.counts:
                 keys = sorted(changes.counts)
                 deltas = [[k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys],
