@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -373,18 +372,21 @@ def _same_content(first: CaseEvent, again: CaseEvent) -> bool:
             and first.actor == again.actor and first.body == again.body)
 
 
-def _count_deltas(before: dict[str, dict], changed: list[dict]) -> Counter:
+def _count_deltas(before: dict[str, dict], changed: list[dict]) -> dict:
     """Changes of the live counts: −1 where a case was, +1 where it is now."""
-    deltas: Counter = Counter()
+    deltas: dict = {}
+    get = deltas.get
     for row in changed:
         old = before.get(row["case_id"])
-        if old is not None and _COUNTED(old) == _COUNTED(row):
-            continue    # counted where it was: its −1 and +1 cancel
-        for sign, state in ((-1, old), (1, row)):
-            if state is None:
-                continue
-            stage = state["stage"]
-            for scope, key in (("all", ""), ("street", state["street_code"]), ("grid", state["grid_code"]),
-                               ("dept", state["department_code"] or "")):
-                deltas[(scope, key, stage)] += sign
-    return Counter({k: v for k, v in deltas.items() if v})
+        now = _COUNTED(row)
+        if old is not None:
+            was = _COUNTED(old)
+            if was == now:
+                continue    # counted where it was: its −1 and +1 cancel
+            stage, street, grid, dept = was
+            for key in (("all", "", stage), ("street", street, stage), ("grid", grid, stage), ("dept", dept or "", stage)):
+                deltas[key] = get(key, 0) - 1
+        stage, street, grid, dept = now
+        for key in (("all", "", stage), ("street", street, stage), ("grid", grid, stage), ("dept", dept or "", stage)):
+            deltas[key] = get(key, 0) + 1
+    return {k: v for k, v in deltas.items() if v}
