@@ -49,17 +49,13 @@ class Changes:
     dead: list[tuple] = field(default_factory=list)                 # DEAD_COLUMNS, ``recorded_at`` aware
 
 
-_TEXTS: dict[datetime, str] = {}
+class _TimeTexts(dict):
+    """UTC instant → its SQLite text, and None → None: a hit is one dict look-up in C (the
+    writer maps it over a row's times), a miss computes the text (:meth:`__missing__`)."""
 
-
-def sqlite_time(value: datetime | None) -> str | None:
-    """SQLAlchemy's SQLite DATETIME text for the UTC instant (always with microseconds,
-    so that text order is time order).  Memoised: a batch writes the same instants in
-    several columns and tables."""
-    if value is None:
-        return None
-    text = _TEXTS.get(value)
-    if text is None:
+    def __missing__(self, value: datetime | None) -> str | None:
+        if value is None:
+            return None
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r} cannot be stored")
         if value.tzinfo is not UTC:
@@ -67,10 +63,21 @@ def sqlite_time(value: datetime | None) -> str | None:
         text = value.isoformat(" ")[:-6]
         if len(text) == 19:
             text += ".000000"
-        if len(_TEXTS) > 200_000:
-            _TEXTS.clear()
-        _TEXTS[value] = text
-    return text
+        if len(self) > 200_000:
+            self.clear()
+        self[value] = text
+        return text
+
+
+_TEXTS = _TimeTexts()
+_text_of = _TEXTS.__getitem__
+
+
+def sqlite_time(value: datetime | None) -> str | None:
+    """SQLAlchemy's SQLite DATETIME text for the UTC instant (always with microseconds,
+    so that text order is time order).  Memoised: a batch writes the same instants in
+    several columns and tables."""
+    return _text_of(value)
 
 
 def _columns(names) -> str:
@@ -83,15 +90,31 @@ _TIME_COLUMNS = tuple(n for n in CASE_COLUMNS if n in CASE_TIME_COLUMNS)
 _PLAIN_VALUES, _TIME_VALUES = itemgetter(*_PLAIN_COLUMNS), itemgetter(*_TIME_COLUMNS)
 _SQLITE_INSERT_CASE = (f"INSERT INTO cases ({_columns(_PLAIN_COLUMNS + _TIME_COLUMNS)}) "
                        f"VALUES ({', '.join('?' * len(CASE_COLUMNS))})")
-_GETTERS: dict[tuple, itemgetter] = {}
+_UPDATES: dict[tuple, tuple] = {}
 
 
-def row_values(names: tuple, row: dict) -> tuple:
-    """The values of columns ``names`` (two or more) of a row, fetched in one C call."""
-    getter = _GETTERS.get(names)
-    if getter is None:
-        getter = _GETTERS[names] = itemgetter(*names) if len(names) > 1 else lambda r, n=names[0]: (r[n],)
-    return getter(row)
+def _getter(names: tuple):
+    """A function giving the values of columns ``names`` of a row as a tuple (one C call
+    for two names or more)."""
+    if len(names) > 1:
+        return itemgetter(*names)
+    if names:
+        return lambda row, name=names[0]: (row[name],)
+    return lambda row: ()
+
+
+def _sqlite_update(names: tuple) -> tuple:
+    """(UPDATE of the columns ``names``, plain columns first then times; getter of the
+    plain values; getter of the times) — made once per set of columns."""
+    plan = _UPDATES.get(names)
+    if plan is None:
+        if len(_UPDATES) > 1000:   # a few dozen sets occur; bounded whatever the stream
+            _UPDATES.clear()
+        plain = tuple(n for n in names if n not in CASE_TIME_COLUMNS)
+        times = tuple(n for n in names if n in CASE_TIME_COLUMNS)
+        sets = ", ".join(f'"{n}" = ?' for n in plain + times)
+        plan = _UPDATES[names] = (f"UPDATE cases SET {sets} WHERE case_id = ?", _getter(plain), _getter(times))
+    return plan
 
 
 def _raw(connection):
@@ -113,23 +136,18 @@ class SqliteWriter:
 
     def write(self, connection, changes: Changes) -> None:
         raw = _raw(connection)
-        t = sqlite_time
+        t = _text_of
         if changes.events:
             raw.executemany(f"INSERT INTO case_events ({_columns(EVENT_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                             [(e[0], e[1], e[2], e[3], t(e[4]), e[5], e[6]) for e in changes.events])
-        if changes.new_cases:   # the columns in two runs, times last: two C calls fetch a row's values
+        # A row's columns in two runs, times last: two C calls fetch its values and the
+        # times become text through one C look-up each.
+        if changes.new_cases:
             plain, times = _PLAIN_VALUES, _TIME_VALUES
             raw.executemany(_SQLITE_INSERT_CASE, [(*plain(row), *map(t, times(row))) for row in changes.new_cases])
         for names, rows in changes.updates.items():
-            values = [(*row_values(names, row), row["case_id"]) for row in rows]
-            times = [i for i, n in enumerate(names) if n in CASE_TIME_COLUMNS]
-            if times:
-                values = [list(r) for r in values]
-                for r in values:
-                    for i in times:
-                        r[i] = t(r[i])
-            sets = ", ".join(f'"{n}" = ?' for n in names)
-            raw.executemany(f"UPDATE cases SET {sets} WHERE case_id = ?", values)
+            sql, plain, times = _sqlite_update(names)
+            raw.executemany(sql, [(*plain(row), *map(t, times(row)), row["case_id"]) for row in rows])
         if changes.counts:
             ordered = sorted(changes.counts.items())
             raw.executemany("INSERT INTO live_counts (scope, key, stage, n) VALUES (?, ?, ?, ?) ON CONFLICT "
@@ -169,7 +187,8 @@ class PgWriter:
         changed = set().union(*updates)
         names = tuple(n for n in CASE_COLUMNS if n in changed)
         rows = [row for group in updates.values() for row in group]
-        payload = orjson.dumps([dict(zip(names, row_values(names, row)), case_id=row["case_id"]) for row in rows])
+        values = _getter(names)
+        payload = orjson.dumps([dict(zip(names, values(row)), case_id=row["case_id"]) for row in rows])
         sets = ", ".join(f'"{n}" = u."{n}"' for n in names)
         record = ", ".join(f'"{n}" {self.case_types[n]}' for n in (*names, "case_id"))
         cursor.execute(f"UPDATE cases AS c SET {sets} FROM json_to_recordset(%s::json) AS u({record}) "
