@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from dashboard.domain.limits import WARN_SHARE, Limit, WorkingClock
 from datasource.follower.projector import Projector
 from datasource.follower.worker import Worker
-from datasource.store import schema
+from datasource.store import partitions, schema
 from datasource.store.fastwrite import sqlite_time
 from tests.streams import _plain, publish, snapshot, story_stream
 
@@ -92,3 +92,11 @@ def test_a_time_is_the_same_sqlite_text_first_and_again():
     assert sqlite_time(None) is None
     with pytest.raises(ValueError, match="naive datetime"):
         sqlite_time(datetime(2026, 11, 30))
+
+
+@settings(max_examples=300, deadline=None)
+@given(instants=st.lists(st.datetimes(min_value=datetime(2001, 1, 1), max_value=datetime(2098, 12, 31),
+                                      timezones=st.sampled_from(ZONES)), max_size=20))
+def test_the_months_a_batch_needs_are_each_instants_month_and_its_neighbours_within_the_margin(instants):
+    expected = {(x.year, x.month) for at in instants for x in (at, at - partitions.MARGIN, at + partitions.MARGIN)}
+    assert partitions.months_of_instants(instants) == expected
