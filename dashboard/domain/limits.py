@@ -91,6 +91,47 @@ class WorkingClock:
             day += one_day
         raise ValueError("calendar has no working time in the next ten years")
 
+    def add_pair(self, start: datetime, first: float, second: float) -> tuple[datetime, datetime]:
+        """``(add(start, first), add(start, second))`` in one walk over the working periods
+        (``first <= second``: the warning point and the deadline of one clock) — the same
+        steps as :meth:`add`, so the same instants."""
+        remaining, rest = timedelta(minutes=first), timedelta(minutes=second)
+        if remaining > rest:
+            return self.add(start, first), self.add(start, second)
+        out_tz = start.tzinfo
+        local = start.astimezone(self.tz)
+        day = local.date()
+        one_day = timedelta(days=1)
+        found = None
+        for _ in range(3660):
+            for begin, end in self.periods(day):
+                if end <= local:
+                    continue
+                if begin < local:
+                    begin = local
+                span = end - begin
+                if found is None:   # both shrink by the same spans: ``remaining`` ends first
+                    if remaining <= span:
+                        found = (begin + remaining).astimezone(out_tz)
+                    else:
+                        remaining -= span
+                if rest <= span:
+                    return found, (begin + rest).astimezone(out_tz)
+                rest -= span
+            day += one_day
+        raise ValueError("calendar has no working time in the next ten years")
+
+    def ends(self, limit: Limit, start: datetime) -> tuple[datetime, datetime]:
+        """(:data:`WARN_SHARE` of ``limit``, all of it) after ``start``: ``(end(limit, start,
+        WARN_SHARE), end(limit, start))``, the working time walked once."""
+        unit = limit.unit
+        if unit == "minutes":
+            return start + timedelta(minutes=limit.amount * WARN_SHARE), start + timedelta(minutes=limit.amount * 1.0)
+        if unit == "hours":
+            return start + timedelta(hours=limit.amount * WARN_SHARE), start + timedelta(hours=limit.amount * 1.0)
+        minutes = limit.amount * (60 if unit == "work_hours" else self.per_day)
+        return self.add_pair(start, minutes * WARN_SHARE, minutes * 1.0)
+
     def end(self, limit: Limit, start: datetime, share: float = 1.0) -> datetime:
         """:meth:`Limit.end` on this clock."""
         unit = limit.unit
@@ -153,7 +194,7 @@ class TimeLimits:
         limit = self.limit(stage, category, urgency)
         if limit is None:
             return None, None
-        return self.clock.end(limit, entered_at, WARN_SHARE), self.clock.end(limit, entered_at)
+        return self.clock.ends(limit, entered_at)
 
 
 def warn_point(entered_at: datetime, deadline_at: datetime) -> datetime:

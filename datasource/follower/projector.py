@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from operator import itemgetter
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, DBAPIError, SQLAlchemyError
@@ -45,6 +45,9 @@ log = logging.getLogger("citygrid.projector")
 
 CHUNK = 900   # stay under every driver's bound-parameter limit
 UPDATABLE = tuple(c for c in CASE_COLUMNS if c != "case_id")
+_UPDATABLE_VALUES = itemgetter(*UPDATABLE)      # a row's updatable values in one C call
+#: the columns whose values place a case in the live counts (``_count_deltas``)
+_COUNTED = itemgetter("stage", "street_code", "grid_code", "department_code")
 _TYPE_TEXT = {t: t.value for t in EventType}
 EVENT_COLUMNS = "event_id, stream_id, case_id, type, at, actor, body"
 EVENT_SELECT = f"SELECT {EVENT_COLUMNS} FROM case_events WHERE event_id"
@@ -261,15 +264,16 @@ class Projector:
                                event.body_text))
             flow[(local_day(event.at), kind)] += 1
         written = [row for case, row in rows.items() if before.get(case) is not row]
+        updates, values = changes.updates, _UPDATABLE_VALUES
         for row in written:
             old = before.get(row["case_id"])
             if old is None:
                 changes.new_cases.append(row)
                 continue
             # A column an event did not touch holds the very object it held before.
-            names = tuple(n for n in UPDATABLE if row[n] is not old[n] and row[n] != old[n])
+            names = tuple([n for n, new, was in zip(UPDATABLE, values(row), values(old)) if new is not was and new != was])
             if names:
-                changes.updates.setdefault(names, []).append((*[row[n] for n in names], row["case_id"]))
+                updates.setdefault(names, []).append(row)
         changes.counts = _count_deltas(before, written)
         result.applied = len(event_rows)
         return changes, written
@@ -368,16 +372,21 @@ def _same_content(first: CaseEvent, again: CaseEvent) -> bool:
             and first.actor == again.actor and first.body == again.body)
 
 
-def _count_deltas(before: dict[str, dict], changed: list[dict]) -> Counter:
+def _count_deltas(before: dict[str, dict], changed: list[dict]) -> dict:
     """Changes of the live counts: −1 where a case was, +1 where it is now."""
-    deltas: Counter = Counter()
+    deltas: dict = {}
+    get = deltas.get
     for row in changed:
         old = before.get(row["case_id"])
-        for sign, state in ((-1, old), (1, row)):
-            if state is None:
-                continue
-            stage = state["stage"]
-            for scope, key in (("all", ""), ("street", state["street_code"]), ("grid", state["grid_code"]),
-                               ("dept", state["department_code"] or "")):
-                deltas[(scope, key, stage)] += sign
-    return Counter({k: v for k, v in deltas.items() if v})
+        now = _COUNTED(row)
+        if old is not None:
+            was = _COUNTED(old)
+            if was == now:
+                continue    # counted where it was: its −1 and +1 cancel
+            stage, street, grid, dept = was
+            for key in (("all", "", stage), ("street", street, stage), ("grid", grid, stage), ("dept", dept or "", stage)):
+                deltas[key] = get(key, 0) - 1
+        stage, street, grid, dept = now
+        for key in (("all", "", stage), ("street", street, stage), ("grid", grid, stage), ("dept", dept or "", stage)):
+            deltas[key] = get(key, 0) + 1
+    return {k: v for k, v in deltas.items() if v}

@@ -3,8 +3,9 @@
 The projector hands over one :class:`Changes` per batch; a writer turns it into the
 fewest statements its database can take: ``executemany`` on SQLite, COPY on PostgreSQL.
 Only what changed is written — the new events, new cases in full, and for a known case
-just the columns an event changed (grouped by the set of changed columns), the live
-count deltas and the day flow.  The SQL is plain and fixed (table and column names
+the columns an event changed (SQLite: one statement per set of changed columns;
+PostgreSQL: one statement for all, see :meth:`PgWriter._update_cases`), the live count
+deltas and the day flow.  The SQL is plain and fixed (table and column names
 from :mod:`datasource.store.schema`), so SQLAlchemy's per-row parameter processing, which
 dominated the worker's profile, is skipped.
 """
@@ -13,13 +14,16 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from operator import itemgetter
+
+import orjson
 
 from sqlalchemy.dialects import postgresql
 
 from datasource.store import partitions, schema
 
 UTC = timezone.utc
-CASE_COLUMNS = tuple(c.name for c in schema.cases.columns)
+CASE_COLUMNS = tuple(c.name.encode().decode() for c in schema.cases.columns)   # plain str (orjson's keys)
 CASE_TIME_COLUMNS = frozenset(c.name for c in schema.cases.columns if isinstance(c.type, schema.UTCDateTime))
 EVENT_COLUMNS = ("event_id", "stream_id", "case_id", "type", "at", "actor", "body")
 DEAD_COLUMNS = ("stream_id", "event_id", "reason", "fields", "recorded_at")
@@ -39,23 +43,19 @@ class Changes:
     position: str                                                   # last stream id of the batch
     events: list[tuple] = field(default_factory=list)               # EVENT_COLUMNS, ``at`` aware
     new_cases: list[dict] = field(default_factory=list)             # full rows
-    updates: dict[tuple, list[tuple]] = field(default_factory=dict)  # columns → [(*values, case_id)]
-    counts: Counter = field(default_factory=Counter)                # (scope, key, stage) → delta
+    updates: dict[tuple, list[dict]] = field(default_factory=dict)   # changed columns → the rows (in full)
+    counts: dict = field(default_factory=dict)                      # (scope, key, stage) → delta
     flow: Counter = field(default_factory=Counter)                  # (local date, type) → events
     dead: list[tuple] = field(default_factory=list)                 # DEAD_COLUMNS, ``recorded_at`` aware
 
 
-_TEXTS: dict[datetime, str] = {}
+class _TimeTexts(dict):
+    """UTC instant → its SQLite text, and None → None: a hit is one dict look-up in C (the
+    writer maps it over a row's times), a miss computes the text (:meth:`__missing__`)."""
 
-
-def sqlite_time(value: datetime | None) -> str | None:
-    """SQLAlchemy's SQLite DATETIME text for the UTC instant (always with microseconds,
-    so that text order is time order).  Memoised: a batch writes the same instants in
-    several columns and tables."""
-    if value is None:
-        return None
-    text = _TEXTS.get(value)
-    if text is None:
+    def __missing__(self, value: datetime | None) -> str | None:
+        if value is None:
+            return None
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r} cannot be stored")
         if value.tzinfo is not UTC:
@@ -63,14 +63,58 @@ def sqlite_time(value: datetime | None) -> str | None:
         text = value.isoformat(" ")[:-6]
         if len(text) == 19:
             text += ".000000"
-        if len(_TEXTS) > 200_000:
-            _TEXTS.clear()
-        _TEXTS[value] = text
-    return text
+        if len(self) > 200_000:
+            self.clear()
+        self[value] = text
+        return text
+
+
+_TEXTS = _TimeTexts()
+_text_of = _TEXTS.__getitem__
+
+
+def sqlite_time(value: datetime | None) -> str | None:
+    """SQLAlchemy's SQLite DATETIME text for the UTC instant (always with microseconds,
+    so that text order is time order).  Memoised: a batch writes the same instants in
+    several columns and tables."""
+    return _text_of(value)
 
 
 def _columns(names) -> str:
     return ", ".join(f'"{n}"' for n in names)
+
+
+_CASE_VALUES = itemgetter(*CASE_COLUMNS)
+_PLAIN_COLUMNS = tuple(n for n in CASE_COLUMNS if n not in CASE_TIME_COLUMNS)
+_TIME_COLUMNS = tuple(n for n in CASE_COLUMNS if n in CASE_TIME_COLUMNS)
+_PLAIN_VALUES, _TIME_VALUES = itemgetter(*_PLAIN_COLUMNS), itemgetter(*_TIME_COLUMNS)
+_SQLITE_INSERT_CASE = (f"INSERT INTO cases ({_columns(_PLAIN_COLUMNS + _TIME_COLUMNS)}) "
+                       f"VALUES ({', '.join('?' * len(CASE_COLUMNS))})")
+_UPDATES: dict[tuple, tuple] = {}
+
+
+def _getter(names: tuple):
+    """A function giving the values of columns ``names`` of a row as a tuple (one C call
+    for two names or more)."""
+    if len(names) > 1:
+        return itemgetter(*names)
+    if names:
+        return lambda row, name=names[0]: (row[name],)
+    return lambda row: ()
+
+
+def _sqlite_update(names: tuple) -> tuple:
+    """(UPDATE of the columns ``names``, plain columns first then times; getter of the
+    plain values; getter of the times) — made once per set of columns."""
+    plan = _UPDATES.get(names)
+    if plan is None:
+        if len(_UPDATES) > 1000:   # a few dozen sets occur; bounded whatever the stream
+            _UPDATES.clear()
+        plain = tuple(n for n in names if n not in CASE_TIME_COLUMNS)
+        times = tuple(n for n in names if n in CASE_TIME_COLUMNS)
+        sets = ", ".join(f'"{n}" = ?' for n in plain + times)
+        plan = _UPDATES[names] = (f"UPDATE cases SET {sets} WHERE case_id = ?", _getter(plain), _getter(times))
+    return plan
 
 
 def _raw(connection):
@@ -92,25 +136,18 @@ class SqliteWriter:
 
     def write(self, connection, changes: Changes) -> None:
         raw = _raw(connection)
-        t = sqlite_time
+        t = _text_of
         if changes.events:
             raw.executemany(f"INSERT INTO case_events ({_columns(EVENT_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                             [(e[0], e[1], e[2], e[3], t(e[4]), e[5], e[6]) for e in changes.events])
+        # A row's columns in two runs, times last: two C calls fetch its values and the
+        # times become text through one C look-up each.
         if changes.new_cases:
-            plan = [(n, n in CASE_TIME_COLUMNS) for n in CASE_COLUMNS]
-            flags = [is_time for _, is_time in plan]
-            raw.executemany(f"INSERT INTO cases ({_columns(CASE_COLUMNS)}) VALUES ({', '.join('?' * len(plan))})",
-                            [tuple([t(v) if is_time and v is not None else v for v, is_time in
-                                    zip(map(row.__getitem__, CASE_COLUMNS), flags)]) for row in changes.new_cases])
+            plain, times = _PLAIN_VALUES, _TIME_VALUES
+            raw.executemany(_SQLITE_INSERT_CASE, [(*plain(row), *map(t, times(row))) for row in changes.new_cases])
         for names, rows in changes.updates.items():
-            times = [i for i, n in enumerate(names) if n in CASE_TIME_COLUMNS]
-            if times:
-                rows = [list(r) for r in rows]
-                for r in rows:
-                    for i in times:
-                        r[i] = t(r[i])
-            sets = ", ".join(f'"{n}" = ?' for n in names)
-            raw.executemany(f"UPDATE cases SET {sets} WHERE case_id = ?", rows)
+            sql, plain, times = _sqlite_update(names)
+            raw.executemany(sql, [(*plain(row), *map(t, times(row)), row["case_id"]) for row in rows])
         if changes.counts:
             ordered = sorted(changes.counts.items())
             raw.executemany("INSERT INTO live_counts (scope, key, stage, n) VALUES (?, ?, ?, ?) ON CONFLICT "
@@ -129,21 +166,33 @@ class SqliteWriter:
                     "DO UPDATE SET last_stream_id = excluded.last_stream_id", (self.position_name, changes.position))
 
 
-def _pg_array(column) -> str:
-    return column.type.compile(dialect=postgresql.dialect()) + "[]"
-
-
 class PgWriter:
-    """COPY for new rows (one round trip for thousands); changed columns and count deltas
-    as array parameters unnested in one set-based statement each — the planner then
-    expects few rows and joins through the primary key, where a temporary table made
-    it scan the whole ``cases`` table.  The position row is read FOR UPDATE, so
+    """COPY for new rows (one round trip for thousands); changed rows (as JSON) and count
+    deltas (as arrays) in one set-based statement each — the planner then expects few
+    rows and joins through the primary key, where a temporary table made it scan the
+    whole ``cases`` table.  The position row is read FOR UPDATE, so
     concurrent workers take turns."""
 
     def __init__(self, position: str = STATE_KEY):
         self.position_name = position
-        self.case_arrays = {c.name: _pg_array(c) for c in schema.cases.columns}
+        self.case_types = {c.name: c.type.compile(dialect=postgresql.dialect()) for c in schema.cases.columns}
         self.months: set = set()        # the months whose partitions are known to exist
+
+    def _update_cases(self, cursor, updates: dict[tuple, list[dict]]) -> None:
+        """The changed rows in one statement: every column any of them changed, for each
+        row its current value (a column a row did not change is set to the value it holds).
+        The rows travel as one JSON text (orjson, in C) that ``json_to_recordset`` reads:
+        one statement planned once, where one per set of changed columns (thirty a batch)
+        with an array per column cost most of the batch on both sides of the connection."""
+        changed = set().union(*updates)
+        names = tuple(n for n in CASE_COLUMNS if n in changed)
+        rows = [row for group in updates.values() for row in group]
+        values = _getter(names)
+        payload = orjson.dumps([dict(zip(names, values(row)), case_id=row["case_id"]) for row in rows])
+        sets = ", ".join(f'"{n}" = u."{n}"' for n in names)
+        record = ", ".join(f'"{n}" {self.case_types[n]}' for n in (*names, "case_id"))
+        cursor.execute(f"UPDATE cases AS c SET {sets} FROM json_to_recordset(%s::json) AS u({record}) "
+                       f"WHERE c.case_id = u.case_id", (payload.decode(),))
 
     def read_position(self, connection) -> str | None:
         with _raw(connection).cursor() as cursor:
@@ -164,26 +213,20 @@ class PgWriter:
             if changes.new_cases:
                 with cursor.copy(f"COPY cases ({_columns(CASE_COLUMNS)}) FROM STDIN") as copy:
                     for row in changes.new_cases:
-                        copy.write_row([row[n] for n in CASE_COLUMNS])
-            for names, rows in changes.updates.items():
-                columns = list(zip(*rows))      # one array per changed column, then the case ids
-                arrays = ", ".join(f"%s::{self.case_arrays[n]}" for n in names)
-                sets = ", ".join(f'"{n}" = u."{n}"' for n in names)
-                cursor.execute(f"UPDATE cases AS c SET {sets} FROM unnest({arrays}, %s::varchar[]) "
-                               f"AS u({_columns(names)}, case_id) WHERE c.case_id = u.case_id",
-                               [list(column) for column in columns])
-            if changes.counts:
-                keys = sorted(changes.counts)
-                deltas = [[k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys],
-                          [changes.counts[k] for k in keys]]
-                cursor.execute("INSERT INTO live_counts (scope, key, stage, n) SELECT * FROM "
-                               "unnest(%s::varchar[], %s::varchar[], %s::varchar[], %s::integer[]) "
-                               "ON CONFLICT (scope, key, stage) DO UPDATE SET n = live_counts.n + EXCLUDED.n", deltas)
-                emptied = [i for i, k in enumerate(keys) if changes.counts[k] < 0]
+                        copy.write_row(_CASE_VALUES(row))
+            if changes.updates:
+                self._update_cases(cursor, changes.updates)
+            if changes.counts:   # [scope, key, stage, delta] rows as one JSON text (orjson: in C)
+                ordered = sorted(changes.counts.items())
+                cursor.execute("INSERT INTO live_counts (scope, key, stage, n) SELECT d->>0, d->>1, d->>2, "
+                               "(d->>3)::integer FROM json_array_elements(%s::json) AS d "
+                               "ON CONFLICT (scope, key, stage) DO UPDATE SET n = live_counts.n + EXCLUDED.n",
+                               (orjson.dumps([(*k, n) for k, n in ordered]).decode(),))
+                emptied = [k for k, n in ordered if n < 0]
                 if emptied:
-                    cursor.execute("DELETE FROM live_counts AS l USING unnest(%s::varchar[], %s::varchar[], "
-                                   "%s::varchar[]) AS d(scope, key, stage) WHERE l.scope = d.scope AND l.key = d.key "
-                                   "AND l.stage = d.stage AND l.n = 0", [[d[i] for i in emptied] for d in deltas[:3]])
+                    cursor.execute("DELETE FROM live_counts AS l USING json_array_elements(%s::json) AS d "
+                                   "WHERE l.scope = d->>0 AND l.key = d->>1 AND l.stage = d->>2 AND l.n = 0",
+                                   (orjson.dumps(emptied).decode(),))
             if changes.flow:
                 cursor.executemany("INSERT INTO daily_flow (day, type, n) VALUES (%s, %s, %s) ON CONFLICT (day, type) "
                                    "DO UPDATE SET n = daily_flow.n + EXCLUDED.n",
