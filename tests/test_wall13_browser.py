@@ -43,6 +43,7 @@ def wall(tmp_path, stream_key, redis_server_url):
             lon=running.places[k % len(running.places)][0], lat=running.places[k % len(running.places)][1])])
         # Case numbers the command service gives start above the seeded ones.
         running.system.stream.client.set(f"{running.system.stream.prefix}seq:{running.today}", 5000)
+        running.wait_projected()
         engine, streets = running.system.engine, running.system.scenario.streets
         accounts.add_user(engine, "op", "operator", PASSWORD)
         accounts.add_user(engine, "east", "supervisor", PASSWORD, scope=STREET, streets=streets)
