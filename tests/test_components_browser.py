@@ -17,6 +17,9 @@ from tests.helpers import event, publish
 
 pytestmark = pytest.mark.browser
 LAYER_BUDGET = 1_000_000      # bytes: the first load of the layer
+#: The first draw after start-up reads the whole inventory into memory (warm: under 2 s); on a loaded
+#: machine that took 17.7 s of the pages' default 20 s (load average 14), so it gets its own bound.
+FIRST_DRAW_MS = 60_000
 
 
 @pytest.fixture
@@ -95,7 +98,7 @@ def test_the_layer_is_light_draws_fast_and_follows_pan_and_zoom(live_app, tabs, 
     watch = LayerWatch(page, "dispatch-components")
     started = time.perf_counter()
     tab.login("op", "/dispatch")
-    page.wait_for_selector("path.component-cluster", state="attached")
+    page.wait_for_selector("path.component-cluster", state="attached", timeout=FIRST_DRAW_MS)
     first_draw = time.perf_counter() - started
     at, first_bytes = watch.wait_next(0)
     clusters = drawn(page, "path.component-cluster")
@@ -230,7 +233,7 @@ def test_intake_picks_a_component_on_the_map_and_the_report_names_it(live_app, t
     page = tab.page
     watch = LayerWatch(page, "intake-components")
     tab.login("sup", "/intake")
-    page.wait_for_selector("path.component-cluster", state="attached")
+    page.wait_for_selector("path.component-cluster", state="attached", timeout=FIRST_DRAW_MS)
     watch.settled("#intake-map")
     for _ in range(6):        # zoom in until single components are drawn, one step at a time
         n = len(watch.answers)
