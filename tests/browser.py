@@ -5,7 +5,11 @@
   request that leaves the machine (the product must work without internet);
 - :class:`LiveServer` serves a real app with waitress in a thread on a free port;
 - :class:`RedisProcess` runs a ``redis-server`` that the test owns, to kill and restart it;
-- :func:`wait_until` polls a condition with a generous bound instead of sleeping blindly.
+- :func:`wait_until` polls a condition with a generous bound instead of sleeping blindly;
+- :func:`map_settled` waits until the Leaflet maps of a page have stopped moving;
+- :func:`slow_down` makes a page's CPU N times slower when ``CITYGRID_TEST_CPU_THROTTLE=N`` is set:
+  a race that a loaded 2-core CI machine hits now and then shows on a fast machine at once
+  (``CITYGRID_TEST_CPU_THROTTLE=6 pytest tests/test_wall_browser.py``).
 
 The fixtures built on these live in ``tests/conftest_browser.py``.
 """
@@ -31,6 +35,17 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def slow_down(page) -> None:
+    """Throttle ``page``'s CPU by ``CITYGRID_TEST_CPU_THROTTLE`` (Chromium's DevTools emulation; unset: no-op)."""
+    text = os.environ.get("CITYGRID_TEST_CPU_THROTTLE") or "1"
+    try:
+        rate = float(text)
+    except ValueError:
+        raise ValueError(f"CITYGRID_TEST_CPU_THROTTLE={text!r} must be a number (a slow-down factor, like 6)") from None
+    if rate > 1:
+        page.context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": rate})
 
 
 def launch(playwright, **options):
@@ -80,6 +95,20 @@ class PageWatch:
         return page.evaluate("""() => Array.from(document.querySelectorAll(
             '.dash-fe-error__title, .dash-fe-error, .dash-error-card, .dash-debug-menu__error-count'))
             .map(e => e.textContent.trim()).filter(Boolean)""")
+
+
+def map_settled(page, selector: str = "body", quiet_ms: int = 300, timeout_ms: int = 30_000) -> None:
+    """Wait until every Leaflet map inside ``selector`` has stopped moving: no zoom animation,
+    its panes' transforms unchanged for ``quiet_ms`` — a condition, not a fixed pause, before a
+    screenshot, a measurement or a click at a measured point (a map still flying moves it)."""
+    page.wait_for_function("""([sel, quiet]) => {
+        const panes = [...document.querySelectorAll(sel + ' .leaflet-map-pane')];
+        if (!panes.length || document.querySelector(sel + ' .leaflet-zoom-anim')) return false;
+        const state = sel + '|' + panes.map(p => p.style.transform).join('|');
+        const now = performance.now();
+        if (window.__mapState !== state) { window.__mapState = state; window.__mapSince = now; return false; }
+        return now - window.__mapSince >= quiet;
+    }""", arg=[selector, quiet_ms], polling=50, timeout=timeout_ms)
 
 
 class LiveServer:

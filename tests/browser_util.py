@@ -11,7 +11,7 @@ import pytest
 
 from datasource.services import accounts
 from datasource.services.command_types import Actor
-from tests.browser import LiveServer, PageWatch
+from tests.browser import LiveServer, PageWatch, slow_down
 
 PASSWORD = "correct-horse-9"
 USERS = (("op", "operator", None), ("sup", "supervision", None), ("sani", "department", "sanitation"),
@@ -94,6 +94,7 @@ class Tab:
         self.page = self.context.new_page()
         self.page.set_default_timeout(WAIT_MS)
         self.watch = PageWatch().attach(self.page)
+        slow_down(self.page)
         self.base = base
 
     def login(self, name: str, next_path: str = "/") -> "Tab":

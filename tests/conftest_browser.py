@@ -3,7 +3,7 @@
 ``chromium``      one headless Chromium per test session (the system's binary);
 ``browser_page``  a fresh page at 1920×1080 whose problems are recorded: ``browser_page.watch``
                   is a :class:`tests.browser.PageWatch` (console errors, page errors, external
-                  requests, dialogs).
+                  requests, dialogs); slowed down by ``CITYGRID_TEST_CPU_THROTTLE`` (tests/browser.py).
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import CHROMIUM, PageWatch, launch
+from tests.browser import CHROMIUM, PageWatch, launch, slow_down
 
 
 @pytest.fixture(scope="session")
@@ -36,5 +36,6 @@ def browser_page(chromium):
                                    timezone_id="Asia/Shanghai", bypass_csp=True)
     page = context.new_page()
     page.watch = PageWatch().attach(page)
+    slow_down(page)
     yield page
     context.close()

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from datasource.simulation.backfill import append_history, generate_history
-from tests.browser import wait_until
+from tests.browser import map_settled, wait_until
 from tests.browser_util import start_live_app, tabs  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.browser
@@ -67,15 +67,7 @@ def drawn_share(page, selector: str) -> float:
 
     There are no tiles (no internet): a map opened over the wrong place (Beijing's centre, say)
     shows nothing but background, whether Leaflet draws in SVG or on a canvas."""
-    page.wait_for_function("""sel => {
-        const el = document.querySelector(sel);
-        const pane = el && el.querySelector('.leaflet-map-pane');
-        if (!pane || document.querySelector('.leaflet-zoom-anim')) return false;
-        const state = pane.style.transform;
-        const now = performance.now();
-        if (window.__cityState !== state) { window.__cityState = state; window.__citySince = now; return false; }
-        return now - window.__citySince >= 300;
-    }""", arg=selector, polling=50, timeout=20000)
+    map_settled(page, selector)
     # only the map's own panes count: controls and legends drawn over it are hidden meanwhile
     hide = """(sel, hidden) => { for (const child of document.querySelector(sel).children)
         if (!child.classList.contains('leaflet-map-pane')) child.style.visibility = hidden ? 'hidden' : ''; }"""

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from shapely.geometry import shape
 
+from layouts.dispatch import Ids
 from tests.browser import wait_until
 from tests.browser_util import Tab, live_app, tabs  # noqa: F401 - fixtures
 from tests.helpers import event, loop_events, publish
@@ -125,11 +126,25 @@ def test_a_conflict_names_who_dispatched_and_when(live_app, tabs):
     tab = tabs().login("op", f"/dispatch?case={target}")
     page = tab.page
     page.wait_for_selector("#dispatch-form:not(.hidden)")
-    # meanwhile a colleague dispatches it from another console
+    # Meanwhile a colleague dispatches it from another console, between two refreshes of this page:
+    # the page's refresh tick (3 s) is held until the click has been answered — else a tick landing
+    # first hides the form (as it should) and the click has nothing to click.
+    held, holding = [], [True]
+
+    def hold_ticks(route):
+        if holding[0] and f'"{Ids.TICK.value}.n_intervals"' in (route.request.post_data or ""):
+            held.append(route)
+        else:
+            route.continue_()
+    page.route("**/_dash-update-component*", hold_ticks)
     live_app.services.commands.dispatch(live_app.actor("adm"), target, "roads")
     page.click("#dispatch-submit")
     error = page.locator("#dispatch-message .msg-error")
     error.wait_for()
+    holding[0] = False
+    for route in held:
+        route.continue_()
+    page.unroute("**/_dash-update-component*", hold_ticks)
     at = live_app.system.now().astimezone(live_app.system.scenario.calendar.tz)  # the colleague's time, today
     assert f"案件 {target} 已被 adm 于 {at:%H:%M:%S} 派遣" in error.inner_text()
     assert dispatched_events(live_app, target) == 1
@@ -220,6 +235,10 @@ def test_typed_text_never_runs_as_html(live_app, tabs, artifacts):
     ids = seed_filed(live_app, 3, description=EVIL)
     commands = live_app.services.commands
     commands.dispatch(live_app.actor("op"), ids[1], "sanitation", note=EVIL)  # in the timeline and on the wall
+    # projected before the page opens: its projection arriving later would redraw the map's markers
+    # between the hover below and the reading of its tooltip (a redrawn marker has none)
+    wait_until(lambda: (live_app.services.cases.row(ids[1]) or {}).get("stage") == "dispatched",
+               message="the dispatch to be projected")
     tab = tabs().login("op", "/dispatch")
     page = tab.page
     marker = page.locator(f"path.case-{ids[0]}")
@@ -264,7 +283,10 @@ def test_dispatch_a_selection_drawn_on_the_map_in_english(live_app, tabs, artifa
     selected = page.locator("#dispatch-batch-list .case-id").all_inner_texts()
     inside = [c for c in ids if page.locator(f"path.case-{c}").is_visible()]
     assert selected and set(selected) <= set(ids) and set(selected) == set(inside)
-    assert page.locator("path.case-chosen").count() == len(selected)     # highlighted on the map
+    # highlighted on the map — by a second callback (the selection's hideout), after the list is shown
+    page.wait_for_function("""(ids) => { const chosen = [...document.querySelectorAll('path.case-chosen')];
+        return chosen.length === ids.length && ids.every(id => document.querySelector(`path.case-chosen.case-${id}`)); }""",
+                           arg=selected)
     page.screenshot(path=str(artifacts / "dispatch-selection.png"))
     assert dispatched_events(live_app, selected[0]) == 0
     page.click("#dispatch-batch-submit")          # nothing goes before the confirmation

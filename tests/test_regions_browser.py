@@ -10,7 +10,7 @@ import pytest
 
 from datasource.services import accounts
 from datasource.simulation.backfill import append_history, generate_history
-from tests.browser import wait_until
+from tests.browser import map_settled, wait_until
 from tests.browser_util import PASSWORD, live_app, tabs  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.browser
@@ -51,20 +51,6 @@ def busiest(live, level_column: str, **where) -> str:
 
 def click_row(page, table_id: str, row_id: str) -> None:
     page.locator(f"#{table_id} .ag-center-cols-container .ag-row[row-id='{row_id}'] .ag-cell").first.click()
-
-
-def map_settled(page, quiet_ms: int = 300) -> None:
-    """Wait until every Leaflet map on the page has stopped moving (no zoom animation, the
-    panes' transforms unchanged for ``quiet_ms``) — a condition, not a fixed pause, before a
-    screenshot."""
-    page.wait_for_function("""quiet => {
-        const panes = [...document.querySelectorAll('.leaflet-map-pane')];
-        if (!panes.length || document.querySelector('.leaflet-zoom-anim')) return false;
-        const state = panes.map(p => p.style.transform).join('|');
-        const now = performance.now();
-        if (window.__mapState !== state) { window.__mapState = state; window.__mapSince = now; return false; }
-        return now - window.__mapSince >= quiet;
-    }""", arg=quiet_ms, polling=50, timeout=20000)
 
 
 def test_supervisor_drills_down_from_street_to_a_grids_cases(live_app, history, tabs, artifacts):

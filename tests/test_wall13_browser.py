@@ -17,7 +17,8 @@ from datasource.services import accounts, audit
 from datasource.services.command_types import Actor
 from tests.browser import LiveServer, wait_until
 from tests.helpers import event, publish
-from tests.test_wall_browser import Wall, assert_clean, no_scrollbars, ticker, wait_for_map
+from tests.test_wall_browser import (VIEW_LOG, Wall, assert_clean, no_scrollbars, ticker, views, wait_for_map,
+                                     wait_for_views)
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct-horse-9"
@@ -42,6 +43,7 @@ def wall(tmp_path, stream_key, redis_server_url):
             lon=running.places[k % len(running.places)][0], lat=running.places[k % len(running.places)][1])])
         # Case numbers the command service gives start above the seeded ones.
         running.system.stream.client.set(f"{running.system.stream.prefix}seq:{running.today}", 5000)
+        running.wait_projected()
         engine, streets = running.system.engine, running.system.scenario.streets
         accounts.add_user(engine, "op", "operator", PASSWORD)
         accounts.add_user(engine, "east", "supervisor", PASSWORD, scope=STREET, streets=streets)
@@ -96,7 +98,7 @@ def test_alarm_takes_over_until_acknowledged(wall, browser_page, artifacts):
     wait_until(lambda: "另有 1 起警情排队" in panel.inner_text(), timeout=30, message="the second alarm queued")
     # The elapsed time runs live.
     before = page.inner_text(".wall-alarm-elapsed")
-    wait_until(lambda: page.inner_text(".wall-alarm-elapsed") != before, timeout=10, message="the alarm clock")
+    wait_until(lambda: page.inner_text(".wall-alarm-elapsed") != before, timeout=30, message="the alarm clock")
     page.screenshot(path=str(artifacts / "wall13-alarm-1920x1080.png"))
 
     page.click("#wall-alarm-ack")
@@ -126,26 +128,28 @@ def test_a_wall_display_sees_the_alarm_without_the_button(wall, browser_page):
 
 def test_playlist_rotates_views_with_their_durations(wall, browser_page):
     page = browser_page
+    page.add_init_script(VIEW_LOG)
     page.goto(wall.url(f"&playlist=district:10,street-{STREET}:10,departments:10"))
     wait_for_map(page)
     street_name = wall.system.scenario.streets[STREET]
     street_index = list(wall.system.scenario.streets).index(STREET)
-    assert page.inner_text("#wall-view") == "全区"
-    wait_until(lambda: len(street_of_markers(page)) > 1, timeout=20, message="the whole district's markers")
-    wait_until(lambda: page.inner_text("#wall-view") == street_name, timeout=25, message="the street view")
-    # The street view's data are the street's only (the stream was reopened with its scope).
-    wait_until(lambda: street_of_markers(page) <= {street_index}, timeout=20, message="the street's markers only")
-    wait_until(lambda: "view-departments" in page.get_attribute("#wall-root", "class"), timeout=25,
-               message="the departments view")
-    assert page.inner_text("#wall-view") == "部门绩效"
-    wait_until(lambda: page.inner_text("#wall-view") == "全区", timeout=25, message="back to the district")
-    wait_until(lambda: len(street_of_markers(page)) > 1, timeout=20, message="the district's markers again")
+    # district → the street → the departments → district → the street again, 10 s each
+    shown = wait_for_views(page, ["全区", street_name, "部门绩效", "全区", street_name])
+    for before, after in zip(shown, shown[1:]):
+        assert after["at"] - before["at"] >= 8_000, (before, after)           # each view stood (about) its 10 s
+    assert len(shown[1]["streets"]) > 1                 # the district view had the whole district's markers
+    # the street view's data were the street's only (the stream was reopened with its scope)
+    assert set(shown[2]["streets"]) <= {street_index}
+    assert shown[2]["departments"]                      # the departments view drew the board layout
+    assert len(shown[4]["streets"]) > 1                 # and the district's again, back in the district view
+    assert "view-departments" not in page.get_attribute("#wall-root", "class")
     # An alarm holds the rotation while it stands.
     alarm(wall)
     page.locator("#wall-alarm-panel").wait_for(state="visible", timeout=30_000)
-    held = page.inner_text("#wall-view")
-    page.wait_for_timeout(12_000)   # longer than the view's 10 s: the rotation must not move
-    assert page.inner_text("#wall-view") == held
+    held, count = page.inner_text("#wall-view"), len(views(page))
+    # past the held view's end (the wall's own clock) by more than a rotation check: it must not move
+    page.wait_for_function("() => Date.now() > window.citygridWall.viewUntil + 2500", timeout=30_000)
+    assert page.inner_text("#wall-view") == held and len(views(page)) == count
     assert_clean(page)
 
 

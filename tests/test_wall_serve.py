@@ -27,7 +27,7 @@ def free_port() -> int:
 
 def open_stream(port: int, token: str) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
     """A wall: log in with its token (session cookie), then open its event stream."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)   # a loaded machine: a bound, not a pace
     conn.request("GET", f"/wall?token={token}")
     answer = conn.getresponse()
     cookie = answer.getheader("Set-Cookie").split(";", 1)[0]
