@@ -31,10 +31,13 @@ def grid_rows(page, grid_id: str) -> int:
 def test_supervisor_finds_out_why_the_wall_is_red(history, tabs, artifacts):
     tab = tabs(width=1920, height=1080).login("boss", "/departments")
     page = tab.page
-    page.wait_for_selector("#departments-professional .ag-row a.dept-link")
+    # the first draw counts the daily roll-up once: a loaded machine may need longer than a page's 20 s
+    page.wait_for_selector("#departments-professional .ag-row a.dept-link", timeout=60_000)
     wait_until(lambda: grid_rows(page, "departments-streets") >= 10, message="the street offices' rows")
+    # the grid draws its rows and their sparklines in steps: wait for all eleven, then nothing more
+    wait_until(lambda: grid_rows(page, "departments-professional") >= 11, message="the professional rows")
+    wait_until(lambda: page.locator("#departments-professional svg.spark").count() >= 11, message="a sparkline per row")
     assert grid_rows(page, "departments-professional") == 11
-    page.wait_for_selector("#departments-professional svg.spark rect", state="attached")  # a sparkline per row
     assert page.locator("#departments-professional svg.spark").count() == 11
     assert "应处置" in page.inner_text("#departments-professional .ag-header")
     assert page.inner_text("#departments-totals").startswith("合计")
