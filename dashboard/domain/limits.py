@@ -74,22 +74,11 @@ class WorkingClock:
     def add(self, start: datetime, minutes: float) -> datetime:
         """The instant ``minutes`` working minutes after ``start`` (in ``start``'s time zone)."""
         out_tz = start.tzinfo
-        local = start.astimezone(self.tz)
         remaining = timedelta(minutes=minutes)
-        day = local.date()
-        one_day = timedelta(days=1)
-        for _ in range(3660):
-            for begin, end in self.periods(day):
-                if end <= local:
-                    continue
-                if begin < local:
-                    begin = local
-                span = end - begin
-                if remaining <= span:
-                    return (begin + remaining).astimezone(out_tz)
-                remaining -= span
-            day += one_day
-        raise ValueError("calendar has no working time in the next ten years")
+        for begin, span in self._spans(start.astimezone(self.tz)):
+            if remaining <= span:
+                return (begin + remaining).astimezone(out_tz)
+            remaining -= span
 
     def add_pair(self, start: datetime, first: float, second: float) -> tuple[datetime, datetime]:
         """``(add(start, first), add(start, second))`` in one walk over the working periods
@@ -99,25 +88,29 @@ class WorkingClock:
         if remaining > rest:
             return self.add(start, first), self.add(start, second)
         out_tz = start.tzinfo
-        local = start.astimezone(self.tz)
+        found = None
+        for begin, span in self._spans(start.astimezone(self.tz)):
+            if found is None:   # both shrink by the same spans: ``remaining`` ends first
+                if remaining <= span:
+                    found = (begin + remaining).astimezone(out_tz)
+                else:
+                    remaining -= span
+            if rest <= span:
+                return found, (begin + rest).astimezone(out_tz)
+            rest -= span
+
+    def _spans(self, local: datetime):
+        """The working periods from ``local`` on, as (begin, length): the first one cut at
+        ``local``; ValueError after ten years without working time."""
         day = local.date()
         one_day = timedelta(days=1)
-        found = None
         for _ in range(3660):
             for begin, end in self.periods(day):
                 if end <= local:
                     continue
                 if begin < local:
                     begin = local
-                span = end - begin
-                if found is None:   # both shrink by the same spans: ``remaining`` ends first
-                    if remaining <= span:
-                        found = (begin + remaining).astimezone(out_tz)
-                    else:
-                        remaining -= span
-                if rest <= span:
-                    return found, (begin + rest).astimezone(out_tz)
-                rest -= span
+                yield begin, end - begin
             day += one_day
         raise ValueError("calendar has no working time in the next ten years")
 
