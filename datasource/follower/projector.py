@@ -39,6 +39,7 @@ from datasource.follower.casecache import CaseCache
 from datasource.follower.locator import GridLocator
 from datasource.redis.stream import require_checked
 from datasource.store import partitions
+from datasource.store.committed import writing
 from datasource.store.fastwrite import CASE_COLUMNS, CASE_TIME_COLUMNS, STATE_KEY, Changes, writer_for
 
 log = logging.getLogger("citygrid.projector")
@@ -138,6 +139,7 @@ class Projector:
         batch = _normalise(entries)
         result = BatchResult()
         with self.engine.begin() as connection, driver_errors(connection):
+            writing(connection)   # the roll-ups' marks wait for this transaction (datasource.store.committed)
             fresh = self._unprocessed(connection, batch, result, check_gap)
             if not fresh:
                 return result
@@ -182,6 +184,7 @@ class Projector:
         batch = _normalise([entry])
         result = BatchResult()
         with self.engine.begin() as connection, driver_errors(connection):
+            writing(connection)   # the roll-ups' marks wait for this transaction (datasource.store.committed)
             fresh = self._unprocessed(connection, batch, result, check_gap)
             if not fresh:
                 return result

@@ -41,6 +41,7 @@ from datasource.services.report_sql import config_key, for_reports
 from datasource.services.workhours import working_hours
 from datasource.services.zone_sql import local_midnight_utc
 from datasource.store import schema
+from datasource.store.committed import committed_top
 
 TABLE = schema.report_departments_daily
 LOCK_KEY = 910_005              # pg_advisory_xact_lock key of this roll-up's refresh
@@ -186,7 +187,8 @@ class DepartmentDays:
         with _REFRESH, self.system.engine.begin() as c:
             lock(c)
             for_reports(c)
-            top, upto, counted = self._marks(c)       # again: another process may have done it
+            _, upto, counted = self._marks(c)       # again: another process may have done it
+            top = committed_top(self.system.engine)   # not merely the newest id: workers commit out of order
             if counted != config or upto == 0:       # a first count, or a new calendar: from empty
                 self._reset(c, config)
                 upto = 0

@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import threading
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from datasource.services import report_rollup as rollup
 from datasource.services.report_sql import Dialect, acts_fill, config_key, for_reports
 from datasource.store import schema
+from datasource.store.committed import committed_top
 
 CHUNK = 250_000       # events per transaction when catching up
 UPTO, CONFIG, DAILY = "acts_upto", "acts_config", "acts_daily_upto"
@@ -61,8 +62,8 @@ class ActFacts:
         statement, config = self._prepared()
         state = schema.report_state
         with self._lock:
+            top = committed_top(self.engine)   # not merely the newest id: several workers commit out of order
             with self.engine.connect() as c:
-                top = c.execute(select(func.max(schema.case_events.c.id))).scalar() or 0
                 rows = dict(c.execute(select(state.c.key, state.c.n)).all())
                 values = dict(c.execute(select(state.c.key, state.c.value)).all())
             upto = int(rows.get(UPTO) or 0)
