@@ -50,7 +50,7 @@ bench: $(STAMP)
 
 ## Fault drills (issue 15): workers killed, Redis and PostgreSQL restarted, fuzzed entries, a burst;
 ## each prints what it did and checked, then one PASSED/FAILED table (docs/drills.md).
-## DRILLS_ARGS="--only burst --scale 0.1" picks drills and shrinks them. All seven at scale 1: 6.7 min here.
+## DRILLS_ARGS="--only burst --scale 0.1" picks drills and shrinks them. All seven at scale 1: 6.7–8.1 min here.
 drills: $(STAMP)
 	$(BIN)/python -m bench.drills $(DRILLS_ARGS)
 
