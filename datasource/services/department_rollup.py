@@ -42,6 +42,7 @@ from datasource.services.workhours import working_hours
 from datasource.services.zone_sql import local_midnight_utc
 from datasource.store import schema
 from datasource.store.committed import committed_top
+from datasource.store.locks import xact_lock
 
 TABLE = schema.report_departments_daily
 LOCK_KEY = 910_005              # pg_advisory_xact_lock key of this roll-up's refresh
@@ -98,8 +99,7 @@ def unpack(blob) -> np.ndarray:
 # ---------------------------------------------------------------------------- counting
 def lock(connection) -> None:
     """Keep two processes' refreshes apart for this transaction (PostgreSQL)."""
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOCK_KEY})")
+    xact_lock(connection, LOCK_KEY)
 
 
 def _day(value) -> int:

@@ -27,6 +27,7 @@ from datasource.services.report_sql import Dialect
 from datasource.services.zone_sql import is_fixed, local_midnight_utc, offset_sql
 from datasource.store import schema
 from datasource.store.schema import TS
+from datasource.store.locks import xact_lock
 
 EPOCH = date(1970, 1, 1)
 DAY_S = 86400
@@ -41,8 +42,7 @@ def day_number(day: date) -> int:
 
 def lock(connection) -> None:
     """Keep two processes' refreshes apart for this transaction (PostgreSQL)."""
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOCK_KEY})")
+    xact_lock(connection, LOCK_KEY)
 
 
 def _day_of(dialect: Dialect, tz, column: str = "a.at") -> str:

@@ -20,21 +20,20 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from datasource.store import schema
+from datasource.store.locks import xact_lock
 
-#: pg_advisory_xact_lock key: shared by event writers, exclusive for reading the committed top
+#: advisory lock key (datasource.store.locks): shared by event writers, exclusive for reading the committed top
 WRITERS_KEY = 910_020
 
 
 def writing(connection) -> None:
     """Call first in a transaction that writes ``case_events`` (PostgreSQL): held until it ends."""
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock_shared({WRITERS_KEY})")
+    xact_lock(connection, WRITERS_KEY, shared=True)
 
 
 def committed_top(engine) -> int:
     """The newest ``case_events`` id such that every smaller id that will ever exist is
     committed (0 for no events)."""
     with engine.begin() as c:
-        if c.dialect.name == "postgresql":
-            c.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITERS_KEY})")
+        xact_lock(c, WRITERS_KEY)
         return int(c.execute(select(func.max(schema.case_events.c.id))).scalar() or 0)

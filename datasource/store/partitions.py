@@ -37,6 +37,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
+from datasource.store.locks import xact_lock
+
 UTC = timezone.utc
 AHEAD = 2                       # months made ahead of the current one
 LOCK_KEY = 910_015              # pg_advisory_xact_lock key of partition making
@@ -146,7 +148,7 @@ def ensure(connection, months, known: set[Month] | None = None) -> list[Month]:
         if known is not None:
             known.update(wanted)
         return []
-    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOCK_KEY})")
+    xact_lock(connection, LOCK_KEY)
     have = existing(connection)
     made = []
     for month in sorted(wanted):
